@@ -1,0 +1,94 @@
+# latco build.  make | make test | make run | make bench | make clean
+#   CUDA=0       force a CPU-only build (default: auto-detect nvcc)
+#   SANITIZE=1   build and test under AddressSanitizer + UBSan
+#   BUILD=dir    build directory (default build/)
+#   THREADS=n    threads used by tests and benchmarks (default 2)
+BUILD    ?= build
+THREADS  ?= 2
+CXX      ?= g++
+CXXFLAGS ?= -O3 -march=native -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Wno-unused-parameter -pthread -MMD -MP -Isrc -I/usr/include/stb
+LDLIBS   := -lmujoco -pthread
+
+ifeq ($(SANITIZE),1)
+  CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS  += -fsanitize=address,undefined
+  BUILD    := $(BUILD)-sanitize
+  CUDA     := 0
+endif
+
+# ----- CUDA detection: nvcc on PATH or in /usr/local/cuda -----
+NVCC := $(shell command -v nvcc 2>/dev/null || ( test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc ))
+ifeq ($(CUDA),0)
+  NVCC :=
+endif
+ifneq ($(NVCC),)
+  CUDA_HOME  := $(patsubst %/bin/nvcc,%,$(NVCC))
+  CXXFLAGS   += -DHAVE_CUDA=1 -I$(CUDA_HOME)/include
+  NVCCFLAGS  := -O3 -std=c++17 -Isrc -DHAVE_CUDA=1 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -fPIC
+  LDLIBS     += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas
+  CUDA_SRCS  := $(wildcard cuda/*.cu)
+  CUDA_MSG   := CUDA: on ($(NVCC)), kernels for sm_90 + PTX
+else
+  CUDA_SRCS  :=
+  CUDA_MSG   := CUDA: off (no nvcc found or CUDA=0); CPU build
+endif
+
+# ONLY="src/core src/kernels" restricts the library to some folders (quick partial test builds).
+ONLY      ?= src
+SRCS      := $(shell find $(ONLY) -name '*.cpp' ! -name main.cpp | sort)
+LIB_OBJS  := $(SRCS:%.cpp=$(BUILD)/%.o) $(CUDA_SRCS:%.cu=$(BUILD)/%.cu.o)
+MAIN_OBJ  := $(BUILD)/src/main.o
+TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
+TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
+
+.PHONY: all deps test run bench clean cuda-info
+all: deps cuda-info $(BUILD)/latco
+
+cuda-info:
+	@echo "$(CUDA_MSG)"
+
+# ----- Debian packages the project needs; installs the missing ones -----
+DEB_PKGS := libmujoco-dev libstb-dev libgtest-dev
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok:
+	@mkdir -p $(BUILD)
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; \
+	  else echo "deps: missing$$missing and not root, no sudo: install them with apt-get install -y$$missing" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || \
+	  { echo "deps: apt-get install -y$$missing failed" >&2; exit 1; }; \
+	fi; \
+	echo "deps: $(DEB_PKGS) present"; touch $@
+
+$(BUILD)/latco: $(LIB_OBJS) $(MAIN_OBJ)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.cpp | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.cpp $(LIB_OBJS) | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) -lgtest_main -lgtest $(LDLIBS)
+
+# Runs every suite, then one summary line "N passed, N failed".
+test: deps cuda-info $(TEST_BINS) $(BUILD)/latco
+	@LATCO_THREADS=$(THREADS) LATCO_BIN=$(BUILD)/latco tests/run_all.sh $(TEST_BINS)
+
+run: all
+	$(BUILD)/latco demo --config configs/demo.yaml
+
+bench: all
+	@for b in gemm conv env rssm jacobian lm planners agent; do $(BUILD)/latco bench $$b --threads $(THREADS) || exit 1; done
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,90 @@
+#include "core/command.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace latco {
+namespace {
+std::map<std::string, std::pair<std::string, CommandFn>>& command_table() {
+  static std::map<std::string, std::pair<std::string, CommandFn>> t;
+  return t;
+}
+std::map<std::string, CommandFn>& bench_table() {
+  static std::map<std::string, CommandFn> t;
+  return t;
+}
+}  // namespace
+
+Args Args::parse(int argc, char** argv, int first) {
+  Args a;
+  for (int i = first; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      std::string name = s.substr(2), value = "true";
+      size_t eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0 &&
+                 std::string(argv[i + 1]).find('=') == std::string::npos) {
+        value = argv[++i];
+      }
+      a.flags[name] = value;
+    } else if (s.find('=') != std::string::npos) {
+      a.overrides.push_back(s);
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+bool Args::has(const std::string& f) const {
+  read[f] = true;
+  return flags.count(f) > 0;
+}
+std::string Args::get(const std::string& f, const std::string& def) const {
+  read[f] = true;
+  auto it = flags.find(f);
+  return it == flags.end() ? def : it->second;
+}
+int64_t Args::get_int(const std::string& f, int64_t def) const {
+  std::string v = get(f, "");
+  if (v.empty()) return def;
+  char* end = nullptr;
+  long long x = std::strtoll(v.c_str(), &end, 10);
+  if (*end) LATCO_FAIL("--" << f << ": expected an integer, got '" << v << "'");
+  return x;
+}
+double Args::get_double(const std::string& f, double def) const {
+  std::string v = get(f, "");
+  if (v.empty()) return def;
+  char* end = nullptr;
+  double x = std::strtod(v.c_str(), &end);
+  if (*end) LATCO_FAIL("--" << f << ": expected a number, got '" << v << "'");
+  return x;
+}
+void Args::check_all_read(const std::string& command) const {
+  for (const auto& [k, v] : flags)
+    if (!read.count(k)) LATCO_FAIL(command << ": unknown option --" << k);
+}
+
+bool register_command(const std::string& name, const std::string& help, CommandFn fn) {
+  command_table()[name] = {help, std::move(fn)};
+  return true;
+}
+bool register_bench(const std::string& name, CommandFn fn) {
+  bench_table()[name] = std::move(fn);
+  return true;
+}
+const std::map<std::string, std::pair<std::string, CommandFn>>& commands() { return command_table(); }
+const std::map<std::string, CommandFn>& benches() { return bench_table(); }
+
+void bench_print(const std::string& name, double value, const std::string& unit) {
+  std::printf("%s %.6g %s\n", name.c_str(), value, unit.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace latco

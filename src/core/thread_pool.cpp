@@ -1,0 +1,134 @@
+// Persistent workers waiting on a condition variable; each job is a task count
+// and a function, tasks claimed through an atomic counter.
+#include "core/thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace latco {
+namespace {
+
+thread_local bool t_in_parallel = false;
+
+class Pool {
+ public:
+  explicit Pool(int n) { resize(n); }
+  ~Pool() { stop(); }
+
+  int size() const { return nthreads_; }
+
+  void resize(int n) {
+    n = std::max(1, n);
+    if (n == nthreads_) return;
+    stop();
+    nthreads_ = n;
+    quit_ = false;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
+  }
+
+  void run(int64_t ntasks, const std::function<void(int64_t)>& fn) {
+    if (ntasks <= 0) return;
+    if (nthreads_ == 1 || ntasks == 1 || t_in_parallel) {
+      for (int64_t i = 0; i < ntasks; ++i) fn(i);
+      return;
+    }
+    std::lock_guard<std::mutex> run_lock(run_mu_);  // one job at a time
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      fn_ = &fn;
+      ntasks_ = ntasks;
+      next_.store(0);
+      pending_ = ntasks;
+      ++generation_;
+    }
+    cv_.notify_all();
+    work();
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait(lk, [this] { return pending_ == 0; });
+    fn_ = nullptr;
+  }
+
+ private:
+  void work() {
+    t_in_parallel = true;
+    int64_t finished = 0;
+    for (;;) {
+      int64_t i = next_.fetch_add(1);
+      if (i >= ntasks_) break;
+      (*fn_)(i);
+      ++finished;
+    }
+    t_in_parallel = false;
+    if (finished) {
+      std::lock_guard<std::mutex> lk(mu_);
+      pending_ -= finished;
+      if (pending_ == 0) done_cv_.notify_all();
+    }
+  }
+  void loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return quit_ || (generation_ != seen && fn_ != nullptr); });
+        if (quit_) return;
+        seen = generation_;
+      }
+      work();
+    }
+  }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  int nthreads_ = 0;
+  std::vector<std::thread> workers_;
+  std::mutex mu_, run_mu_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<void(int64_t)>* fn_ = nullptr;
+  int64_t ntasks_ = 0, pending_ = 0;
+  std::atomic<int64_t> next_{0};
+  uint64_t generation_ = 0;
+  bool quit_ = false;
+};
+
+int default_threads() {
+  if (const char* s = std::getenv("LATCO_THREADS")) {
+    int n = std::atoi(s);
+    if (n > 0) return n;
+  }
+  return 2;
+}
+
+Pool& pool() {
+  static Pool p(default_threads());
+  return p;
+}
+
+}  // namespace
+
+int num_threads() { return pool().size(); }
+void set_num_threads(int n) { pool().resize(n); }
+
+void parallel_tasks(int64_t ntasks, const std::function<void(int64_t)>& fn) { pool().run(ntasks, fn); }
+
+void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  int64_t chunks = std::min<int64_t>(num_threads(), (n + grain - 1) / grain);
+  if (chunks <= 1 || t_in_parallel) { fn(0, n); return; }
+  pool().run(chunks, [&](int64_t c) { fn(c * n / chunks, (c + 1) * n / chunks); });
+}
+
+}  // namespace latco

@@ -1,0 +1,53 @@
+// latco <command> [options]: dispatches to the commands registered across src/.
+#include <cstdio>
+#include <string>
+
+#include "core/command.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+using namespace latco;
+
+static void usage() {
+  std::printf("usage: latco <command> [options] [key=value ...]\n\ncommands:\n");
+  for (const auto& [name, c] : commands()) std::printf("  %-14s %s\n", name.c_str(), c.first.c_str());
+  std::printf("  %-14s run one benchmark:", "bench <name>");
+  for (const auto& [name, f] : benches()) std::printf(" %s", name.c_str());
+  std::printf("\n");
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    usage();
+    return argc < 2 ? 1 : 0;
+  }
+  std::string cmd = argv[1];
+  try {
+    if (cmd == "bench") {
+      if (argc < 3 || !benches().count(argv[2])) {
+        std::fprintf(stderr, "latco bench: unknown benchmark '%s'; available:", argc < 3 ? "" : argv[2]);
+        for (const auto& [name, f] : benches()) std::fprintf(stderr, " %s", name.c_str());
+        std::fprintf(stderr, "\n");
+        return 2;
+      }
+      Args args = Args::parse(argc, argv, 3);
+      set_num_threads(static_cast<int>(args.get_int("threads", 2)));
+      return benches().at(argv[2])(args);
+    }
+    auto it = commands().find(cmd);
+    if (it == commands().end()) {
+      std::fprintf(stderr, "latco: unknown command '%s'\n", cmd.c_str());
+      usage();
+      return 2;
+    }
+    Args args = Args::parse(argc, argv, 2);
+    if (args.has("threads")) set_num_threads(static_cast<int>(args.get_int("threads", 2)));
+    return it->second.second(args);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "latco %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "latco %s: unexpected error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,82 @@
+// The planner interface shared by LatCo and every baseline (MuJoCo-MPC style
+// life cycle): construct once for a model and horizon (all buffers sized
+// then), then plan(z0, seed) repeatedly; the planning loop does not allocate.
+//
+// The planning problem, for every planner (Eq. 3 with the mean dynamics):
+//   given z_0, choose a_0..a_{H-1} to maximise
+//     J = sum_{t=1..H} r(z_t)  -  w * sum_{t=0..H-1} |a_t|^2,    z_{t+1} = mu(z_t, a_t),
+//   with |a_t| <= a_max elementwise; w = model.action_cost() (0 for learned models).
+// Planners are created by name through the registry (planner_registry.cpp):
+//   auto p = make_planner("latco", model, horizon, cfg);
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/config.h"
+#include "model/latent_model.h"
+
+namespace latco {
+
+// One row per optimisation iteration (paper Figures 6 and 11).
+struct IterStats {
+  int iter = 0;
+  double reward = 0;         // sum_t r(z_t) of the current plan (collocation: on planned latents)
+  double dyn_violation = 0;  // sum_t |z_{t+1} - mu(z_t, a_t)|^2 (0 for shooting methods)
+  double act_violation = 0;  // sum_t |max(0, |a_t| - a_max)|^2
+  double mean_lambda = 0;    // mean dynamics multiplier (0 where not used)
+  double damping = 0;        // LM / regulariser value (0 where not used)
+  double seconds = 0;        // wall time since plan() started
+};
+
+// Where a plan's time went (seconds), for the per-planner breakdown.
+struct TimingBreakdown {
+  double rollouts = 0;     // model forward passes (predict, reward)
+  double derivatives = 0;  // Jacobians / gradients
+  double solve = 0;        // linear algebra (normal equations, factorisations)
+  double other = 0;        // everything else
+  double total = 0;
+};
+
+struct PlanResult {
+  Tensor actions;                // (H, A): a_0 .. a_{H-1}, clipped to the bounds
+  Tensor latents;                // (H+1, Z): z_0 .. z_H as planned (collocation) or rolled out (shooting)
+  double predicted_return = 0;   // J of the chosen plan, rolled out through the model with clipped actions
+  std::vector<IterStats> iters;  // per-iteration diagnostics of the chosen (or first) plan
+  TimingBreakdown timing;
+};
+
+class Planner {
+ public:
+  virtual ~Planner() = default;
+  virtual std::string name() const = 0;
+  // z0: (Z). Same seed and inputs -> same result, whatever the thread count.
+  virtual const PlanResult& plan(const float* z0, uint64_t seed) = 0;
+  // Forget any warm start kept from the previous plan (new episode).
+  virtual void reset() {}
+  // Shift a kept plan by `steps` executed actions (for warm starts; optional).
+  virtual void shift(int steps) {}
+};
+
+using PlannerFactory =
+    std::function<std::unique_ptr<Planner>(const LatentModel& model, int horizon, const Config& cfg)>;
+bool register_planner(const std::string& name, const std::string& help, PlannerFactory f);
+// Throws Error listing the available planners for an unknown name.
+std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& model, int horizon,
+                                      const Config& cfg);
+std::vector<std::string> planner_names();
+
+// Rolls actions (H,A) from z0 through the model: latents (H+1,Z); returns J (clipping actions first).
+double rollout_return(const LatentModel& model, const float* z0, const float* actions, int H, float* latents);
+
+}  // namespace latco
+
+#define LATCO_PLANNER(name, help, factory) \
+  static bool LATCO_CAT_(latco_planner_reg_, __LINE__) = ::latco::register_planner(name, help, factory)
+#ifndef LATCO_CAT_
+#define LATCO_CAT2_(a, b) a##b
+#define LATCO_CAT_(a, b) LATCO_CAT2_(a, b)
+#endif
