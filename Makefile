@@ -33,12 +33,14 @@ else
   CUDA_SRCS  :=
   CUDA_MSG   := CUDA: off (no nvcc found or CUDA=0); CPU build
 endif
+# Objects of each flavour live apart, so switching CUDA=0/1 never mixes them.
+OBJ := $(BUILD)/obj-$(if $(NVCC),cuda,cpu)
 
 # ONLY="src/core src/kernels" restricts the library to some folders (quick partial test builds).
 ONLY      ?= src
 SRCS      := $(shell find $(ONLY) -name '*.cpp' ! -name main.cpp | sort)
-LIB_OBJS  := $(SRCS:%.cpp=$(BUILD)/%.o) $(CUDA_SRCS:%.cu=$(BUILD)/%.cu.o)
-MAIN_OBJ  := $(BUILD)/src/main.o
+LIB_OBJS  := $(SRCS:%.cpp=$(OBJ)/%.o) $(CUDA_SRCS:%.cu=$(OBJ)/%.cu.o)
+MAIN_OBJ  := $(OBJ)/src/main.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
 
@@ -66,11 +68,11 @@ $(BUILD)/.deps-ok:
 $(BUILD)/latco: $(LIB_OBJS) $(MAIN_OBJ)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.cpp | $(BUILD)/.deps-ok
+$(OBJ)/%.o: %.cpp | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
-$(BUILD)/%.cu.o: %.cu
+$(OBJ)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
@@ -91,4 +93,4 @@ bench: all
 clean:
 	rm -rf build build-*
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
