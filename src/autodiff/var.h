@@ -26,6 +26,7 @@ struct Node {
   std::function<void(Node&)> backward;
   std::string name;            // parameters carry their name (for NaN reports)
   Tensor& grad_buffer();       // grad, allocated as zeros if needed
+  ~Node();                     // releases deep input chains iteratively (no recursion)
 };
 
 class Var {
@@ -87,6 +88,13 @@ Var mul_scalar(const Var& a, float s);
 inline Var operator+(const Var& a, float s) { return add_scalar(a, s); }
 inline Var operator*(const Var& a, float s) { return mul_scalar(a, s); }
 inline Var operator-(const Var& a) { return mul_scalar(a, -1.0f); }
+inline Var operator-(const Var& a, float s) { return add_scalar(a, -s); }
+inline Var operator+(float s, const Var& a) { return add_scalar(a, s); }
+inline Var operator*(float s, const Var& a) { return mul_scalar(a, s); }
+inline Var operator-(float s, const Var& a) { return add_scalar(mul_scalar(a, -1.0f), s); }
+
+// The same value cut from the graph (a constant): no gradient flows through it.
+Var detach(const Var& x);
 
 // ----- elementwise unary -----
 Var exp(const Var& x);

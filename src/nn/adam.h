@@ -1,0 +1,63 @@
+// Adam with global-norm gradient clipping (Kingma & Ba 2015; Dreamer's settings).
+// step(): g <- g * min(1, clip / ||g||) over all parameters together, then
+//   m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g^2,  p <- p - lr * m_hat / (sqrt(v_hat) + eps),
+// with bias-corrected m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+// Left out: weight decay, AMSGrad, per-group learning rates.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/module.h"
+
+namespace latco::nn {
+
+struct AdamSettings {
+  float lr = 6e-4f;      // learning rate
+  float beta1 = 0.9f;    // first-moment decay
+  float beta2 = 0.999f;  // second-moment decay
+  float eps = 1e-8f;     // denominator floor (Dreamer's model uses 1e-4)
+  float clip = 100.0f;   // global gradient-norm clip; 0 disables
+  template <class V>
+  void visit(V& v) {
+    v("adam_lr", lr, 0.0, 10.0);
+    v("adam_beta1", beta1, 0.0, 1.0);
+    v("adam_beta2", beta2, 0.0, 1.0);
+    v("adam_eps", eps, 0.0, 1.0);
+    v("grad_clip", clip, 0.0, 1e30);
+  }
+};
+
+class Adam {
+ public:
+  Adam(const NamedVars& params, const AdamSettings& s = {});
+  // Clips and updates every parameter that has a grad (others are left alone but
+  // count as zero in the norm). Returns the global gradient norm before clipping.
+  // Does not zero the grads: call zero_grad() before the next backward.
+  float step();
+  void zero_grad();
+  int64_t step_count() const { return t_; }
+  const AdamSettings& settings() const { return s_; }
+  void set_lr(float lr) { s_.lr = lr; }
+  const NamedVars& params() const { return params_; }
+
+  // State as named tensors: "<param>.adam_m", "<param>.adam_v" for each parameter and
+  // "adam.step" (2 floats: step mod 2^24, step / 2^24). Tensors are copies.
+  std::vector<std::pair<std::string, Tensor>> state() const;
+  // Restores state(); every name must be present with the parameter's shape, else throws
+  // naming `source` (e.g. the file) and the tensor.
+  void load_state(const std::vector<std::pair<std::string, Tensor>>& st, const std::string& source = "adam state");
+
+ private:
+  NamedVars params_;
+  AdamSettings s_;
+  std::vector<Tensor> m_, v_;
+  int64_t t_ = 0;
+};
+
+// Global L2 norm of all existing grads (double accumulation).
+double global_grad_norm(const NamedVars& params);
+// Name of the first parameter whose grad holds a NaN or Inf; "" if all finite (or absent).
+std::string first_nonfinite_grad(const NamedVars& params);
+
+}  // namespace latco::nn
