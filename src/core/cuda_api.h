@@ -1,0 +1,169 @@
+// Host-callable CUDA backend (implemented in cuda/*.cu, compiled only where nvcc is found):
+// every function takes raw device pointers, runs on the default stream, and throws
+// latco::Error (file:line, call, CUDA's message) on failure. Plain C++: include it from
+// CPU code and call it under #ifdef HAVE_CUDA. Left out: streams, multi-GPU, half precision.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "kernels/conv.h"
+
+namespace latco::cuda {
+
+// ----- memory (cuda/device.cu): caching allocator with size-bucketed free lists -----
+void* malloc_bytes(size_t bytes);              // throws without a device or when out of memory
+void free_bytes(void* p);                      // returns p to its bucket; never throws
+void copy_h2d(void* dst, const void* src, size_t bytes);
+void copy_d2h(void* dst, const void* src, size_t bytes);
+void copy_d2d(void* dst, const void* src, size_t bytes);
+void memset_zero(void* p, size_t bytes);
+void synchronize();                            // waits for the device; reports async errors
+struct AllocStats {
+  int64_t device_mallocs = 0;  // cudaMalloc calls made
+  int64_t cache_hits = 0;      // requests served from a free list
+  int64_t bytes_in_use = 0;    // handed out and not yet freed (bucket sizes)
+  int64_t bytes_cached = 0;    // held in free lists
+};
+AllocStats alloc_stats();
+void release_cache();                          // cudaFree every cached block
+
+// Owning device array of T (RAII over malloc_bytes/free_bytes).
+template <class T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  explicit DeviceArray(int64_t n) : n_(n), p_(static_cast<T*>(malloc_bytes(sizeof(T) * (n > 0 ? n : 1)))) {}
+  ~DeviceArray() { free_bytes(p_); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  DeviceArray(DeviceArray&& o) noexcept : n_(o.n_), p_(o.p_) { o.p_ = nullptr; o.n_ = 0; }
+  DeviceArray& operator=(DeviceArray&& o) noexcept {
+    if (this != &o) { free_bytes(p_); n_ = o.n_; p_ = o.p_; o.p_ = nullptr; o.n_ = 0; }
+    return *this;
+  }
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  int64_t size() const { return n_; }
+  void upload(const T* host) { copy_h2d(p_, host, sizeof(T) * n_); }
+  void download(T* host) const { copy_d2h(host, p_, sizeof(T) * n_); }
+  void zero() { memset_zero(p_, sizeof(T) * n_); }
+
+ private:
+  int64_t n_ = 0;
+  T* p_ = nullptr;
+};
+
+// ----- GEMM (cuda/gemm.cu): cuBLAS, same row-major convention and arguments as latco::sgemm -----
+// C = alpha * op(A) * op(B) + beta * C;  op(A): (M x K), op(B): (K x N), C: (M x N), row strides lda/ldb/ldc.
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+           int ldb, float beta, float* C, int ldc);
+// Strided batched: matrix i of A starts at A + i * stride_a (stride 0 reuses one matrix).
+void sgemm_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                   long stride_a, const float* B, int ldb, long stride_b, float beta, float* C, int ldc,
+                   long stride_c);
+// Double precision, same conventions (used by the block-tridiagonal solver).
+void dgemm_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K, double alpha, const double* A,
+                   int lda, long stride_a, const double* B, int ldb, long stride_b, double beta, double* C, int ldc,
+                   long stride_c);
+
+// ----- elementwise (cuda/elementwise.cu) -----
+enum class Unary { Exp, Log, Tanh, Sigmoid, Relu, Elu, Softplus, Sqrt, Square, Abs, Maximum };
+const char* unary_name(Unary op);
+// x, y: (n).  y = f(x); c is the constant of Maximum (y = max(x, c)), ignored by the others.
+void unary_forward(Unary op, int64_t n, const float* x, float* y, float c = 0.0f);
+// dx += dy * f'(x), with y = f(x) from the forward pass.  x, y, dy, dx: (n)
+void unary_backward(Unary op, int64_t n, const float* x, const float* y, const float* dy, float* dx, float c = 0.0f);
+
+enum class Binary { Add, Sub, Mul, Div };
+const char* binary_name(Binary op);
+// Numpy broadcasting: a_shape and b_shape align at the trailing dims; missing or size-1 dims expand.
+Shape broadcast_shape(const Shape& a_shape, const Shape& b_shape);  // throws naming both shapes
+// y = a op b, y: broadcast_shape(a, b)
+void binary_forward(Binary op, const Shape& a_shape, const float* a, const Shape& b_shape, const float* b, float* y);
+// da += reduce_to_a(dy * d(a op b)/da), db likewise (each may be null); dy: broadcast shape.
+void binary_backward(Binary op, const Shape& a_shape, const float* a, const Shape& b_shape, const float* b,
+                     const float* dy, float* da, float* db);
+// y = a * x + b elementwise (the scalar ops add_scalar / mul_scalar);  dx += a * dy is axpy(a, dy, dx).
+void affine_scalar(int64_t n, float a, float b, const float* x, float* y);
+void axpy(int64_t n, float a, const float* x, float* y);  // y += a * x
+
+// ----- reductions (cuda/reduce.cu); deterministic (fixed tree order) -----
+void sum_all(int64_t n, const float* x, float* y, float scale = 1.0f);  // y[0] = scale * sum(x)
+void sum_all_backward(int64_t n, const float* dy, float* dx, float scale = 1.0f);  // dx[i] += scale * dy[0]
+// x: (outer, len, inner) -> y: (outer, inner) = scale * sum over the middle axis (mean: scale = 1/len)
+void sum_axis(int64_t outer, int64_t len, int64_t inner, const float* x, float* y, float scale = 1.0f);
+// dy: (outer, inner) -> dx: (outer, len, inner) += scale * dy broadcast over the middle axis
+void sum_axis_backward(int64_t outer, int64_t len, int64_t inner, const float* dy, float* dx, float scale = 1.0f);
+
+// ----- convolution (cuda/conv.cu): im2col/col2im + cuBLAS; same contract as kernels/conv.h -----
+// (ConvShape as there; backward accumulates (+=) into dx, dw, db; any may be null.)
+// im2col: x (C,H,W) -> col (C*K*K, Ho*Wo) for one image of the conv geometry (C,H,W,K,stride,pad,Ho,Wo);
+// col2im is its adjoint: x (C,H,W) += fold(col).
+void im2col(int C, int H, int W, int K, int stride, int pad, int Ho, int Wo, const float* x, float* col);
+void col2im(int C, int H, int W, int K, int stride, int pad, int Ho, int Wo, const float* col, float* x);
+void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y);
+void conv2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     float* db);
+void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y);
+void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx,
+                               float* dw, float* db);
+
+// ----- fused GRU cell (cuda/gru.cu), the gate math of model/transition_weights.h -----
+// gx = x W_x + b_x, gh = h W_h + b_h: (B, 3D), gates ordered [r, u, n]; h, h_new: (B, D).
+//   r = sigmoid(gx_r + gh_r), u = sigmoid(gx_u + gh_u), n = tanh(gx_n + r * gh_n), h_new = (1-u) n + u h
+// saved: (B, 3D) receives [r, u, n] for the backward pass (may be null).
+void gru_cell_forward(int B, int D, const float* gx, const float* gh, const float* h, float* h_new, float* saved);
+// dh_new: (B, D) -> dgx, dgh: (B, 3D) +=, dh: (B, D) +=  (any may be null). The weight gradients are
+// GEMMs of these with x and h, left to the caller.
+void gru_cell_backward(int B, int D, const float* gh, const float* h, const float* saved, const float* dh_new,
+                       float* dgx, float* dgh, float* dh);
+
+// ----- Gaussians (cuda/gaussian.cu), elementwise over n -----
+// kl = KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1-m2)^2) / (2 s2^2) - 1/2
+void kl_normal_forward(int64_t n, const float* m1, const float* s1, const float* m2, const float* s2, float* kl);
+void kl_normal_backward(int64_t n, const float* m1, const float* s1, const float* m2, const float* s2,
+                        const float* dkl, float* dm1, float* ds1, float* dm2, float* ds2);  // +=, any null
+// lp = log N(x; m, s^2) = -((x-m)/s)^2 / 2 - log s - log(2 pi) / 2
+void normal_log_prob_forward(int64_t n, const float* x, const float* m, const float* s, float* lp);
+void normal_log_prob_backward(int64_t n, const float* x, const float* m, const float* s, const float* dlp,
+                              float* dx, float* dm, float* ds);  // +=, any null
+
+// ----- Adam with global-norm clipping (cuda/adam.cu), the rule of nn/adam.h -----
+struct AdamStep {
+  float lr, beta1, beta2, eps;
+  float clip;    // global-norm clip; 0 disables
+  int64_t t;     // step number after this update (1 for the first), for bias correction
+};
+// Tensor i: params[i], grads[i], m[i], v[i] each of sizes[i] floats (device pointers in host arrays).
+// Clips all grads together by min(1, clip / norm) (grads are read, not modified), updates p, m, v.
+// Returns the global gradient norm before clipping.
+float adam_update(int count, float* const* params, const float* const* grads, float* const* m, float* const* v,
+                  const int64_t* sizes, const AdamStep& s);
+// sqrt(sum over tensors of sum g^2), accumulated in double.
+double global_grad_norm(int count, const float* const* grads, const int64_t* sizes);
+
+// ----- batched dense Cholesky, double (cuda/cholesky.cu); one block per matrix, n <= 1024 -----
+// A: (batch, n, n) row-major SPD; overwritten by L (lower, upper triangle zeroed), A = L L^T.
+// info (batch) on the device: 0, or j+1 when pivot j was not positive (L then incomplete).
+void cholesky_batched(int batch, int n, double* A, int* info);
+// Solves in place, per matrix: L X = R (trans = false) or L^T X = R (trans = true).
+// L: (batch, n, n) lower; X: (batch, n, m) right-hand sides in, solutions out.
+void trsm_lower_batched(int batch, int n, int m, const double* L, bool trans, double* X);
+
+// ----- block-tridiagonal SPD solve on the GPU (cuda/block_tridiag.cu) -----
+// Per system b of `batch`: T diagonal blocks D_t (n x n) and sub-diagonal blocks Bt = M[t][t-1]
+// (t >= 1; B_0 is ignored), symmetric M, right-hand side r (T, n):
+//   D: (batch, T, n, n), Bsub: (batch, T, n, n), r: (batch, T, n) -> x: (batch, T, n)
+// Block Cholesky: L_0 L_0^T = D_0; G_t = L_{t-1}^{-1} B_t^T; L_t L_t^T = D_t - G_t^T G_t;
+// forward y_t = L_t^{-1}(r_t - G_t^T y_{t-1}); backward x_t = L_t^{-T}(y_t - G_{t+1} x_{t+1}).
+// The sweep over t is sequential; each step factors and solves all `batch` systems at once.
+// Throws naming the system and step when a block is not positive definite.
+// Device pointers:
+void block_tridiag_solve_device(int batch, int T, int n, const double* D, const double* Bsub, const double* r,
+                                double* x);
+// Host pointers (copies in and out): the GPU twin of the CPU block-tridiagonal solve.
+void cuda_block_tridiag_solve(int batch, int T, int n, const double* D, const double* Bsub, const double* r,
+                              double* x);
+
+}  // namespace latco::cuda
