@@ -1,0 +1,212 @@
+// Elementwise ops: binary with numpy broadcasting (add, sub, mul, div), scalar
+// ops, and the unary functions. Each backward rule sits below its forward; a
+// broadcast input's gradient is summed back over the dims it was expanded along.
+// Left out: in-place variants, integer powers (use square/sqrt/mul).
+#include <algorithm>
+#include <cmath>
+
+#include "autodiff/ops_util.h"
+#include "core/thread_pool.h"
+
+namespace latco::ad {
+using detail::Bcast;
+using detail::check_defined;
+using detail::for_each_bcast;
+using detail::make_result;
+using detail::wants;
+
+namespace detail {
+Bcast make_bcast(const char* op, const Shape& a, const Shape& b) {
+  const int na = static_cast<int>(a.size()), nb = static_cast<int>(b.size());
+  const int nd = std::max(na, nb);
+  Bcast p;
+  p.out.assign(nd, 1);
+  std::vector<int64_t> sa(nd, 0), sb(nd, 0);
+  int64_t stride_a = 1, stride_b = 1;
+  for (int k = nd - 1; k >= 0; --k) {
+    const int ka = k - (nd - na), kb = k - (nd - nb);
+    const int64_t da = ka >= 0 ? a[ka] : 1, db = kb >= 0 ? b[kb] : 1;
+    if (da != db && da != 1 && db != 1)
+      LATCO_FAIL(op << ": cannot broadcast " << shape_str(a) << " with " << shape_str(b));
+    const int64_t d = da == 1 ? db : da;
+    p.out[k] = d;
+    sa[k] = (da == 1) ? 0 : stride_a;
+    sb[k] = (db == 1) ? 0 : stride_b;
+    stride_a *= da;
+    stride_b *= db;
+  }
+  p.numel = shape_numel(p.out);
+  // Collapse: drop size-1 dims, merge neighbours whose strides chain for both inputs.
+  for (int k = 0; k < nd; ++k) {
+    if (p.out[k] == 1) continue;
+    if (!p.dims.empty()) {
+      const size_t j = p.dims.size() - 1;
+      if (p.sa[j] == sa[k] * p.out[k] && p.sb[j] == sb[k] * p.out[k]) {
+        p.dims[j] *= p.out[k];
+        p.sa[j] = sa[k];
+        p.sb[j] = sb[k];
+        continue;
+      }
+    }
+    p.dims.push_back(p.out[k]);
+    p.sa.push_back(sa[k]);
+    p.sb.push_back(sb[k]);
+  }
+  return p;
+}
+}  // namespace detail
+
+namespace {
+
+// g summed back onto a broadcast input: gi[ia] += scale * g[o] (side 0 = a, 1 = b).
+void reduce_into(const Bcast& p, int side, const float* g, float* gi, float scale) {
+  if (side == 0) for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t) { gi[ia] += scale * g[o]; });
+  else for_each_bcast(p, [&](int64_t o, int64_t, int64_t ib) { gi[ib] += scale * g[o]; });
+}
+
+Var binary_inputs_check(const char* op, const Var& a, const Var& b) {
+  check_defined(op, a);
+  check_defined(op, b);
+  return Var();
+}
+
+}  // namespace
+
+// ----- add / sub: out = a + s b (s = +1 or -1) -----
+static Var add_sub(const char* op, const Var& a, const Var& b, float s) {
+  binary_inputs_check(op, a, b);
+  Bcast p = detail::make_bcast(op, a.shape(), b.shape());
+  Tensor out(p.out);
+  const float *pa = a.value().data(), *pb = b.value().data();
+  float* po = out.data();
+  for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] + s * pb[ib]; });
+  return make_result(out, op, {a.node(), b.node()}, [p, s](Node& self) {
+    const float* g = self.grad.data();
+    if (wants(self, 0)) reduce_into(p, 0, g, self.inputs[0]->grad_buffer().data(), 1.0f);
+    if (wants(self, 1)) reduce_into(p, 1, g, self.inputs[1]->grad_buffer().data(), s);
+  });
+}
+Var add(const Var& a, const Var& b) { return add_sub("add", a, b, 1.0f); }
+Var sub(const Var& a, const Var& b) { return add_sub("sub", a, b, -1.0f); }
+
+// ----- mul: out = a b;  da += g b,  db += g a -----
+Var mul(const Var& a, const Var& b) {
+  binary_inputs_check("mul", a, b);
+  Bcast p = detail::make_bcast("mul", a.shape(), b.shape());
+  Tensor out(p.out);
+  const float *pa = a.value().data(), *pb = b.value().data();
+  float* po = out.data();
+  for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] * pb[ib]; });
+  return make_result(out, "mul", {a.node(), b.node()}, [p](Node& self) {
+    const float* g = self.grad.data();
+    const float* va = self.inputs[0]->value.data();
+    const float* vb = self.inputs[1]->value.data();
+    if (wants(self, 0)) {
+      float* ga = self.inputs[0]->grad_buffer().data();
+      for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { ga[ia] += g[o] * vb[ib]; });
+    }
+    if (wants(self, 1)) {
+      float* gb = self.inputs[1]->grad_buffer().data();
+      for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { gb[ib] += g[o] * va[ia]; });
+    }
+  });
+}
+
+// ----- div: out = a / b;  da += g / b,  db += -g a / b^2 = -g out / b -----
+Var div(const Var& a, const Var& b) {
+  binary_inputs_check("div", a, b);
+  Bcast p = detail::make_bcast("div", a.shape(), b.shape());
+  Tensor out(p.out);
+  const float *pa = a.value().data(), *pb = b.value().data();
+  float* po = out.data();
+  for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] / pb[ib]; });
+  return make_result(out, "div", {a.node(), b.node()}, [p](Node& self) {
+    const float* g = self.grad.data();
+    const float* y = self.value.data();
+    const float* vb = self.inputs[1]->value.data();
+    if (wants(self, 0)) {
+      float* ga = self.inputs[0]->grad_buffer().data();
+      for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { ga[ia] += g[o] / vb[ib]; });
+    }
+    if (wants(self, 1)) {
+      float* gb = self.inputs[1]->grad_buffer().data();
+      for_each_bcast(p, [&](int64_t o, int64_t, int64_t ib) { gb[ib] -= g[o] * y[o] / vb[ib]; });
+    }
+  });
+}
+
+// ----- unary: y = f(x), dx += g * f'(x, y) -----
+namespace {
+constexpr int64_t kGrain = 1 << 14;
+
+template <class Fwd, class Deriv>
+Var unary(const char* op, const Var& x, Fwd f, Deriv df) {
+  check_defined(op, x);
+  Tensor out(x.shape());
+  const float* px = x.value().data();
+  float* py = out.data();
+  parallel_for(out.numel(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) py[i] = f(px[i]);
+  }, kGrain);
+  return make_result(out, op, {x.node()}, [df](Node& self) {
+    const float* g = self.grad.data();
+    const float* y = self.value.data();
+    const float* xv = self.inputs[0]->value.data();
+    float* gx = self.inputs[0]->grad_buffer().data();
+    parallel_for(self.value.numel(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) gx[i] += g[i] * df(xv[i], y[i]);
+    }, kGrain);
+  });
+}
+
+inline float sigmoid_f(float x) {
+  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
+  const float e = std::exp(x);
+  return e / (1.0f + e);
+}
+}  // namespace
+
+Var add_scalar(const Var& a, float s) {
+  return unary("add_scalar", a, [s](float x) { return x + s; }, [](float, float) { return 1.0f; });
+}
+Var mul_scalar(const Var& a, float s) {
+  return unary("mul_scalar", a, [s](float x) { return x * s; }, [s](float, float) { return s; });
+}
+Var exp(const Var& x) {
+  return unary("exp", x, [](float v) { return std::exp(v); }, [](float, float y) { return y; });
+}
+Var log(const Var& x) {
+  return unary("log", x, [](float v) { return std::log(v); }, [](float v, float) { return 1.0f / v; });
+}
+Var tanh(const Var& x) {
+  return unary("tanh", x, [](float v) { return std::tanh(v); }, [](float, float y) { return 1.0f - y * y; });
+}
+Var sigmoid(const Var& x) {
+  return unary("sigmoid", x, sigmoid_f, [](float, float y) { return y * (1.0f - y); });
+}
+Var relu(const Var& x) {
+  return unary("relu", x, [](float v) { return v > 0 ? v : 0.0f; }, [](float v, float) { return v > 0 ? 1.0f : 0.0f; });
+}
+Var elu(const Var& x) {
+  return unary("elu", x, [](float v) { return v > 0 ? v : std::expm1(v); },
+               [](float v, float y) { return v > 0 ? 1.0f : y + 1.0f; });
+}
+Var softplus(const Var& x) {
+  return unary("softplus", x, [](float v) { return std::max(v, 0.0f) + std::log1p(std::exp(-std::fabs(v))); },
+               [](float v, float) { return sigmoid_f(v); });
+}
+Var sqrt(const Var& x) {
+  return unary("sqrt", x, [](float v) { return std::sqrt(v); }, [](float, float y) { return 0.5f / y; });
+}
+Var square(const Var& x) {
+  return unary("square", x, [](float v) { return v * v; }, [](float v, float) { return 2.0f * v; });
+}
+Var abs(const Var& x) {
+  return unary("abs", x, [](float v) { return std::fabs(v); },
+               [](float v, float) { return v > 0 ? 1.0f : (v < 0 ? -1.0f : 0.0f); });
+}
+Var maximum(const Var& x, float c) {
+  return unary("maximum", x, [c](float v) { return v < c ? c : v; }, [c](float v, float) { return v < c ? 0.0f : 1.0f; });
+}
+
+}  // namespace latco::ad

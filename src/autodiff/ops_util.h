@@ -1,0 +1,71 @@
+// Helpers shared by the ops_*.cpp files (not part of the autodiff API): building
+// a result node, device checks, and numpy-style broadcasting plans.
+// Left out: anything a caller of var.h needs.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "autodiff/var.h"
+#include "core/error.h"
+
+namespace latco::ad::detail {
+
+// A node holding `value`. If grad is enabled and some input requires grad, the
+// node records `inputs` and `bw` (which reads self.grad and accumulates into the
+// inputs' grads); otherwise it is a constant and `bw` is dropped.
+Var make_result(Tensor value, const char* op, std::vector<std::shared_ptr<Node>> inputs,
+                std::function<void(Node&)> bw);
+
+// True when input i of a node under backward wants a gradient.
+inline bool wants(const Node& self, size_t i) { return self.inputs[i]->requires_grad; }
+
+// Ops run on the CPU only for now; a CUDA tensor gets a clear error.
+inline void check_cpu(const char* op, const Tensor& t) {
+  if (t.device() != Device::CPU)
+    LATCO_FAIL(op << ": no CUDA kernel for this op; got a " << device_name(t.device()) << " tensor of shape "
+                  << shape_str(t.shape()) << " (move it to the CPU first)");
+}
+inline void check_defined(const char* op, const Var& v) {
+  if (!v.defined()) LATCO_FAIL(op << ": undefined Var as input");
+  check_cpu(op, v.value());
+}
+
+// Broadcast of two shapes, collapsed to at most a few dims for fast iteration.
+// For output index o = (i_0, ..., i_{n-1}) in row-major order over `dims`,
+// the input offsets are sum_k i_k * sa[k] (and sb[k]); stride 0 where broadcast.
+struct Bcast {
+  Shape out;                     // full output shape
+  std::vector<int64_t> dims;     // collapsed dims (row-major)
+  std::vector<int64_t> sa, sb;   // collapsed strides of a and b (0 = broadcast)
+  int64_t numel = 0;
+};
+// Throws "<op>: cannot broadcast (2,3) with (4,3)".
+Bcast make_bcast(const char* op, const Shape& a, const Shape& b);
+
+// Calls f(o, ia, ib) for every output element o in row-major order.
+template <class F>
+inline void for_each_bcast(const Bcast& p, F f) {
+  const int nd = static_cast<int>(p.dims.size());
+  if (p.numel == 0) return;
+  if (nd == 0) { f(0, 0, 0); return; }
+  const int64_t inner = p.dims[nd - 1], ia_s = p.sa[nd - 1], ib_s = p.sb[nd - 1];
+  std::vector<int64_t> idx(nd, 0);
+  int64_t o = 0, ia = 0, ib = 0;
+  while (true) {
+    for (int64_t j = 0; j < inner; ++j) f(o + j, ia + j * ia_s, ib + j * ib_s);
+    o += inner;
+    int k = nd - 2;
+    for (; k >= 0; --k) {  // odometer over the outer dims
+      ++idx[k];
+      ia += p.sa[k];
+      ib += p.sb[k];
+      if (idx[k] < p.dims[k]) break;
+      ia -= p.sa[k] * p.dims[k];
+      ib -= p.sb[k] * p.dims[k];
+      idx[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+}  // namespace latco::ad::detail
