@@ -1,0 +1,275 @@
+// iLQR: backward pass (pure function) and the planner's iteration
+// (derivatives, backward pass with regulariser schedule, line-searched forward pass).
+#include "plan/ilqr.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/timer.h"
+#include "plan/shooting_gn.h"  // dense_cholesky_*
+
+namespace latco {
+
+void BackwardWorkspace::resize(int Z, int A) {
+  Vx.assign(Z, 0);
+  Vxx.assign(Z * Z, 0);
+  Qx.assign(Z, 0);
+  Qu.assign(A, 0);
+  Qxx.assign(Z * Z, 0);
+  Quu.assign(A * A, 0);
+  Qux.assign(A * Z, 0);
+  VF.assign(Z * Z, 0);
+  VG.assign(Z * A, 0);
+  L.assign(A * A, 0);
+}
+
+int ilqr_backward_pass(const LqrExpansion& e, double mu, BackwardWorkspace* ws, double* k, double* K, double dV[2]) {
+  const int H = e.H, Z = e.Z, A = e.A;
+  auto& w = *ws;
+  dV[0] = dV[1] = 0;
+  // V at the final state: V_x = l_z(H), V_xx = l_zz(H).
+  for (int i = 0; i < Z; ++i) w.Vx[i] = e.lz[H * Z + i];
+  for (int i = 0; i < Z * Z; ++i) w.Vxx[i] = e.lzz[static_cast<size_t>(H) * Z * Z + i];
+
+  for (int t = H - 1; t >= 0; --t) {
+    const float* F = e.fz + static_cast<size_t>(t) * Z * Z;  // (Z, Z)
+    const float* G = e.fa + static_cast<size_t>(t) * Z * A;  // (Z, A)
+    const double* lzz = e.lzz + static_cast<size_t>(t) * Z * Z;
+    const double* laa = e.laa + static_cast<size_t>(t) * A * A;
+    // VF = Vxx F (Z,Z),  VG = Vxx G (Z,A)
+    std::fill(w.VF.begin(), w.VF.end(), 0.0);
+    std::fill(w.VG.begin(), w.VG.end(), 0.0);
+    for (int i = 0; i < Z; ++i)
+      for (int m = 0; m < Z; ++m) {
+        const double v = w.Vxx[i * Z + m];
+        if (v == 0) continue;
+        for (int j = 0; j < Z; ++j) w.VF[i * Z + j] += v * F[m * Z + j];
+        for (int j = 0; j < A; ++j) w.VG[i * A + j] += v * G[m * A + j];
+      }
+    // Q_x = l_z + F^T V_x,  Q_u = l_a + G^T V_x
+    for (int j = 0; j < Z; ++j) w.Qx[j] = e.lz[t * Z + j];
+    for (int j = 0; j < A; ++j) w.Qu[j] = e.la[t * A + j];
+    for (int m = 0; m < Z; ++m) {
+      const double v = w.Vx[m];
+      for (int j = 0; j < Z; ++j) w.Qx[j] += F[m * Z + j] * v;
+      for (int j = 0; j < A; ++j) w.Qu[j] += G[m * A + j] * v;
+    }
+    // Q_xx = l_zz + F^T VF,  Q_uu = l_aa + G^T VG + mu I,  Q_ux = G^T VF
+    for (int i = 0; i < Z * Z; ++i) w.Qxx[i] = lzz[i];
+    for (int i = 0; i < A * A; ++i) w.Quu[i] = laa[i];
+    std::fill(w.Qux.begin(), w.Qux.end(), 0.0);
+    for (int m = 0; m < Z; ++m) {
+      const float* Fm = F + m * Z;
+      const float* Gm = G + m * A;
+      for (int i = 0; i < Z; ++i) {
+        const double f = Fm[i];
+        if (f == 0) continue;
+        for (int j = 0; j < Z; ++j) w.Qxx[i * Z + j] += f * w.VF[m * Z + j];
+      }
+      for (int i = 0; i < A; ++i) {
+        const double g = Gm[i];
+        for (int j = 0; j < A; ++j) w.Quu[i * A + j] += g * w.VG[m * A + j];
+        for (int j = 0; j < Z; ++j) w.Qux[i * Z + j] += g * w.VF[m * Z + j];
+      }
+    }
+    for (int i = 0; i < A; ++i) w.Quu[i * A + i] += mu;
+    // k = -Q_uu^{-1} Q_u,  K = -Q_uu^{-1} Q_ux   (Cholesky; fails when Q_uu is not positive definite)
+    std::copy(w.Quu.begin(), w.Quu.end(), w.L.begin());
+    if (!dense_cholesky_factor(A, w.L.data())) return t;
+    double* kt = k + t * A;
+    double* Kt = K + static_cast<size_t>(t) * A * Z;
+    for (int i = 0; i < A; ++i) kt[i] = -w.Qu[i];
+    dense_cholesky_solve(A, w.L.data(), kt);
+    for (int j = 0; j < Z; ++j) {
+      double b[64];
+      LATCO_CHECK(A <= 64) << "ilqr: action size above 64 not supported";
+      for (int i = 0; i < A; ++i) b[i] = -w.Qux[i * Z + j];
+      dense_cholesky_solve(A, w.L.data(), b);
+      for (int i = 0; i < A; ++i) Kt[i * Z + j] = b[i];
+    }
+    // Expected change and the value function at t:
+    //   dV += [k^T Q_u, 1/2 k^T Q_uu k]
+    //   V_x  = Q_x + K^T Q_uu k + K^T Q_u + Q_ux^T k
+    //   V_xx = Q_xx + K^T Q_uu K + K^T Q_ux + Q_ux^T K
+    double kQuk = 0;
+    for (int i = 0; i < A; ++i) {
+      dV[0] += kt[i] * w.Qu[i];
+      for (int j = 0; j < A; ++j) kQuk += kt[i] * w.Quu[i * A + j] * kt[j];
+    }
+    dV[1] += 0.5 * kQuk;
+    for (int x = 0; x < Z; ++x) {
+      double v = w.Qx[x];
+      for (int i = 0; i < A; ++i) {
+        double Quuk = 0;
+        for (int j = 0; j < A; ++j) Quuk += w.Quu[i * A + j] * kt[j];
+        v += Kt[i * Z + x] * (Quuk + w.Qu[i]) + w.Qux[i * Z + x] * kt[i];
+      }
+      w.Vx[x] = v;
+    }
+    // With K = -Q_uu^{-1} Q_ux the three K terms are -Q_ux^T Q_uu^{-1} Q_ux each up to sign;
+    // they are kept in full so the formula holds for any K (and mu > 0).
+    for (int x = 0; x < Z; ++x)
+      for (int y = x; y < Z; ++y) {
+        double v = w.Qxx[x * Z + y];
+        for (int i = 0; i < A; ++i) {
+          double QuuK_iy = 0;
+          for (int j = 0; j < A; ++j) QuuK_iy += w.Quu[i * A + j] * Kt[j * Z + y];
+          v += Kt[i * Z + x] * QuuK_iy + Kt[i * Z + x] * w.Qux[i * Z + y] + w.Qux[i * Z + x] * Kt[i * Z + y];
+        }
+        w.Vxx[x * Z + y] = w.Vxx[y * Z + x] = v;  // symmetric by construction
+      }
+  }
+  return -1;
+}
+
+Ilqr::Ilqr(const LatentModel& model, int horizon, const IlqrSettings& s)
+    : m_(model), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()), C_(state_residual_dim(model)), s_(s) {
+  LATCO_CHECK(A_ <= 64) << "ilqr: action size " << A_ << " above 64 not supported";
+  nom_.resize(H_, Z_, A_);
+  trial_.resize(H_, Z_, A_);
+  c_.resize(H_ * C_);
+  dc_.resize(static_cast<size_t>(H_) * C_ * Z_);
+  r_s_.resize(H_);
+  dr_s_.resize(H_ * Z_);
+  lz_.resize(static_cast<size_t>(H_ + 1) * Z_);
+  lzz_.resize(static_cast<size_t>(H_ + 1) * Z_ * Z_);
+  la_.resize(H_ * A_);
+  laa_.resize(static_cast<size_t>(H_) * A_ * A_);
+  k_.resize(H_ * A_);
+  K_.resize(static_cast<size_t>(H_) * A_ * Z_);
+  ws_.resize(Z_, A_);
+  res_.actions = Tensor({H_, A_});
+  res_.latents = Tensor({H_ + 1, Z_});
+  res_.iters.reserve(s_.iterations);
+}
+
+double Ilqr::trajectory_cost(const Linearization& lin) {
+  state_residuals(m_, H_, lin.z.data() + Z_, c_.data(), nullptr, r_s_.data(), dr_s_.data());
+  double cost = 0;
+  for (int i = 0; i < H_ * C_; ++i) cost += double(c_[i]) * c_[i];
+  const double w = m_.action_cost();
+  for (int i = 0; i < H_ * A_; ++i) cost += w * double(lin.a[i]) * lin.a[i];
+  return cost;
+}
+
+double Ilqr::forward_pass(const float* z0, double alpha) {
+  const float am = m_.action_max();
+  std::copy(z0, z0 + Z_, trial_.z.begin());
+  for (int t = 0; t < H_; ++t) {
+    const float* zn = nom_.z.data() + t * Z_;
+    const float* zt = trial_.z.data() + t * Z_;
+    const double* Kt = K_.data() + static_cast<size_t>(t) * A_ * Z_;
+    for (int i = 0; i < A_; ++i) {
+      double a = nom_.a[t * A_ + i] + alpha * k_[t * A_ + i];
+      for (int j = 0; j < Z_; ++j) a += Kt[i * Z_ + j] * (double(zt[j]) - zn[j]);
+      trial_.a[t * A_ + i] = std::clamp(static_cast<float>(a), -am, am);
+    }
+    m_.predict(1, zt, trial_.a.data() + t * A_, trial_.z.data() + (t + 1) * Z_);
+  }
+  return trajectory_cost(trial_);
+}
+
+const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
+  Timer total;
+  const int HA = H_ * A_;
+  const float am = m_.action_max();
+  const double w = m_.action_cost();
+  res_.iters.clear();
+  res_.timing = {};
+  Rng rng = Rng(seed).derive(0);
+  for (int i = 0; i < HA; ++i) nom_.a[i] = s_.init_std * rng.normal();
+  clip_actions(HA, am, nom_.a.data());
+  Timer tr;
+  rollout_forward(m_, z0, nom_.a.data(), &nom_);
+  double cost = trajectory_cost(nom_);
+  res_.timing.rollouts += tr.seconds();
+  double mu = s_.mu_init;
+
+  for (int it = 0; it < s_.iterations && mu <= s_.mu_max; ++it) {
+    // ----- model derivatives and the Gauss-Newton cost expansion -----
+    // l(z) = |c(z)|^2:  l_z = 2 dc^T c,  l_zz = 2 dc^T dc;   l(a) = w |a|^2:  l_a = 2 w a,  l_aa = 2 w I.
+    Timer td;
+    m_.predict_jacobians(H_, nom_.z.data(), nom_.a.data(), nullptr, nom_.fz.data(), nom_.fa.data());
+    state_residuals(m_, H_, nom_.z.data() + Z_, c_.data(), dc_.data(), r_s_.data(), dr_s_.data());
+    std::fill(lz_.begin(), lz_.begin() + Z_, 0.0);  // z_0 is given: no cost
+    std::fill(lzz_.begin(), lzz_.begin() + Z_ * Z_, 0.0);
+    for (int t = 1; t <= H_; ++t) {
+      const float* c = c_.data() + (t - 1) * C_;
+      const float* dc = dc_.data() + static_cast<size_t>(t - 1) * C_ * Z_;  // (C, Z)
+      double* lz = lz_.data() + t * Z_;
+      double* lzz = lzz_.data() + static_cast<size_t>(t) * Z_ * Z_;
+      std::fill(lz, lz + Z_, 0.0);
+      std::fill(lzz, lzz + Z_ * Z_, 0.0);
+      for (int q = 0; q < C_; ++q) {
+        const float* row = dc + q * Z_;
+        for (int i = 0; i < Z_; ++i) {
+          lz[i] += 2.0 * row[i] * c[q];
+          if (row[i] == 0) continue;
+          for (int j = 0; j < Z_; ++j) lzz[i * Z_ + j] += 2.0 * row[i] * row[j];
+        }
+      }
+    }
+    std::fill(laa_.begin(), laa_.end(), 0.0);
+    for (int t = 0; t < H_; ++t)
+      for (int i = 0; i < A_; ++i) {
+        la_[t * A_ + i] = 2.0 * w * nom_.a[t * A_ + i];
+        laa_[(static_cast<size_t>(t) * A_ + i) * A_ + i] = 2.0 * w;
+      }
+    res_.timing.derivatives += td.seconds();
+
+    // ----- backward pass, raising mu until Q_uu is positive definite -----
+    Timer ts;
+    LqrExpansion e{H_, Z_, A_, nom_.fz.data(), nom_.fa.data(), lz_.data(), lzz_.data(), la_.data(), laa_.data()};
+    double dV[2];
+    while (ilqr_backward_pass(e, mu, &ws_, k_.data(), K_.data(), dV) >= 0 && mu <= s_.mu_max)
+      mu = std::max({s_.mu_min, mu * s_.mu_factor, 1e-12});
+    res_.timing.solve += ts.seconds();
+    if (mu > s_.mu_max) break;
+
+    // ----- forward pass: line search over alpha, accept on actual improvement -----
+    Timer tf;
+    bool accepted = false;
+    double alpha = 1.0;
+    for (int ls = 0; ls < s_.line_search; ++ls, alpha *= 0.5) {
+      const double trial_cost = forward_pass(z0, alpha);
+      if (std::isfinite(trial_cost) && trial_cost < cost) {
+        cost = trial_cost;
+        std::swap(nom_.z, trial_.z);
+        std::swap(nom_.a, trial_.a);
+        accepted = true;
+        break;
+      }
+    }
+    res_.timing.rollouts += tf.seconds();
+    // Tassa's schedule, simplified: lower mu after success, raise it after a failed line search.
+    mu = accepted ? std::max(s_.mu_min, mu / s_.mu_factor) : std::max({s_.mu_min, mu * s_.mu_factor, 1e-12});
+
+    IterStats st;
+    st.iter = it;
+    rollout_forward(m_, z0, nom_.a.data(), &nom_);  // rewards of the current plan (cheap: H steps)
+    for (int t = 1; t <= H_; ++t) st.reward += nom_.r[t];
+    st.damping = mu;
+    st.seconds = total.seconds();
+    res_.iters.push_back(st);
+  }
+
+  std::copy(nom_.a.begin(), nom_.a.end(), res_.actions.data());
+  Timer tr2;
+  res_.predicted_return = rollout_forward(m_, z0, nom_.a.data(), &nom_);
+  res_.timing.rollouts += tr2.seconds();
+  std::copy(nom_.z.begin(), nom_.z.end(), res_.latents.data());
+  res_.timing.total = total.seconds();
+  res_.timing.other = res_.timing.total - res_.timing.rollouts - res_.timing.derivatives - res_.timing.solve;
+  return res_;
+}
+
+LATCO_PLANNER("ilqr", "iterative LQR (Tassa et al. 2012), open-loop result; keys ilqr_*",
+              [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
+                IlqrSettings s;
+                c.apply(s);
+                return std::make_unique<Ilqr>(m, H, s);
+              });
+
+}  // namespace latco

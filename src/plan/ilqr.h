@@ -1,0 +1,84 @@
+// iLQR (Tassa, Erez & Todorov 2012) on the latent model, as the paper's iLQR
+// baseline (Appendix D): Gauss-Newton quadratic expansion of the cost, backward
+// pass with a regulariser mu on Q_uu (doubled when Q_uu is not positive definite,
+// halved after an accepted step), forward pass with a line search over alpha.
+// The result is the open-loop action sequence (the paper found feedback worse).
+// Not here: box-constrained Q_uu solves (actions are clipped in the forward pass).
+#pragma once
+#include <vector>
+
+#include "plan/planner.h"
+#include "plan/rollout.h"
+
+namespace latco {
+
+// The local LQ problem around a nominal trajectory (cost to minimise):
+//   sum_{t=0}^{H-1} l_t(z_t, a_t) + l_H(z_H),  dz_{t+1} = fz_t dz_t + fa_t da_t.
+struct LqrExpansion {
+  int H = 0, Z = 0, A = 0;
+  const float* fz = nullptr;    // (H, Z, Z)
+  const float* fa = nullptr;    // (H, Z, A)
+  const double* lz = nullptr;   // (H+1, Z)    d l_t / d z_t
+  const double* lzz = nullptr;  // (H+1, Z, Z)
+  const double* la = nullptr;   // (H, A)
+  const double* laa = nullptr;  // (H, A, A)
+};
+
+// Scratch for the backward pass, sized once.
+struct BackwardWorkspace {
+  std::vector<double> Vx, Vxx, Qx, Qu, Qxx, Quu, Qux, VF, VG, L;
+  void resize(int Z, int A);
+};
+
+// The backward pass as a pure function. Outputs k: (H, A), K: (H, A, Z) with
+//   da_t = alpha k_t + K_t dz_t,
+// and the expected cost change dV = alpha dV[0] + alpha^2 dV[1].
+// Q_uu gets + mu I. Returns -1 on success, else the step t at which Q_uu was not
+// positive definite (k, K then undefined).
+int ilqr_backward_pass(const LqrExpansion& e, double mu, BackwardWorkspace* ws, double* k, double* K, double dV[2]);
+
+struct IlqrSettings {
+  int iterations = 50;        // outer iterations (backward + forward pass)
+  double mu_init = 1e-6;      // initial regulariser on Q_uu
+  double mu_min = 1e-6;       // lower bound after decreases
+  double mu_max = 1e10;       // stop when the regulariser exceeds this
+  double mu_factor = 2.0;     // raise / lower factor (paper: x2 when Q_uu is not positive definite)
+  int line_search = 10;       // alphas tried: 1, 1/2, ..., 2^-(line_search-1)
+  float init_std = 1.0f;      // initial actions N(0, init_std^2), clipped
+  template <class V>
+  void visit(V& v) {
+    v("ilqr_iterations", iterations, 1, 1000000);
+    v("ilqr_mu_init", mu_init, 0.0, 1e12);
+    v("ilqr_mu_min", mu_min, 0.0, 1e12);
+    v("ilqr_mu_max", mu_max, 0.0, 1e30);
+    v("ilqr_mu_factor", mu_factor, 1.01, 1e6);
+    v("ilqr_line_search", line_search, 1, 60);
+    v("ilqr_init_std", init_std, 0.0, 1e3);
+  }
+};
+
+class Ilqr : public Planner {
+ public:
+  Ilqr(const LatentModel& model, int horizon, const IlqrSettings& s);
+  std::string name() const override { return "ilqr"; }
+  const PlanResult& plan(const float* z0, uint64_t seed) override;
+
+ private:
+  // Rolls a_new = clip(a + alpha k + K (z_new - z)) into trial_; returns its cost.
+  double forward_pass(const float* z0, double alpha);
+  // Cost of the trajectory in lin: sum_t |c(z_t)|^2 + w |a_t|^2.
+  double trajectory_cost(const Linearization& lin);
+
+  const LatentModel& m_;
+  int H_, Z_, A_, C_;
+  IlqrSettings s_;
+  PlanResult res_;
+  Linearization nom_, trial_;        // nominal and line-search trajectories
+  std::vector<float> c_, dc_;        // (H, C), (H, C, Z) state residuals at z_1..z_H
+  std::vector<float> r_s_, dr_s_;    // (H), (H, Z) scratch
+  std::vector<double> lz_, lzz_, la_, laa_;  // see LqrExpansion
+  std::vector<double> k_, K_;        // (H, A), (H, A, Z)
+  BackwardWorkspace ws_;
+};
+
+}  // namespace latco

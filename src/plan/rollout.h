@@ -1,0 +1,57 @@
+// Rollouts through a LatentModel for the shooting planners: batched forward
+// rollouts of many action sequences (CEM, MPPI), one sequence's linearisation
+// (all Jacobians in one batched call), backprop through time, and the state-cost
+// residuals shared by the Gauss-Newton style planners.
+// Not here: any optimisation, and sampling of the stochastic transition.
+#pragma once
+#include <vector>
+
+#include "model/latent_model.h"
+
+namespace latco {
+
+// N sequences from one z0; one predict and one reward call per step across all N.
+//   z0: (Z), actions: (H, N, A) (already within bounds), returns: (N) J of each sequence,
+//   scratch z_a, z_b: (N, Z), r: (N).
+void rollout_batch(const LatentModel& m, int N, int H, const float* z0, const float* actions, float* z_a,
+                   float* z_b, float* r, double* returns);
+
+// One trajectory and its derivatives, sized once for a horizon.
+struct Linearization {
+  int H = 0, Z = 0, A = 0;
+  std::vector<float> a;     // (H, A)    the actions rolled (as given)
+  std::vector<float> z;     // (H+1, Z)  z_0 .. z_H
+  std::vector<float> r;     // (H+1)     r(z_t); r[0] = 0 (z_0 earns no reward)
+  std::vector<float> fz;    // (H, Z, Z) d z_{t+1} / d z_t
+  std::vector<float> fa;    // (H, Z, A) d z_{t+1} / d a_t
+  std::vector<float> dr;    // (H+1, Z)  dr/dz at z_t; row 0 = 0
+  std::vector<double> adj;  // (2, Z)    adjoint scratch for backprop
+  void resize(int H, int Z, int A);
+};
+
+// Rolls a: (H, A) from z0: (Z) into lin (z, r, a); returns J (Planner objective, no clipping here).
+double rollout_forward(const LatentModel& m, const float* z0, const float* a, Linearization* lin);
+// Fills lin's fz, fa, dr at the rolled trajectory: one batched predict_jacobians over the H steps
+// and one batched reward_gradient over z_1..z_H.
+void rollout_jacobians(const LatentModel& m, Linearization* lin);
+// Backprop through time: g: (H, A) = dJ/da, via vector-Jacobian products with the stored Jacobians:
+//   g_t = fa_t^T p_{t+1} - 2 w a_t,   p_t = dr(z_t) + fz_t^T p_{t+1},   p_H = dr(z_H).
+void backprop_return(Linearization* lin, float w, float* g);
+
+// ----- state-cost residuals (Section 4) -----
+// The model's own residuals c(z) if it provides them (then -r = |c|^2 exactly), else the
+// single residual softplus(-r(z)) = ln(1 + e^{-r}).
+int state_residual_dim(const LatentModel& m);
+//   z: (N, Z) -> c: (N, C), dc: (N, C, Z) (may be null); r_scratch: (N), dr_scratch: (N, Z).
+void state_residuals(const LatentModel& m, int N, const float* z, float* c, float* dc, float* r_scratch,
+                     float* dr_scratch);
+
+double softplus(double x);  // ln(1 + e^x), stable for large |x|
+double sigmoid(double x);
+
+// Clamps every entry of x: (n) to [-am, am].
+void clip_actions(int n, float am, float* x);
+// sum over entries of max(0, |a| - am)^2, a: (n).
+double action_violation(int n, float am, const float* a);
+
+}  // namespace latco

@@ -1,0 +1,106 @@
+// Shooting GD: Adam on a_0..a_{H-1} maximising J(a) - sum_t nu_t max(0,|a_t|-a_m)^2,
+// gradient of J by backprop through time (plan/rollout.h).
+#include "plan/shooting_gd.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/timer.h"
+
+namespace latco {
+
+void Adam::step(float* x, const float* g) {
+  ++t;
+  const double c1 = 1.0 - std::pow(double(beta1), t), c2 = 1.0 - std::pow(double(beta2), t);
+  const int n = static_cast<int>(m.size());
+  for (int i = 0; i < n; ++i) {
+    m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+    const double mh = m[i] / c1, vh = v[i] / c2;
+    x[i] -= static_cast<float>(lr * mh / (std::sqrt(vh) + eps));
+  }
+}
+
+ShootingGd::ShootingGd(const LatentModel& model, int horizon, const ShootingGdSettings& s)
+    : m_(model), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()), s_(s) {
+  lin_.resize(H_, Z_, A_);
+  a_.resize(H_ * A_);
+  g_.resize(H_ * A_);
+  nu_.resize(H_);
+  adam_.resize(H_ * A_);
+  adam_.lr = s_.lr;
+  res_.actions = Tensor({H_, A_});
+  res_.latents = Tensor({H_ + 1, Z_});
+  res_.iters.reserve(s_.iterations);
+}
+
+const PlanResult& ShootingGd::plan(const float* z0, uint64_t seed) {
+  Timer total;
+  const int HA = H_ * A_;
+  const float am = m_.action_max(), w = m_.action_cost();
+  res_.iters.clear();
+  res_.timing = {};
+  Rng rng = Rng(seed).derive(0);
+  for (int i = 0; i < HA; ++i) a_[i] = s_.init_std * rng.normal();
+  clip_actions(HA, am, a_.data());
+  std::fill(nu_.begin(), nu_.end(), s_.nu_init);
+  adam_.reset();
+
+  for (int it = 0; it < s_.iterations; ++it) {
+    // ----- rollout and derivatives -----
+    Timer tr;
+    rollout_forward(m_, z0, a_.data(), &lin_);
+    res_.timing.rollouts += tr.seconds();
+    Timer td;
+    rollout_jacobians(m_, &lin_);
+    backprop_return(&lin_, w, g_.data());  // g = dJ/da
+    res_.timing.derivatives += td.seconds();
+
+    // ----- loss gradient: -dJ/da + d/da sum_t nu_t max(0, |a| - a_m)^2 -----
+    double act_viol = 0;
+    for (int t = 0; t < H_; ++t)
+      for (int j = 0; j < A_; ++j) {
+        const int k = t * A_ + j;
+        const double over = std::max(0.0, std::fabs(double(a_[k])) - am);
+        act_viol += over * over;
+        g_[k] = static_cast<float>(-g_[k] + 2.0 * nu_[t] * over * (a_[k] > 0 ? 1 : -1));
+      }
+
+    IterStats st;
+    st.iter = it;
+    for (int t = 1; t <= H_; ++t) st.reward += lin_.r[t];
+    st.act_violation = act_viol;
+    for (int t = 0; t < H_; ++t) st.mean_lambda += nu_[t] / H_;
+    st.seconds = total.seconds();
+    res_.iters.push_back(st);
+
+    // ----- Adam step, clip -----
+    adam_.step(a_.data(), g_.data());
+    if (s_.clip) clip_actions(HA, am, a_.data());
+
+    // ----- dual ascent on the action multipliers every dual_every steps -----
+    if ((it + 1) % s_.dual_every == 0)
+      for (int t = 0; t < H_; ++t) nu_[t] += s_.dual_lr * static_cast<float>(action_violation(A_, am, &a_[t * A_]));
+  }
+
+  // ----- result: the final plan, clipped, rolled out -----
+  clip_actions(HA, am, a_.data());
+  std::copy(a_.begin(), a_.end(), res_.actions.data());
+  Timer tr;
+  res_.predicted_return = rollout_forward(m_, z0, a_.data(), &lin_);
+  res_.timing.rollouts += tr.seconds();
+  std::copy(lin_.z.begin(), lin_.z.end(), res_.latents.data());
+  res_.timing.total = total.seconds();
+  res_.timing.other = res_.timing.total - res_.timing.rollouts - res_.timing.derivatives;
+  return res_;
+}
+
+LATCO_PLANNER("shooting_gd", "Adam on the actions through backprop through time; keys gd_*",
+              [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
+                ShootingGdSettings s;
+                c.apply(s);
+                return std::make_unique<ShootingGd>(m, H, s);
+              });
+
+}  // namespace latco

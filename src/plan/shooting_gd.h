@@ -1,0 +1,65 @@
+// Shooting with gradient descent (Appendix D "Shooting GD"): Adam on the action
+// sequence, gradients by backprop through time through the model's per-step
+// Jacobians, actions clipped after each step, and an action-bound penalty whose
+// multipliers rise every few steps by a plain gradient rule (dual descent).
+// Not here: parallel reinitialisations, warm starts. Also holds the flat Adam
+// used by the first-order collocation ablation.
+#pragma once
+#include <algorithm>
+#include <vector>
+
+#include "plan/planner.h"
+#include "plan/rollout.h"
+
+namespace latco {
+
+// Adam (Kingma & Ba 2015) on a flat float vector, minimising:  x -= lr * m_hat / (sqrt(v_hat) + eps).
+struct Adam {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  std::vector<float> m, v;  // (n) moment estimates
+  int t = 0;
+  void resize(int n) { m.assign(n, 0.0f); v.assign(n, 0.0f); t = 0; }
+  void reset() { std::fill(m.begin(), m.end(), 0.0f); std::fill(v.begin(), v.end(), 0.0f); t = 0; }
+  // x: (n), g: (n) gradient of the loss.
+  void step(float* x, const float* g);
+};
+
+struct ShootingGdSettings {
+  int iterations = 500;    // Adam steps (paper: Metaworld 500, DM Control 100)
+  float lr = 0.05f;        // Adam learning rate (paper: 0.05)
+  float init_std = 1.0f;   // actions start N(0, init_std^2), clipped (released code: 1)
+  bool clip = true;        // clip actions to the bounds after each step (released code)
+  int dual_every = 5;      // steps between action-multiplier updates (paper: 5)
+  float dual_lr = 1.5f;    // nu_t += dual_lr * max(0,|a_t|-a_m)^2: plain gradient rule
+  float nu_init = 1.0f;    // initial action multiplier
+  template <class V>
+  void visit(V& v) {
+    v("gd_iterations", iterations, 1, 10000000);
+    v("gd_lr", lr, 1e-9, 1e3);
+    v("gd_init_std", init_std, 0.0, 1e3);
+    v("gd_clip", clip);
+    v("gd_dual_every", dual_every, 1, 1000000);
+    v("gd_dual_lr", dual_lr, 0.0, 1e9);
+    v("gd_nu_init", nu_init, 0.0, 1e12);
+  }
+};
+
+class ShootingGd : public Planner {
+ public:
+  ShootingGd(const LatentModel& model, int horizon, const ShootingGdSettings& s);
+  std::string name() const override { return "shooting_gd"; }
+  const PlanResult& plan(const float* z0, uint64_t seed) override;
+
+ private:
+  const LatentModel& m_;
+  int H_, Z_, A_;
+  ShootingGdSettings s_;
+  PlanResult res_;
+  Linearization lin_;
+  std::vector<float> a_;     // (H, A) the plan
+  std::vector<float> g_;     // (H, A) gradient of the loss -J + penalty
+  std::vector<float> nu_;    // (H) action-bound multipliers
+  Adam adam_;
+};
+
+}  // namespace latco

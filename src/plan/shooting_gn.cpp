@@ -1,0 +1,178 @@
+// Shooting GN: minimise 0.5 |rho(a)|^2 over the actions by
+//   a <- a - step * (J^T J + damping I)^{-1} J^T rho,      J = d rho / d a  (HA columns).
+#include "plan/shooting_gn.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/timer.h"
+
+namespace latco {
+
+bool dense_cholesky_factor(int n, double* M) {
+  for (int j = 0; j < n; ++j) {
+    double d = M[j * n + j];
+    for (int k = 0; k < j; ++k) d -= M[j * n + k] * M[j * n + k];
+    if (!(d > 0) || !std::isfinite(d)) return false;
+    d = std::sqrt(d);
+    M[j * n + j] = d;
+    for (int i = j + 1; i < n; ++i) {
+      double s = M[i * n + j];
+      for (int k = 0; k < j; ++k) s -= M[i * n + k] * M[j * n + k];
+      M[i * n + j] = s / d;
+    }
+    for (int i = 0; i < j; ++i) M[i * n + j] = 0;  // clear the upper triangle
+  }
+  return true;
+}
+
+void dense_cholesky_solve(int n, const double* L, double* b) {
+  for (int i = 0; i < n; ++i) {  // L y = b
+    double s = b[i];
+    for (int k = 0; k < i; ++k) s -= L[i * n + k] * b[k];
+    b[i] = s / L[i * n + i];
+  }
+  for (int i = n - 1; i >= 0; --i) {  // L^T x = y
+    double s = b[i];
+    for (int k = i + 1; k < n; ++k) s -= L[k * n + i] * b[k];
+    b[i] = s / L[i * n + i];
+  }
+}
+
+ShootingGn::ShootingGn(const LatentModel& model, int horizon, const ShootingGnSettings& s)
+    : m_(model), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()), C_(state_residual_dim(model)), s_(s) {
+  const int HA = H_ * A_;
+  lin_.resize(H_, Z_, A_);
+  a_.resize(HA);
+  c_.resize(H_ * C_);
+  dc_.resize(static_cast<size_t>(H_) * C_ * Z_);
+  r_s_.resize(H_);
+  dr_s_.resize(H_ * Z_);
+  S_.resize(static_cast<size_t>(Z_) * HA);
+  S_next_.resize(static_cast<size_t>(Z_) * HA);
+  Jrow_.resize(static_cast<size_t>(C_) * HA);
+  JtJ_.resize(static_cast<size_t>(HA) * HA);
+  Jtr_.resize(HA);
+  res_.actions = Tensor({H_, A_});
+  res_.latents = Tensor({H_ + 1, Z_});
+  res_.iters.reserve(s_.iterations);
+}
+
+const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
+  Timer total;
+  const int HA = H_ * A_;
+  const float am = m_.action_max(), w = m_.action_cost();
+  const double sw = std::sqrt(double(w)), snu = std::sqrt(double(s_.act_weight));
+  res_.iters.clear();
+  res_.timing = {};
+  Rng rng = Rng(seed).derive(0);
+  for (int i = 0; i < HA; ++i) a_[i] = s_.init_std * rng.normal();
+  clip_actions(HA, am, a_.data());
+
+  for (int it = 0; it < s_.iterations; ++it) {
+    // ----- rollout -----
+    Timer tr;
+    rollout_forward(m_, z0, a_.data(), &lin_);
+    res_.timing.rollouts += tr.seconds();
+
+    // ----- model derivatives: fz, fa over the H steps; state residuals at z_1..z_H -----
+    Timer td;
+    m_.predict_jacobians(H_, lin_.z.data(), lin_.a.data(), nullptr, lin_.fz.data(), lin_.fa.data());
+    state_residuals(m_, H_, lin_.z.data() + Z_, c_.data(), dc_.data(), r_s_.data(), dr_s_.data());
+
+    // ----- normal equations: J^T J and J^T rho, accumulated step by step -----
+    // S_{t+1} = fz_t S_t + [0 .. fa_t (block t) .. 0],  S_0 = 0;   d c(z_t)/da = dc_t S_t.
+    std::fill(JtJ_.begin(), JtJ_.end(), 0.0);
+    std::fill(Jtr_.begin(), Jtr_.end(), 0.0);
+    std::fill(S_.begin(), S_.end(), 0.0);
+    for (int t = 0; t < H_; ++t) {
+      const float* fz = lin_.fz.data() + static_cast<size_t>(t) * Z_ * Z_;  // (Z, Z)
+      const float* fa = lin_.fa.data() + static_cast<size_t>(t) * Z_ * A_;  // (Z, A)
+      const int ncol = (t + 1) * A_;  // columns a_0..a_t are the only non-zero ones
+      for (int i = 0; i < Z_; ++i) {
+        double* out = &S_next_[static_cast<size_t>(i) * HA];
+        std::fill(out, out + HA, 0.0);
+        for (int k = 0; k < Z_; ++k) {
+          const double f = fz[i * Z_ + k];
+          if (f == 0) continue;
+          const double* in = &S_[static_cast<size_t>(k) * HA];
+          for (int col = 0; col < t * A_; ++col) out[col] += f * in[col];
+        }
+        for (int j = 0; j < A_; ++j) out[t * A_ + j] = fa[i * A_ + j];
+      }
+      std::swap(S_, S_next_);  // S = dz_{t+1} / da
+      const float* dc = dc_.data() + static_cast<size_t>(t) * C_ * Z_;  // (C, Z) at z_{t+1}
+      const float* c = c_.data() + t * C_;
+      for (int q = 0; q < C_; ++q) {
+        double* row = &Jrow_[static_cast<size_t>(q) * HA];
+        std::fill(row, row + ncol, 0.0);
+        for (int k = 0; k < Z_; ++k) {
+          const double d = dc[q * Z_ + k];
+          if (d == 0) continue;
+          const double* sk = &S_[static_cast<size_t>(k) * HA];
+          for (int col = 0; col < ncol; ++col) row[col] += d * sk[col];
+        }
+        for (int x = 0; x < ncol; ++x) {
+          Jtr_[x] += row[x] * c[q];
+          for (int y = 0; y <= x; ++y) JtJ_[x * HA + y] += row[x] * row[y];
+        }
+      }
+    }
+    // Action cost sqrt(w) a and bound residuals sqrt(nu) max(0, |a| - a_m): diagonal in a.
+    double act_viol = 0;
+    for (int k = 0; k < HA; ++k) {
+      JtJ_[k * HA + k] += sw * sw;
+      Jtr_[k] += sw * sw * a_[k];
+      const double over = std::max(0.0, std::fabs(double(a_[k])) - am);
+      if (over > 0) {
+        const double jd = snu * (a_[k] > 0 ? 1 : -1);
+        JtJ_[k * HA + k] += jd * jd;
+        Jtr_[k] += jd * snu * over;
+        act_viol += over * over;
+      }
+    }
+    for (int x = 0; x < HA; ++x)
+      for (int y = x + 1; y < HA; ++y) JtJ_[x * HA + y] = JtJ_[y * HA + x];
+    res_.timing.derivatives += td.seconds();
+
+    IterStats st;
+    st.iter = it;
+    for (int t = 1; t <= H_; ++t) st.reward += lin_.r[t];
+    st.act_violation = act_viol;
+    st.damping = s_.damping;
+    st.seconds = total.seconds();
+    res_.iters.push_back(st);
+
+    // ----- solve (J^T J + damping I) dx = J^T rho; a <- a - step dx -----
+    Timer ts;
+    for (int k = 0; k < HA; ++k) JtJ_[k * HA + k] += s_.damping;
+    LATCO_CHECK(dense_cholesky_factor(HA, JtJ_.data()))
+        << "shooting_gn: J^T J + damping I is not positive definite (damping " << s_.damping
+        << "); raise gn_damping";
+    dense_cholesky_solve(HA, JtJ_.data(), Jtr_.data());
+    for (int k = 0; k < HA; ++k) a_[k] -= static_cast<float>(s_.step * Jtr_[k]);
+    if (s_.clip) clip_actions(HA, am, a_.data());
+    res_.timing.solve += ts.seconds();
+  }
+
+  clip_actions(HA, am, a_.data());
+  std::copy(a_.begin(), a_.end(), res_.actions.data());
+  Timer tr;
+  res_.predicted_return = rollout_forward(m_, z0, a_.data(), &lin_);
+  res_.timing.rollouts += tr.seconds();
+  std::copy(lin_.z.begin(), lin_.z.end(), res_.latents.data());
+  res_.timing.total = total.seconds();
+  res_.timing.other = res_.timing.total - res_.timing.rollouts - res_.timing.derivatives - res_.timing.solve;
+  return res_;
+}
+
+LATCO_PLANNER("shooting_gn", "Gauss-Newton on the actions, dense normal equations; keys gn_*",
+              [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
+                ShootingGnSettings s;
+                c.apply(s);
+                return std::make_unique<ShootingGn>(m, H, s);
+              });
+
+}  // namespace latco

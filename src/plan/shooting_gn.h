@@ -1,0 +1,60 @@
+// Shooting with Gauss-Newton (Appendix D "Shooting GN"): the H*A actions are the
+// only unknowns; residuals are the state cost (softplus(-r(z_t)) or the model's own
+// cost residuals), sqrt(w) a_t for the action cost, and action-bound residuals.
+// The Jacobian w.r.t. all actions is built by forward sensitivities through the
+// rollout and the damped normal equations solved densely (H*A is small).
+// Not here: line search (the released code takes a fixed 0.1 step), warm starts.
+#pragma once
+#include <vector>
+
+#include "plan/planner.h"
+#include "plan/rollout.h"
+
+namespace latco {
+
+// Dense Cholesky in double (reference; n is at most a few hundred here).
+// M: (n, n) symmetric, overwritten by its lower factor L (M = L L^T). False if not positive definite.
+bool dense_cholesky_factor(int n, double* M);
+// Solves L L^T x = b in place. L: (n, n) from dense_cholesky_factor, b: (n) -> x.
+void dense_cholesky_solve(int n, const double* L, double* b);
+
+struct ShootingGnSettings {
+  int iterations = 100;      // Gauss-Newton steps (released code: 100)
+  double damping = 1e-2;     // (J^T J + damping I) (released code: 1e-2)
+  double step = 0.1;         // step scale on the Gauss-Newton direction (released code: 0.1)
+  float init_std = 1.0f;     // actions start N(0, init_std^2), clipped
+  bool clip = true;          // clip actions to the bounds after each step
+  float act_weight = 1.0f;   // nu: weight of the residual sqrt(nu) max(0, |a| - a_m)
+  template <class V>
+  void visit(V& v) {
+    v("gn_iterations", iterations, 1, 10000000);
+    v("gn_damping", damping, 0.0, 1e12);
+    v("gn_step", step, 1e-9, 10.0);
+    v("gn_init_std", init_std, 0.0, 1e3);
+    v("gn_clip", clip);
+    v("gn_act_weight", act_weight, 0.0, 1e12);
+  }
+};
+
+class ShootingGn : public Planner {
+ public:
+  ShootingGn(const LatentModel& model, int horizon, const ShootingGnSettings& s);
+  std::string name() const override { return "shooting_gn"; }
+  const PlanResult& plan(const float* z0, uint64_t seed) override;
+
+ private:
+  const LatentModel& m_;
+  int H_, Z_, A_, C_;
+  ShootingGnSettings s_;
+  PlanResult res_;
+  Linearization lin_;             // z, fz, fa (dr unused)
+  std::vector<float> a_;          // (H, A)
+  std::vector<float> c_, dc_;     // (H, C), (H, C, Z) state residuals at z_1..z_H
+  std::vector<float> r_s_, dr_s_; // (H), (H, Z) scratch for the softplus residual
+  std::vector<double> S_, S_next_;  // (Z, HA) sensitivity dz_t / da
+  std::vector<double> Jrow_;      // (C, HA) d c(z_t) / da
+  std::vector<double> JtJ_;       // (HA, HA)
+  std::vector<double> Jtr_;       // (HA)
+};
+
+}  // namespace latco
