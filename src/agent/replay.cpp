@@ -1,0 +1,94 @@
+#include "agent/replay.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace latco {
+
+Replay::Replay(int64_t capacity, int H, int W, int A, uint64_t seed, bool verbose)
+    : capacity_(capacity), H_(H), W_(W), A_(A), frame_size_(int64_t(H) * W * 3), rng_(Rng(seed).derive(0x5e9)) {
+  LATCO_CHECK(capacity > 0 && H > 0 && W > 0 && A > 0)
+      << "replay: capacity " << capacity << ", frame " << H << "x" << W << ", action size " << A
+      << " must all be positive";
+  image_.resize(size_t(capacity) * frame_size_);
+  action_.resize(size_t(capacity) * A);
+  reward_.resize(size_t(capacity));
+  if (verbose)
+    std::printf("replay: capacity %lld steps of %dx%dx3 uint8 frames, %.1f MB\n", (long long)capacity, H, W,
+                bytes() / 1e6);
+}
+
+size_t Replay::bytes() const {
+  return image_.size() + (action_.size() + reward_.size()) * sizeof(float);
+}
+
+void Replay::add(int T, const uint8_t* image, const float* action, const float* reward) {
+  LATCO_CHECK(T > 0) << "replay: empty episode";
+  if (T > capacity_)
+    LATCO_FAIL("replay: an episode of " << T << " steps does not fit a capacity of " << capacity_ << " steps");
+  // Evict the oldest episodes until T more steps fit.
+  while (stored_ + T > capacity_) {
+    stored_ -= eps_.front().length;
+    eps_.pop_front();
+  }
+  for (int t = 0; t < T; ++t) {
+    const int64_t p = (head_ + t) % capacity_;
+    std::memcpy(&image_[p * frame_size_], image + int64_t(t) * frame_size_, frame_size_);
+    std::memcpy(&action_[p * A_], action + int64_t(t) * A_, sizeof(float) * A_);
+    reward_[p] = reward[t];
+  }
+  eps_.push_back({head_, T});
+  head_ += T;
+  stored_ += T;
+  total_ += T;
+}
+
+int64_t Replay::valid_starts(int L) const {
+  int64_t n = 0;
+  for (const Ep& e : eps_) n += std::max(0, e.length - L + 1);
+  return n;
+}
+
+const uint8_t* Replay::frame(int episode, int t) const {
+  const Ep& e = eps_.at(episode);
+  LATCO_CHECK(t >= 0 && t < e.length) << "replay: step " << t << " outside episode of " << e.length;
+  return &image_[((e.begin + t) % capacity_) * frame_size_];
+}
+
+void Replay::window(int episode, int start, int L, SequenceBatch& out, int slot) const {
+  const Ep& e = eps_.at(episode);
+  LATCO_CHECK(start >= 0 && start + L <= e.length)
+      << "replay: window [" << start << ", " << start + L << ") outside episode of " << e.length << " steps";
+  LATCO_CHECK(out.L == L && out.H == H_ && out.W == W_ && out.A == A_ && slot < out.B) << "replay: batch shape";
+  for (int t = 0; t < L; ++t) {
+    const int64_t p = (e.begin + start + t) % capacity_;
+    const size_t row = size_t(slot) * L + t;
+    std::memcpy(&out.image[row * frame_size_], &image_[p * frame_size_], frame_size_);
+    std::memcpy(&out.action[row * A_], &action_[p * A_], sizeof(float) * A_);
+    out.reward[row] = reward_[p];
+  }
+}
+
+void Replay::sample(int B, int L, SequenceBatch& out) {
+  LATCO_CHECK(B > 0 && L > 0) << "replay: batch " << B << " x " << L;
+  // Prefix sums of valid starts per episode; one uniform draw over their total.
+  std::vector<int64_t> cum(eps_.size() + 1, 0);
+  for (size_t i = 0; i < eps_.size(); ++i) cum[i + 1] = cum[i] + std::max(0, eps_[i].length - L + 1);
+  const int64_t n = cum.back();
+  if (n == 0)
+    LATCO_FAIL("replay: no episode has " << L << " steps (" << eps_.size() << " episodes, " << stored_
+                                         << " steps stored)");
+  if (out.B != B || out.L != L || out.H != H_ || out.W != W_ || out.A != A_) out.resize(B, L, H_, W_, A_);
+  for (int b = 0; b < B; ++b) {
+    // A 64-bit draw reduced mod n: the bias (n / 2^64) is far below anything measurable.
+    const uint64_t r = rng_.next_u64() % uint64_t(n);
+    const int64_t k = int64_t(r);
+    const size_t ep = size_t(std::upper_bound(cum.begin(), cum.end(), k) - cum.begin()) - 1;
+    window(int(ep), int(k - cum[ep]), L, out, b);
+  }
+}
+
+}  // namespace latco

@@ -1,0 +1,158 @@
+// Run checkpoints: round trip of tensors, streams, counters and notes; atomic write;
+// truncated, corrupted and wrong-version files give errors naming the file; keep-last-N;
+// a model trained N steps, saved, loaded and trained M more equals one trained N + M.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "core/error.h"
+#include "io/checkpoint.h"
+#include "io/csv.h"
+
+using namespace latco;
+namespace fs = std::filesystem;
+
+namespace {
+std::string tmpdir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("latco_test_ckpt_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+Checkpoint sample_checkpoint() {
+  Checkpoint ck;
+  ck.grad_steps = 1234;
+  ck.env_steps = 56789;
+  ck.episodes = 42;
+  ck.tensors["model/w"] = Tensor::from({2, 3}, {1, 2, 3, 4, 5, -6.5f});
+  ck.tensors["adam/step"] = Tensor::from({2}, {7, 0});
+  ck.tensors["scalar"] = Tensor::scalar(3.25f);
+  Rng r = Rng(5).derive(3);
+  r.next_u64();
+  r.next_u64();
+  ck.rngs["replay"] = r;
+  ck.notes["config"] = "model_stoch: 4\nmodel_deter: 8\n";
+  return ck;
+}
+std::string expect_error(const std::string& path) {
+  try {
+    load_checkpoint(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error loading " << path;
+  return "";
+}
+}  // namespace
+
+TEST(Checkpoint, RoundTrip) {
+  const std::string dir = tmpdir("rt"), path = checkpoint_path(dir, 1234);
+  Checkpoint ck = sample_checkpoint();
+  save_checkpoint(path, ck);
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  Checkpoint back = load_checkpoint(path);
+  EXPECT_EQ(back.grad_steps, 1234);
+  EXPECT_EQ(back.env_steps, 56789);
+  EXPECT_EQ(back.episodes, 42);
+  ASSERT_EQ(back.tensors.size(), 3u);
+  EXPECT_EQ(back.tensors["model/w"].shape(), (Shape{2, 3}));
+  EXPECT_EQ(back.tensors["model/w"].to_vector(), ck.tensors["model/w"].to_vector());
+  EXPECT_EQ(back.tensors["scalar"].dim(), 0);
+  EXPECT_EQ(back.tensors["scalar"].item(), 3.25f);
+  Rng a = ck.rngs["replay"], b = back.rng("replay", path);
+  EXPECT_EQ(a.next_u64(), b.next_u64());
+  EXPECT_EQ(back.notes["config"], ck.notes["config"]);
+  Tensor dst({2, 3});
+  back.read_into("model/w", dst, path);
+  EXPECT_EQ(dst[5], -6.5f);
+  Tensor wrong({3, 2});
+  EXPECT_THROW(back.read_into("model/w", wrong, path), Error);
+  EXPECT_THROW(back.tensor("model/missing", path), Error);
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, TruncatedCorruptedAndVersionErrorsNameTheFile) {
+  const std::string dir = tmpdir("bad"), path = checkpoint_path(dir, 1);
+  save_checkpoint(path, sample_checkpoint());
+  std::string bytes;
+  {
+    std::ifstream f(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  auto write = [&](const std::string& p, const std::string& b) {
+    std::ofstream f(p, std::ios::binary);
+    f.write(b.data(), b.size());
+  };
+  // Every truncation length: an error, never a crash.
+  for (size_t n = 0; n < bytes.size(); n += 7) {
+    const std::string p = dir + "/trunc.bin";
+    write(p, bytes.substr(0, n));
+    std::string m = expect_error(p);
+    EXPECT_NE(m.find(p), std::string::npos) << m;
+  }
+  // Flipped bytes in the payload: the checksum catches them.
+  for (size_t pos : {size_t(30), bytes.size() / 2, bytes.size() - 9}) {
+    std::string b = bytes;
+    b[pos] ^= 0x5a;
+    const std::string p = dir + "/flip.bin";
+    write(p, b);
+    std::string m = expect_error(p);
+    EXPECT_NE(m.find(p), std::string::npos) << m;
+    EXPECT_TRUE(m.find("corrupted") != std::string::npos || m.find("truncated") != std::string::npos) << m;
+  }
+  {
+    std::string b = bytes;
+    b[8] = char(99);  // version field
+    write(dir + "/ver.bin", b);
+    std::string m = expect_error(dir + "/ver.bin");
+    EXPECT_NE(m.find("version 99"), std::string::npos) << m;
+  }
+  {
+    write(dir + "/magic.bin", "not a checkpoint at all, just some text");
+    EXPECT_NE(expect_error(dir + "/magic.bin").find("not a latco checkpoint"), std::string::npos);
+  }
+  EXPECT_NE(expect_error(dir + "/absent.bin").find("absent.bin"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, LatestAndKeepLastN) {
+  const std::string dir = tmpdir("keep");
+  EXPECT_EQ(latest_checkpoint(dir), "");
+  Checkpoint ck = sample_checkpoint();
+  for (int64_t s : {100, 900, 1000, 50, 20000}) {
+    ck.grad_steps = s;
+    save_checkpoint(checkpoint_path(dir, s), ck);
+  }
+  std::ofstream(dir + "/ckpt-notanumber.bin") << "x";  // ignored by the listing
+  EXPECT_EQ(latest_checkpoint(dir), checkpoint_path(dir, 20000));
+  prune_checkpoints(dir, 2);
+  EXPECT_TRUE(fs::exists(checkpoint_path(dir, 20000)));
+  EXPECT_TRUE(fs::exists(checkpoint_path(dir, 1000)));
+  EXPECT_FALSE(fs::exists(checkpoint_path(dir, 900)));
+  EXPECT_FALSE(fs::exists(checkpoint_path(dir, 50)));
+  EXPECT_EQ(load_checkpoint(latest_checkpoint(dir)).grad_steps, 20000);
+  fs::remove_all(dir);
+}
+
+TEST(Csv, HeaderRowsAndAppend) {
+  const std::string dir = tmpdir("csv"), path = dir + "/m.csv";
+  {
+    CsvWriter w(path, {"grad_step", "loss"});
+    w.row({1, 0.5});
+    EXPECT_THROW(w.row({1}), Error);
+  }
+  {
+    CsvWriter w(path, {"grad_step", "loss"}, true);
+    w.row({2, 0.25});
+  }
+  EXPECT_THROW(CsvWriter(path, {"step", "loss"}, true), Error);
+  std::ifstream f(path);
+  std::string all((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_EQ(all, "grad_step,loss\n1,0.5\n2,0.25\n");
+  fs::remove_all(dir);
+}

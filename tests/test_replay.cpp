@@ -1,0 +1,118 @@
+// Sequence replay: uint8 storage, episode alignment, eviction of whole episodes,
+// reproducible and in-bounds sampling, uniformity over valid (episode, start) pairs.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+#include "agent/replay.h"
+#include "core/error.h"
+
+using namespace latco;
+
+namespace {
+// Episode `id` of T steps, 4x4 frames: every pixel of frame t holds (id * 16 + t) % 256,
+// action[t] = (id, t), reward[t] = id + 0.01 t: a window can be traced to its origin.
+struct Fake {
+  std::vector<uint8_t> image;
+  std::vector<float> action, reward;
+};
+Fake fake(int id, int T) {
+  Fake e;
+  for (int t = 0; t < T; ++t) {
+    for (int p = 0; p < 4 * 4 * 3; ++p) e.image.push_back(uint8_t((id * 16 + t) % 256));
+    e.action.push_back(float(id));
+    e.action.push_back(float(t));
+    e.reward.push_back(id + 0.01f * t);
+  }
+  return e;
+}
+void add(Replay& r, int id, int T) {
+  Fake e = fake(id, T);
+  r.add(T, e.image.data(), e.action.data(), e.reward.data());
+}
+}  // namespace
+
+TEST(Replay, StoresUint8AndKeepsAlignment) {
+  Replay r(100, 4, 4, 2, 7, false);
+  static_assert(std::is_same<decltype(r.frame(0, 0)), const uint8_t*>::value, "frames are uint8");
+  EXPECT_EQ(r.bytes(), size_t(100) * 48 + size_t(100) * 3 * sizeof(float));
+  add(r, 3, 20);
+  SequenceBatch b;
+  b.resize(1, 5, 4, 4, 2);
+  r.window(0, 10, 5, b);
+  for (int t = 0; t < 5; ++t) {
+    EXPECT_EQ(b.image[t * 48], uint8_t(3 * 16 + 10 + t));
+    EXPECT_EQ(b.action[t * 2 + 1], float(10 + t));
+    EXPECT_FLOAT_EQ(b.reward[t], 3 + 0.01f * (10 + t));
+  }
+}
+
+TEST(Replay, EvictsOldestWholeEpisodesAndWraps) {
+  Replay r(50, 4, 4, 2, 7, false);
+  add(r, 0, 20);
+  add(r, 1, 20);
+  add(r, 2, 20);  // needs 10 more steps than free: evicts episode 0 entirely
+  EXPECT_EQ(r.episodes(), 2);
+  EXPECT_EQ(r.steps(), 40);
+  EXPECT_EQ(r.total_steps(), 60);
+  // Episode 2 wrapped around the ring end (positions 40..49, 0..9): still contiguous to readers.
+  SequenceBatch b;
+  b.resize(1, 20, 4, 4, 2);
+  r.window(1, 0, 20, b);
+  for (int t = 0; t < 20; ++t) {
+    EXPECT_EQ(b.image[t * 48 + 47], uint8_t(2 * 16 + t));
+    EXPECT_EQ(b.action[t * 2], 2.0f);
+  }
+  EXPECT_THROW(add(r, 9, 51), Error);
+}
+
+TEST(Replay, SamplingReproducibleInBoundsAndUniform) {
+  Replay r1(1000, 4, 4, 2, 11, false), r2(1000, 4, 4, 2, 11, false), r3(1000, 4, 4, 2, 12, false);
+  const int lens[3] = {10, 30, 3};  // the 3-step episode has no valid start for L = 5
+  for (int i = 0; i < 3; ++i) {
+    add(r1, i, lens[i]);
+    add(r2, i, lens[i]);
+    add(r3, i, lens[i]);
+  }
+  const int L = 5;
+  EXPECT_EQ(r1.valid_starts(L), (10 - 5 + 1) + (30 - 5 + 1));
+  SequenceBatch a, b, c;
+  std::map<std::pair<int, int>, int> counts;
+  const int rounds = 400, B = 8;
+  bool differs = false;
+  for (int k = 0; k < rounds; ++k) {
+    r1.sample(B, L, a);
+    r2.sample(B, L, b);
+    r3.sample(B, L, c);
+    EXPECT_EQ(a.image, b.image);
+    EXPECT_EQ(a.action, b.action);
+    differs |= a.action != c.action;
+    for (int i = 0; i < B; ++i) {
+      const int ep = int(a.action[(i * L) * 2]), start = int(a.action[(i * L) * 2 + 1]);
+      ASSERT_TRUE(ep == 0 || ep == 1) << "sampled from a too-short episode";
+      ASSERT_LE(start + L, lens[ep]);
+      for (int t = 1; t < L; ++t) {  // consecutive steps of one episode
+        ASSERT_EQ(a.action[(i * L + t) * 2], float(ep));
+        ASSERT_EQ(a.action[(i * L + t) * 2 + 1], float(start + t));
+      }
+      counts[{ep, start}]++;
+    }
+  }
+  EXPECT_TRUE(differs) << "another seed should give other windows";
+  // 32 valid pairs, 3200 draws: each expects 100; a pair off by more than 45 % is a bug, not chance.
+  EXPECT_EQ(counts.size(), 32u);
+  for (const auto& [key, n] : counts) EXPECT_NEAR(n, 100, 45) << "episode " << key.first << " start " << key.second;
+}
+
+TEST(Replay, NoValidWindowIsAClearError) {
+  Replay r(100, 4, 4, 2, 1, false);
+  add(r, 0, 4);
+  SequenceBatch b;
+  try {
+    r.sample(2, 10, b);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no episode has 10 steps"), std::string::npos) << e.what();
+  }
+}
