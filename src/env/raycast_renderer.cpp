@@ -1,0 +1,155 @@
+// Ray-cast renderer: pixel -> camera ray -> mj_ray -> analytic geom normal ->
+// ambient + Lambert * shadow. Leaves out meshes' true normals (a mesh hit is
+// shaded as facing the camera) and any texture but the checker.
+#include "env/raycast_renderer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace latco {
+
+namespace {
+const mjtByte kDrawnGroups[mjNGROUP] = {1, 1, 1, 0, 1, 1};  // everything but kGroupHidden
+
+inline uint8_t to_u8(float x) {
+  x = x < 0 ? 0 : (x > 1 ? 1 : x);
+  return static_cast<uint8_t>(x * 255.0f + 0.5f);
+}
+}  // namespace
+
+RaycastRenderer::RaycastRenderer(const mjModel* m, RenderSettings s) : m_(m), s_(s) {
+  // Default light: from above, slightly from the front-left.
+  double l[3] = {0.3, 0.4, -1.0};
+  double n = std::sqrt(l[0] * l[0] + l[1] * l[1] + l[2] * l[2]);
+  for (int i = 0; i < 3; ++i) light_dir_[i] = l[i] / n;
+}
+
+void RaycastRenderer::geom_normal(const mjModel* m, const mjData* d, int g, const double p[3], double n[3]) {
+  const double* x = d->geom_xpos + 3 * g;
+  const double* R = d->geom_xmat + 9 * g;  // world = R * local, row-major
+  const double* sz = m->geom_size + 3 * g;
+  double q[3];  // hit point in the geom frame
+  for (int j = 0; j < 3; ++j)
+    q[j] = R[0 * 3 + j] * (p[0] - x[0]) + R[1 * 3 + j] * (p[1] - x[1]) + R[2 * 3 + j] * (p[2] - x[2]);
+  double nl[3] = {0, 0, 1};
+  switch (m->geom_type[g]) {
+    case mjGEOM_PLANE: nl[0] = 0; nl[1] = 0; nl[2] = 1; break;
+    case mjGEOM_SPHERE: nl[0] = q[0]; nl[1] = q[1]; nl[2] = q[2]; break;
+    case mjGEOM_CAPSULE: {
+      double z = std::max(-sz[1], std::min(sz[1], q[2]));  // nearest point on the axis segment
+      nl[0] = q[0]; nl[1] = q[1]; nl[2] = q[2] - z;
+      break;
+    }
+    case mjGEOM_ELLIPSOID:
+      for (int j = 0; j < 3; ++j) nl[j] = q[j] / (sz[j] * sz[j]);
+      break;
+    case mjGEOM_CYLINDER: {
+      double r = std::sqrt(q[0] * q[0] + q[1] * q[1]);
+      // Cap if the point is nearer the cap plane than the side, relative to the sizes.
+      if (std::fabs(std::fabs(q[2]) - sz[1]) < std::fabs(r - sz[0])) {
+        nl[0] = 0; nl[1] = 0; nl[2] = q[2] > 0 ? 1 : -1;
+      } else {
+        nl[0] = q[0]; nl[1] = q[1]; nl[2] = 0;
+      }
+      break;
+    }
+    case mjGEOM_BOX: {
+      int best = 0;
+      double bestv = -1;
+      for (int j = 0; j < 3; ++j) {
+        double v = std::fabs(q[j]) / sz[j];
+        if (v > bestv) { bestv = v; best = j; }
+      }
+      nl[0] = nl[1] = nl[2] = 0;
+      nl[best] = q[best] > 0 ? 1 : -1;
+      break;
+    }
+    default: break;  // hfield / mesh: handled by the caller (faces the camera)
+  }
+  double len = std::sqrt(nl[0] * nl[0] + nl[1] * nl[1] + nl[2] * nl[2]);
+  if (len < 1e-12) { nl[0] = 0; nl[1] = 0; nl[2] = 1; len = 1; }
+  for (int i = 0; i < 3; ++i) n[i] = (R[i * 3 + 0] * nl[0] + R[i * 3 + 1] * nl[1] + R[i * 3 + 2] * nl[2]) / len;
+}
+
+void RaycastRenderer::render(const mjData* d, int cam, int h, int w, uint8_t* rgb) const {
+  const mjModel* m = m_;
+  const double* cp = d->cam_xpos + 3 * cam;
+  const double* cR = d->cam_xmat + 9 * cam;  // columns: right, up, backward
+  const double t = std::tan(0.5 * m->cam_fovy[cam] * M_PI / 180.0);
+  const double aspect = static_cast<double>(w) / h;
+  double L[3] = {light_dir_[0], light_dir_[1], light_dir_[2]};
+  if (m->nlight > 0) for (int i = 0; i < 3; ++i) L[i] = d->light_xdir[i];
+  for (int row = 0; row < h; ++row) {
+    for (int col = 0; col < w; ++col) {
+      double u = (2.0 * (col + 0.5) / w - 1.0) * t * aspect;
+      double v = (1.0 - 2.0 * (row + 0.5) / h) * t;
+      double dir[3];
+      for (int i = 0; i < 3; ++i) dir[i] = cR[i * 3 + 0] * u + cR[i * 3 + 1] * v - cR[i * 3 + 2];
+      double dn = std::sqrt(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]);
+      for (int i = 0; i < 3; ++i) dir[i] /= dn;
+      int g = -1;
+      double dist = mj_ray(m, d, cp, dir, kDrawnGroups, 1, -1, &g);
+      uint8_t* px = rgb + 3 * (row * w + col);
+      if (g < 0 || dist < 0) {
+        // Sky: a vertical gradient.
+        float k = static_cast<float>(0.5 + 0.5 * dir[2]);
+        px[0] = to_u8(0.55f + 0.25f * k);
+        px[1] = to_u8(0.62f + 0.25f * k);
+        px[2] = to_u8(0.72f + 0.25f * k);
+        continue;
+      }
+      double p[3] = {cp[0] + dist * dir[0], cp[1] + dist * dir[1], cp[2] + dist * dir[2]};
+      const float* c = m->geom_matid[g] >= 0 ? m->mat_rgba + 4 * m->geom_matid[g] : m->geom_rgba + 4 * g;
+      float col3[3] = {c[0], c[1], c[2]};
+      if (m->geom_group[g] == kGroupChecker) {
+        long ix = static_cast<long>(std::floor(p[0] / s_.checker_size));
+        long iy = static_cast<long>(std::floor(p[1] / s_.checker_size));
+        float f = ((ix + iy) & 1) ? 0.82f : 1.0f;
+        for (float& x : col3) x *= f;
+      }
+      double n[3];
+      if (m->geom_type[g] == mjGEOM_MESH || m->geom_type[g] == mjGEOM_HFIELD) {
+        for (int i = 0; i < 3; ++i) n[i] = -dir[i];
+      } else {
+        geom_normal(m, d, g, p, n);
+        // A ray that starts inside a geom sees its back: flip to face the camera.
+        if (n[0] * dir[0] + n[1] * dir[1] + n[2] * dir[2] > 0) for (double& x : n) x = -x;
+      }
+      double lambert = -(n[0] * L[0] + n[1] * L[1] + n[2] * L[2]);
+      float shade = s_.ambient;
+      if (lambert > 0) {
+        bool lit = true;
+        if (s_.shadows) {
+          double q[3], toL[3] = {-L[0], -L[1], -L[2]};
+          for (int i = 0; i < 3; ++i) q[i] = p[i] + 1e-4 * n[i];
+          int gs = -1;
+          lit = mj_ray(m, d, q, toL, kDrawnGroups, 1, -1, &gs) < 0;
+        }
+        if (lit) shade += s_.diffuse * static_cast<float>(lambert);
+      }
+      for (int i = 0; i < 3; ++i) px[i] = to_u8(col3[i] * shade);
+    }
+  }
+}
+
+bool RaycastRenderer::project(const mjData* d, int cam, int h, int w, const double p[3], int* row,
+                              int* col) const {
+  const double* cp = d->cam_xpos + 3 * cam;
+  const double* cR = d->cam_xmat + 9 * cam;
+  double r[3] = {p[0] - cp[0], p[1] - cp[1], p[2] - cp[2]};
+  double x = 0, y = 0, z = 0;  // camera frame
+  for (int i = 0; i < 3; ++i) {
+    x += cR[i * 3 + 0] * r[i];
+    y += cR[i * 3 + 1] * r[i];
+    z += cR[i * 3 + 2] * r[i];
+  }
+  if (z >= 0) return false;
+  const double t = std::tan(0.5 * m_->cam_fovy[cam] * M_PI / 180.0);
+  const double aspect = static_cast<double>(w) / h;
+  double u = x / (-z), v = y / (-z);
+  *col = static_cast<int>(std::floor((u / (t * aspect) + 1.0) * 0.5 * w));
+  *row = static_cast<int>(std::floor((1.0 - v / t) * 0.5 * h));
+  return true;
+}
+
+}  // namespace latco

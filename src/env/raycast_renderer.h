@@ -1,0 +1,45 @@
+// A renderer without OpenGL: one mj_ray per pixel from an MJCF camera, Lambert
+// shading from one directional light, a checker pattern on geoms of group 1 and
+// one shadow ray per lit pixel. Leaves out textures, meshes' smooth normals,
+// specular light, reflections and anti-aliasing.
+#pragma once
+#include <cstdint>
+
+#include <mujoco/mujoco.h>
+
+namespace latco {
+
+// Geom groups as the renderer reads them.
+enum RenderGroup {
+  kGroupPlain = 0,    // shaded by rgba
+  kGroupChecker = 1,  // rgba modulated by a world-space checker (floor, table top)
+  kGroupPlain2 = 2,   // shaded by rgba (task objects, free to use)
+  kGroupHidden = 3,   // never drawn (collision helpers)
+};
+
+struct RenderSettings {
+  bool shadows = true;        // cast one shadow ray per lit pixel
+  double checker_size = 0.1;  // checker square edge (m)
+  float ambient = 0.45f;      // light reaching shadowed / back faces
+  float diffuse = 0.65f;      // Lambert weight
+};
+
+// Stateless apart from settings; render() may run concurrently on different mjData.
+class RaycastRenderer {
+ public:
+  explicit RaycastRenderer(const mjModel* m, RenderSettings s = RenderSettings());
+  // Renders camera `cam` of d (kinematics and camlight must be current).
+  // rgb: (h, w, 3) uint8.
+  void render(const mjData* d, int cam, int h, int w, uint8_t* rgb) const;
+  // Pixel (row, col) that world point p projects to; false when behind the camera.
+  bool project(const mjData* d, int cam, int h, int w, const double p[3], int* row, int* col) const;
+  // Outward unit normal of geom g at world point p on its surface.
+  static void geom_normal(const mjModel* m, const mjData* d, int g, const double p[3], double n[3]);
+
+ private:
+  const mjModel* m_;
+  RenderSettings s_;
+  double light_dir_[3];  // unit direction the light travels
+};
+
+}  // namespace latco

@@ -1,0 +1,55 @@
+// Tabletop tasks (Meta-World V2 as LatCo ran it): a mocap-driven two-finger
+// gripper over a table, 4-D actions, frame skip 5, sparse reward = success.
+// Each task is one MJCF file including tabletop_common.xml and one small .cpp
+// deriving from TabletopEnv. Not modelled: the Sawyer arm and its joint limits.
+#pragma once
+#include <array>
+
+#include "env/env.h"
+
+namespace latco {
+
+// State layout shared by every tabletop task (13 numbers):
+//   [0..2] tcp (fingertip midpoint), [3] grip (mean finger closure, 0 open .. 0.034 shut),
+//   [4..6] object a, [7..9] object b, [10..12] goal; what a and b are is task-specific.
+enum TabletopState { kTcp = 0, kGrip = 3, kObjA = 4, kObjB = 7, kGoal = 10, kTabletopStateDim = 13 };
+
+using Vec3 = std::array<double, 3>;
+
+class TabletopEnv : public Env {
+ public:
+  static constexpr double kHandLow[3] = {-0.5, 0.4, 0.05};
+  static constexpr double kHandHigh[3] = {0.5, 1.0, 0.5};
+  static constexpr double kTcpBelowHand = 0.04;  // tcp = hand origin - (0, 0, 0.04)
+  static constexpr double kStepScale = 0.01;     // action xyz * 0.01 is added to the mocap target
+
+  std::vector<double> state() const override;
+  Vec3 tcp() const;               // midpoint of the two fingertip sites
+  void set_hand(const Vec3& tcp);  // teleports hand + mocap target so that tcp lands there
+  Vec3 body_pos(const std::string& body) const;
+  Vec3 site_pos(const std::string& site) const;
+
+ protected:
+  TabletopEnv(const std::string& name, const EnvSettings& s, int repeat = 1, int limit = 150);
+  int substeps() const override { return 5; }
+  void begin_action(const float* a) override;
+  void before_substep(const float* a, int k, int nsub) override;
+  float reward_unit() override { return success() ? 1.0f : 0.0f; }
+  bool sum_rewards() const override { return false; }
+  // Task parts of the state: object a, object b, goal.
+  virtual Vec3 obj_a() const = 0;
+  virtual Vec3 obj_b() const { return {0, 0, 0}; }
+  virtual Vec3 goal() const = 0;
+  // Sets the free joint of `body` (position, identity orientation, zero velocity).
+  void place_free(const std::string& joint, const Vec3& p);
+  Vec3 uniform(Rng& rng, const Vec3& lo, const Vec3& hi) const;
+
+ private:
+  Vec3 target_{}, prev_target_{};
+  int mocap_ = -1, hand_qpos_ = -1, hand_dof_ = -1, tip_l_ = -1, tip_r_ = -1;
+};
+
+double dist3(const Vec3& a, const Vec3& b);
+double dist2(const Vec3& a, const Vec3& b);  // xy only
+
+}  // namespace latco

@@ -1,0 +1,39 @@
+// PNG images (through stb_image_write), an image grid for contact sheets and a
+// tiny 5x7 bitmap font for labels. RGB uint8, row-major (H, W, 3) everywhere.
+// Not here: reading PNGs, alpha channels, anti-aliased text.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace latco {
+
+struct Image {
+  int height = 0, width = 0;
+  std::vector<uint8_t> rgb;  // (H, W, 3)
+  Image() = default;
+  Image(int h, int w, uint8_t fill = 0) : height(h), width(w), rgb(static_cast<size_t>(h) * w * 3, fill) {}
+  uint8_t* at(int row, int col) { return rgb.data() + 3 * (static_cast<size_t>(row) * width + col); }
+};
+
+// Writes an RGB PNG atomically (tmp + rename); errors name the file.
+void write_png(const std::string& path, const Image& img);
+void write_png(const std::string& path, int h, int w, const uint8_t* rgb);
+
+// Copies src into dst with its top-left corner at (row, col), cropping at the borders.
+void blit(Image& dst, const Image& src, int row, int col);
+// Nearest-neighbour upscale by an integer factor.
+Image upscale(const Image& src, int factor);
+
+// Tiles equally sized images into a grid of `cols` columns with `pad` pixels of
+// `bg` between them; labels (optional, one per image) are drawn under each tile.
+Image image_grid(const std::vector<Image>& tiles, int cols, int pad = 2, const std::vector<std::string>& labels = {},
+                 uint8_t bg = 255);
+
+// Draws text with the 5x7 font (6 px advance, 8 px line), scaled by `scale`.
+// Covers ' ' to '~'; lower case is drawn as upper case.
+void draw_text(Image& img, int row, int col, const std::string& text, const uint8_t color[3], int scale = 1);
+int text_width(const std::string& text, int scale = 1);
+constexpr int kFontLineHeight = 8;
+
+}  // namespace latco
