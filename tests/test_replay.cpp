@@ -2,6 +2,9 @@
 // reproducible and in-bounds sampling, uniformity over valid (episode, start) pairs.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <map>
 #include <vector>
 
@@ -115,4 +118,32 @@ TEST(Replay, NoValidWindowIsAClearError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no episode has 10 steps"), std::string::npos) << e.what();
   }
+}
+
+TEST(Replay, LoadsEpisodeFilesFromADirectory) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("latco_test_replay_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (int id = 0; id < 2; ++id) {
+    Episode e;
+    e.H = 4;
+    e.W = 4;
+    e.A = 2;
+    Fake f = fake(id + 5, 12);
+    for (int t = 0; t < 12; ++t) e.append(&f.image[t * 48], &f.action[t * 2], f.reward[t], false);
+    save_episode((dir / ("ep" + std::to_string(id) + ".npz")).string(), e);
+  }
+  Replay r(100, 4, 4, 2, 3, false);
+  EXPECT_EQ(r.load_dir(dir.string()), 2);
+  EXPECT_EQ(r.steps(), 24);
+  EXPECT_EQ(*r.frame(1, 7), uint8_t(6 * 16 + 7));
+  Replay wrong(100, 8, 8, 2, 3, false);
+  try {
+    wrong.load_dir(dir.string());
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ep0.npz"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
 }

@@ -46,6 +46,31 @@ void Replay::add(int T, const uint8_t* image, const float* action, const float* 
   total_ += T;
 }
 
+void Replay::add(const Episode& e) {
+  if (e.H != H_ || e.W != W_ || e.A != A_)
+    LATCO_FAIL("replay: episode has " << e.H << "x" << e.W << " frames and " << e.A << "-D actions, the buffer "
+                                      << H_ << "x" << W_ << " and " << A_ << "-D");
+  LATCO_CHECK(e.image.size() == size_t(e.T) * frame_size_ && e.action.size() == size_t(e.T) * A_ &&
+              e.reward.size() == size_t(e.T))
+      << "replay: episode arrays do not match T = " << e.T;
+  add(e.T, e.image.data(), e.action.data(), e.reward.data());
+}
+
+int Replay::load_dir(const std::string& dir) {
+  int n = 0;
+  for (const std::string& path : list_episode_files(dir)) {
+    Episode e = load_episode(path);
+    try {
+      add(e);
+    } catch (const Error& err) {
+      LATCO_FAIL(path << ": " << err.what());
+    }
+    ++n;
+  }
+  if (n == 0) LATCO_FAIL(dir << ": no .npz episode files");
+  return n;
+}
+
 int64_t Replay::valid_starts(int L) const {
   int64_t n = 0;
   for (const Ep& e : eps_) n += std::max(0, e.length - L + 1);

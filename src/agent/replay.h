@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "io/npz.h"
 #include "model/sequence_batch.h"
 
 namespace latco {
@@ -22,6 +23,7 @@ class Replay {
   // Adds one whole episode of T steps (see SequenceBatch for the row alignment).
   //   image: (T, H, W, 3) uint8,  action: (T, A),  reward: (T)
   void add(int T, const uint8_t* image, const float* action, const float* reward);
+  void add(const Episode& e);  // checks the frame and action sizes
   // Loads every *.npz episode file in dir (sorted by name); returns how many were added.
   int load_dir(const std::string& dir);
 
