@@ -1,0 +1,464 @@
+// RssmLatentModel: batched RSSM prior step, reward head and their analytic Jacobians.
+// Every layer runs as one (n, in) x (in, out) sgemm per chunk of samples; Jacobians are
+// propagated layer by layer as GEMMs with the weight matrices shared across the chunk.
+// Leaves out: sampling from the prior (callers draw eps and use mu + std * eps).
+#include "model/rssm_latent_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "kernels/gemm.h"
+
+namespace latco {
+namespace {
+
+// Samples per task. Fixed (never derived from the thread count), so every sample goes
+// through the same sequence of GEMM shapes whatever the number of threads.
+constexpr int kForwardChunk = 128;  // predict, reward, reward_gradient
+constexpr int kJacobianChunk = 3;   // predict_jacobians, predict_std
+
+// ----- elementwise math: branch-free, so the loops over it vectorise -----
+
+// e^x: x = k ln2 + f with |f| <= ln2/2, e^f by its degree-7 Taylor polynomial
+// (truncation < 5e-9 relative), 2^k through the exponent bits. Clamped to the float range.
+inline float exp_fast(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  float k = (x * 1.44269504088896341f + magic) - magic;
+  float f = x - k * 0.693145751953125f;  // ln2 split in two for an exact product
+  f = f - k * 1.428606765330187e-06f;
+  float p = 1.0f / 5040.0f;
+  p = p * f + 1.0f / 720.0f;
+  p = p * f + 1.0f / 120.0f;
+  p = p * f + 1.0f / 24.0f;
+  p = p * f + 1.0f / 6.0f;
+  p = p * f + 0.5f;
+  p = p * f + 1.0f;
+  p = p * f + 1.0f;
+  int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+inline float sigmoid_fast(float x) { return 1.0f / (1.0f + exp_fast(-x)); }
+inline float tanh_fast(float x) { return 1.0f - 2.0f / (1.0f + exp_fast(2.0f * x)); }
+inline float elu(float x) { return x > 0.0f ? x : exp_fast(x) - 1.0f; }
+// ELU'(p) from the output y = ELU(p): 1 where p > 0, else e^p = y + 1 (ELU is monotone, ELU(0) = 0).
+inline float elu_grad_from_out(float y) { return y > 0.0f ? 1.0f : y + 1.0f; }
+// softplus(p) = log(1 + e^p), stable for large |p|; only S values per sample, so std::log1p.
+inline float softplus(float p) { return std::max(p, 0.0f) + std::log1p(exp_fast(-std::fabs(p))); }
+
+void elu_inplace(int64_t n, float* x) {
+  for (int64_t i = 0; i < n; ++i) x[i] = elu(x[i]);
+}
+
+// y = x W + b.  x: (n, in) row stride ldx, W: (in, out), b: (out), y: (n, out) row stride ldy
+void dense(int n, int in, int out, const float* x, int ldx, const float* W, const float* b, float* y, int ldy) {
+  for (int i = 0; i < n; ++i) std::memcpy(y + int64_t(i) * ldy, b, sizeof(float) * out);
+  sgemm(false, false, n, out, in, 1.0f, x, ldx, W, out, 1.0f, y, ldy);
+}
+
+// Per-thread scratch that only grows: the hot path does not allocate after warm-up.
+float* scratch(size_t n) {
+  static thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+// Carves 64-byte-aligned pieces out of one scratch block.
+struct Arena {
+  std::vector<size_t> sizes;
+  size_t add(size_t n) {
+    sizes.push_back((n + 15) / 16 * 16);
+    return sizes.size() - 1;
+  }
+  std::vector<float*> build() {
+    size_t total = 16;
+    for (size_t s : sizes) total += s;
+    float* p = scratch(total);
+    p += (16 - (reinterpret_cast<uintptr_t>(p) / sizeof(float)) % 16) % 16;
+    std::vector<float*> out;
+    for (size_t s : sizes) { out.push_back(p); p += s; }
+    return out;
+  }
+};
+
+// Splits [0, N) into fixed chunks and runs fn(begin, count) on the pool.
+template <class Fn>
+void for_chunks(int N, int chunk, const Fn& fn) {
+  if (N <= 0) return;
+  const int64_t nchunks = (N + chunk - 1) / chunk;
+  parallel_tasks(nchunks, [&](int64_t c) {
+    const int b = int(c) * chunk;
+    fn(b, std::min(chunk, N - b));
+  });
+}
+
+// The forward pass of the prior step for n samples, keeping what the Jacobians need.
+struct TransitionActs {
+  float* xin;  // (n, S+A)  [s, a]
+  float* x;    // (n, Hd)   ELU([s, a] W_in + b_in)
+  float* g;    // (n, 3D)   gates [r, u, n~] after their nonlinearities
+  float* gh;   // (n, 3D)   h W_h + b_h  (its n-block enters d h'/d r)
+  float* y;    // (n, Hd)   ELU(h' W_p + b_p)   (D = 0: ELU(x W_p + b_p))
+};
+
+// z: (n,Z), a: (n,A); writes mu = [m, h'] to out: (n,Z).
+void transition_forward(const TransitionWeights& w, int n, const float* z, const float* a, const TransitionActs& t,
+                        float* out) {
+  const int S = w.sz.stoch, D = w.sz.deter, Hd = w.sz.hidden, A = w.sz.action, Z = S + D, SA = S + A;
+  for (int i = 0; i < n; ++i) {
+    std::memcpy(t.xin + int64_t(i) * SA, z + int64_t(i) * Z, sizeof(float) * S);
+    std::memcpy(t.xin + int64_t(i) * SA + S, a + int64_t(i) * A, sizeof(float) * A);
+  }
+  dense(n, SA, Hd, t.xin, SA, w.W_in.data(), w.b_in.data(), t.x, Hd);
+  elu_inplace(int64_t(n) * Hd, t.x);
+  if (D > 0) {
+    dense(n, Hd, 3 * D, t.x, Hd, w.W_x.data(), w.b_x.data(), t.g, 3 * D);
+    dense(n, D, 3 * D, z + S, Z, w.W_h.data(), w.b_h.data(), t.gh, 3 * D);
+    for (int i = 0; i < n; ++i) {
+      float* g = t.g + int64_t(i) * 3 * D;
+      const float* gh = t.gh + int64_t(i) * 3 * D;
+      const float* h = z + int64_t(i) * Z + S;
+      float* hn = out + int64_t(i) * Z + S;
+      for (int d = 0; d < D; ++d) {
+        const float r = sigmoid_fast(g[d] + gh[d]);
+        const float u = sigmoid_fast(g[D + d] + gh[D + d]);
+        const float nt = tanh_fast(g[2 * D + d] + r * gh[2 * D + d]);
+        g[d] = r;
+        g[D + d] = u;
+        g[2 * D + d] = nt;
+        hn[d] = (1.0f - u) * nt + u * h[d];  // GRU: h' = (1 - u) n + u h
+      }
+    }
+    dense(n, D, Hd, out + S, Z, w.W_p.data(), w.b_p.data(), t.y, Hd);
+  } else {
+    dense(n, Hd, Hd, t.x, Hd, w.W_p.data(), w.b_p.data(), t.y, Hd);
+  }
+  elu_inplace(int64_t(n) * Hd, t.y);
+  dense(n, Hd, S, t.y, Hd, w.W_m.data(), w.b_m.data(), out, Z);
+}
+
+void transpose(int rows, int cols, const float* src, float* dst) {  // src (rows, cols) -> dst (cols, rows)
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) dst[int64_t(j) * rows + i] = src[int64_t(i) * cols + j];
+}
+
+void check_shape(const Tensor& t, int64_t rows, int64_t cols, const char* name) {
+  const int64_t want = rows * cols;
+  if (!t.defined() || t.numel() != want)
+    LATCO_FAIL("RssmLatentModel: weight " << name << " has " << (t.defined() ? t.str() : std::string("no tensor"))
+                                          << ", expected " << rows << "x" << cols << " for the sizes in sz");
+  if (t.device() != Device::CPU) LATCO_FAIL("RssmLatentModel: weight " << name << " is not on the CPU");
+}
+
+}  // namespace
+
+RssmLatentModel::RssmLatentModel(const TransitionWeights& w, float action_max) : w_(w), amax_(action_max) {
+  refresh();
+}
+
+void RssmLatentModel::refresh() {
+  const TransitionSizes& sz = w_.sz;
+  S_ = sz.stoch, D_ = sz.deter, Hd_ = sz.hidden, A_ = sz.action, Hr_ = sz.reward_hidden;
+  LATCO_CHECK(S_ > 0 && D_ >= 0 && Hd_ > 0 && A_ > 0 && Hr_ > 0)
+      << "RssmLatentModel: sizes stoch " << S_ << " deter " << D_ << " hidden " << Hd_ << " action " << A_
+      << " reward_hidden " << Hr_;
+  const int Z = S_ + D_;
+  check_shape(w_.W_in, S_ + A_, Hd_, "W_in");
+  check_shape(w_.b_in, 1, Hd_, "b_in");
+  if (D_ > 0) {
+    check_shape(w_.W_x, Hd_, 3 * D_, "W_x");
+    check_shape(w_.b_x, 1, 3 * D_, "b_x");
+    check_shape(w_.W_h, D_, 3 * D_, "W_h");
+    check_shape(w_.b_h, 1, 3 * D_, "b_h");
+  }
+  check_shape(w_.W_p, D_ > 0 ? D_ : Hd_, Hd_, "W_p");
+  check_shape(w_.b_p, 1, Hd_, "b_p");
+  check_shape(w_.W_m, Hd_, S_, "W_m");
+  check_shape(w_.b_m, 1, S_, "b_m");
+  check_shape(w_.W_s, Hd_, S_, "W_s");
+  check_shape(w_.b_s, 1, S_, "b_s");
+  check_shape(w_.R1, Z, Hr_, "R1");
+  check_shape(w_.c1, 1, Hr_, "c1");
+  check_shape(w_.R2, Hr_, Hr_, "R2");
+  check_shape(w_.c2, 1, Hr_, "c2");
+  check_shape(w_.R3, Hr_, 1, "R3");
+  check_shape(w_.c3, 1, 1, "c3");
+  WxT_.assign(size_t(3) * D_ * Hd_, 0.0f);
+  WhT_.assign(size_t(3) * D_ * D_, 0.0f);
+  WmT_.assign(size_t(S_) * Hd_, 0.0f);
+  WsT_.assign(size_t(S_) * Hd_, 0.0f);
+  if (D_ > 0) {
+    transpose(Hd_, 3 * D_, w_.W_x.data(), WxT_.data());
+    transpose(D_, 3 * D_, w_.W_h.data(), WhT_.data());
+  }
+  transpose(Hd_, S_, w_.W_m.data(), WmT_.data());
+  transpose(Hd_, S_, w_.W_s.data(), WsT_.data());
+}
+
+// Compares 16 spread entries of each transposed copy with the live weights. Training
+// (Adam) moves every weight, so stale copies are caught on the first Jacobian call.
+void RssmLatentModel::check_fresh() const {
+  auto probe = [&](const std::vector<float>& T, const Tensor& W, int rows, int cols, const char* name) {
+    if (rows * cols == 0) return;
+    const bool same_size = W.defined() && W.numel() == int64_t(rows) * cols;
+    bool ok = same_size;
+    for (int k = 0; ok && k < 16; ++k) {
+      const int64_t idx = (int64_t(rows) * cols - 1) * k / 15;  // index into W (rows, cols)
+      const int64_t i = idx / cols, j = idx % cols;
+      ok = T[size_t(j) * rows + i] == W.data()[idx];
+    }
+    if (!ok)
+      LATCO_FAIL("RssmLatentModel: weight " << name << " changed since refresh(); call refresh() after each "
+                                           "training phase, before planning with Jacobians");
+  };
+  probe(WxT_, w_.W_x, Hd_, 3 * D_, "W_x");
+  probe(WhT_, w_.W_h, D_, 3 * D_, "W_h");
+  probe(WmT_, w_.W_m, Hd_, S_, "W_m");
+  probe(WsT_, w_.W_s, Hd_, S_, "W_s");
+  LATCO_CHECK(w_.sz.stoch == S_ && w_.sz.deter == D_ && w_.sz.hidden == Hd_ && w_.sz.action == A_ &&
+              w_.sz.reward_hidden == Hr_)
+      << "RssmLatentModel: the weights' sizes changed since refresh(); call refresh()";
+}
+
+// ----- predict: mu(z, a) = [m, h'] -----
+
+void RssmLatentModel::predict(int N, const float* z, const float* a, float* z_next) const {
+  const int Z = S_ + D_;
+  for_chunks(N, kForwardChunk, [&](int b, int n) {
+    predict_chunk(n, z + int64_t(b) * Z, a + int64_t(b) * A_, z_next + int64_t(b) * Z);
+  });
+}
+
+void RssmLatentModel::predict_chunk(int n, const float* z, const float* a, float* z_next) const {
+  Arena ar;
+  const size_t ixin = ar.add(size_t(n) * (S_ + A_)), ix = ar.add(size_t(n) * Hd_), ig = ar.add(size_t(n) * 3 * D_),
+               igh = ar.add(size_t(n) * 3 * D_), iy = ar.add(size_t(n) * Hd_);
+  std::vector<float*> p = ar.build();
+  transition_forward(w_, n, z, a, TransitionActs{p[ixin], p[ix], p[ig], p[igh], p[iy]}, z_next);
+}
+
+// ----- reward head: r(z) = ELU(ELU(z R1 + c1) R2 + c2) R3 + c3, and dr/dz -----
+
+void RssmLatentModel::reward(int N, const float* z, float* r) const {
+  const int Z = S_ + D_;
+  for_chunks(N, kForwardChunk,
+             [&](int b, int n) { reward_chunk(n, z + int64_t(b) * Z, r + b, nullptr); });
+}
+
+void RssmLatentModel::reward_gradient(int N, const float* z, float* r, float* dr_dz) const {
+  const int Z = S_ + D_;
+  for_chunks(N, kForwardChunk, [&](int b, int n) {
+    reward_chunk(n, z + int64_t(b) * Z, r ? r + b : nullptr, dr_dz + int64_t(b) * Z);
+  });
+}
+
+// z: (n,Z) -> r: (n) or null, dr_dz: (n,Z) or null.
+void RssmLatentModel::reward_chunk(int n, const float* z, float* r, float* dr_dz) const {
+  const int Z = S_ + D_, Hr = Hr_;
+  Arena ar;
+  const size_t i1 = ar.add(size_t(n) * Hr), i2 = ar.add(size_t(n) * Hr), i3 = ar.add(dr_dz ? size_t(n) * Hr : 0);
+  std::vector<float*> p = ar.build();
+  float *h1 = p[i1], *h2 = p[i2];
+  dense(n, Z, Hr, z, Z, w_.R1.data(), w_.c1.data(), h1, Hr);
+  elu_inplace(int64_t(n) * Hr, h1);
+  dense(n, Hr, Hr, h1, Hr, w_.R2.data(), w_.c2.data(), h2, Hr);
+  elu_inplace(int64_t(n) * Hr, h2);
+  const float* R3 = w_.R3.data();
+  if (r) {
+    for (int i = 0; i < n; ++i) {
+      const float* hi = h2 + int64_t(i) * Hr;
+      float acc = 0.0f;
+      for (int k = 0; k < Hr; ++k) acc += hi[k] * R3[k];
+      r[i] = acc + w_.c3.data()[0];
+    }
+  }
+  if (!dr_dz) return;
+  // Backward: g2 = R3 * ELU'(.)  (n,Hr);  g1 = (g2 R2^T) * ELU'(.)  (n,Hr);  dr/dz = g1 R1^T  (n,Z)
+  float* g1 = p[i3];
+  for (int64_t i = 0; i < int64_t(n) * Hr; ++i) h2[i] = R3[i % Hr] * elu_grad_from_out(h2[i]);
+  sgemm(false, true, n, Hr, Hr, 1.0f, h2, Hr, w_.R2.data(), Hr, 0.0f, g1, Hr);
+  for (int64_t i = 0; i < int64_t(n) * Hr; ++i) g1[i] *= elu_grad_from_out(h1[i]);
+  sgemm(false, true, n, Z, Hr, 1.0f, g1, Hr, w_.R1.data(), Hr, 0.0f, dr_dz, Z);
+}
+
+// ----- Jacobians of mu and of std -----
+
+void RssmLatentModel::predict_jacobians(int N, const float* z, const float* a, float* mu, float* dmu_dz,
+                                        float* dmu_da) const {
+  check_fresh();
+  const int Z = S_ + D_, A = A_;
+  for_chunks(N, kJacobianChunk, [&](int b, int n) {
+    jacobian_chunk(n, z + int64_t(b) * Z, a + int64_t(b) * A, mu ? mu + int64_t(b) * Z : nullptr,
+                   dmu_dz ? dmu_dz + int64_t(b) * Z * Z : nullptr, dmu_da ? dmu_da + int64_t(b) * Z * A : nullptr,
+                   nullptr, nullptr, nullptr);
+  });
+}
+
+void RssmLatentModel::predict_std(int N, const float* z, const float* a, float* sd, float* dsd_dz,
+                                  float* dsd_da) const {
+  const int Z = S_ + D_, A = A_;
+  if (dsd_dz || dsd_da) check_fresh();
+  for_chunks(N, (dsd_dz || dsd_da) ? kJacobianChunk : kForwardChunk, [&](int b, int n) {
+    jacobian_chunk(n, z + int64_t(b) * Z, a + int64_t(b) * A, nullptr, nullptr, nullptr,
+                   sd ? sd + int64_t(b) * Z : nullptr, dsd_dz ? dsd_dz + int64_t(b) * Z * Z : nullptr,
+                   dsd_da ? dsd_da + int64_t(b) * Z * A : nullptr);
+  });
+}
+
+// For n samples: mu (n,Z), dmu_dz (n,Z,Z), dmu_da (n,Z,A), sd (n,Z), dsd_dz (n,Z,Z), dsd_da (n,Z,A);
+// any may be null. Chain rule, with c_* = d h' / d(pre-activation of gate *):
+//   c_n = (1 - u)(1 - n~^2),  c_r = c_n gh_n r(1 - r),  c_u = (h - n~) u(1 - u)
+//   d h'/d[s,a] = [diag(c_r) Wx_r^T + diag(c_u) Wx_u^T + diag(c_n) Wx_n^T] diag(ELU'_x) W_in^T    (D, S+A)
+//   d h'/d h    =  diag(c_r) Wh_r^T + diag(c_u) Wh_u^T + diag(c_n r) Wh_n^T + diag(u)              (D, D)
+//   d m/d z     = P d h'/d z,   P = W_m^T diag(ELU'_y) W_p^T                                       (S, D)
+//   d sd/d z    = diag(sigmoid(y W_s + b_s)) W_s^T diag(ELU'_y) W_p^T d h'/d z
+// D = 0:  d m/d[s,a] = W_m^T diag(ELU'_y) W_p^T diag(ELU'_x) W_in^T.
+void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, float* mu, float* dmu_dz,
+                                     float* dmu_da, float* sd, float* dsd_dz, float* dsd_da) const {
+  const int S = S_, D = D_, Hd = Hd_, A = A_, Z = S + D, SA = S + A;
+  const bool want_mu_jac = dmu_dz || dmu_da, want_sd_jac = dsd_dz || dsd_da;
+  const bool need_hz = D > 0 && (want_mu_jac || want_sd_jac);  // d h'/d z, d h'/d a
+  const int heads = int(want_mu_jac) + int(want_sd_jac);          // Jacobian rows: S per head
+  const int PW = D > 0 ? D : Hd;                                  // width of P
+  Arena ar;
+  const size_t ixin = ar.add(size_t(n) * SA), ix = ar.add(size_t(n) * Hd), ig = ar.add(size_t(n) * 3 * D),
+               igh = ar.add(size_t(n) * 3 * D), iy = ar.add(size_t(n) * Hd), imu = ar.add(mu ? 0 : size_t(n) * Z),
+               ihz = ar.add(need_hz && !dmu_dz ? size_t(n) * Z * Z : 0),
+               iha = ar.add(need_hz && !dmu_da ? size_t(n) * Z * A : 0),
+               iM = ar.add(need_hz ? size_t(n) * D * Hd : 0), isa = ar.add(heads ? size_t(n) * std::max(D, heads * S) * SA : 0),
+               iQ = ar.add(size_t(n) * heads * S * Hd), iP = ar.add(size_t(n) * heads * S * PW),
+               ips = ar.add(size_t(n) * S);
+  std::vector<float*> p = ar.build();
+  if (!mu) mu = p[imu];
+  const TransitionActs t{p[ixin], p[ix], p[ig], p[igh], p[iy]};
+  transition_forward(w_, n, z, a, t, mu);
+
+  if (sd || want_sd_jac) {  // ps = y W_s + b_s; sd = softplus(ps) + min_std; keep sigmoid(ps) = d sd / d ps
+    float* ps = p[ips];
+    dense(n, Hd, S, t.y, Hd, w_.W_s.data(), w_.b_s.data(), ps, S);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < S; ++k) {
+        const float v = ps[i * S + k];
+        if (sd) sd[int64_t(i) * Z + k] = softplus(v) + w_.sz.min_std;
+        ps[i * S + k] = sigmoid_fast(v);
+      }
+    if (sd)
+      for (int i = 0; i < n; ++i) std::fill(sd + int64_t(i) * Z + S, sd + int64_t(i) * Z + Z, 0.0f);
+  }
+  if (!want_mu_jac && !want_sd_jac) return;
+
+  // ----- d h'/d z and d h'/d a: rows S.. of hz (n,Z,Z) and ha (n,Z,A) -----
+  float* hz = dmu_dz ? dmu_dz : p[ihz];
+  float* ha = dmu_da ? dmu_da : p[iha];
+  if (D > 0) {
+    float* M = p[iM];  // (n, D, Hd): d h'/d x with ELU'(x) folded into its columns
+    for (int i = 0; i < n; ++i) {
+      const float* r = t.g + int64_t(i) * 3 * D;
+      const float* u = r + D;
+      const float* nt = r + 2 * D;
+      const float* ghn = t.gh + int64_t(i) * 3 * D + 2 * D;
+      const float* h = z + int64_t(i) * Z + S;
+      const float* x = t.x + int64_t(i) * Hd;
+      float* hzi = hz + int64_t(i) * Z * Z;
+      for (int d = 0; d < D; ++d) {
+        const float cn = (1.0f - u[d]) * (1.0f - nt[d] * nt[d]);
+        const float cr = cn * ghn[d] * r[d] * (1.0f - r[d]);
+        const float cu = (h[d] - nt[d]) * u[d] * (1.0f - u[d]);
+        const float cnh = cn * r[d];
+        const float* xr = &WxT_[size_t(d) * Hd];
+        const float* xu = &WxT_[size_t(D + d) * Hd];
+        const float* xn = &WxT_[size_t(2 * D + d) * Hd];
+        float* Mrow = M + (int64_t(i) * D + d) * Hd;
+        for (int k = 0; k < Hd; ++k)
+          Mrow[k] = (cr * xr[k] + cu * xu[k] + cn * xn[k]) * elu_grad_from_out(x[k]);
+        const float* hr = &WhT_[size_t(d) * D];
+        const float* hu = &WhT_[size_t(D + d) * D];
+        const float* hnn = &WhT_[size_t(2 * D + d) * D];
+        float* row = hzi + int64_t(S + d) * Z + S;  // d h'_d / d h
+        for (int j = 0; j < D; ++j) row[j] = cr * hr[j] + cu * hu[j] + cnh * hnn[j];
+        row[d] += u[d];  // the direct path h' = ... + u h
+      }
+    }
+    // d h'/d[s,a] = M W_in^T, all samples in one GEMM: (n D, Hd) x (Hd, S+A)
+    float* sa = p[isa];
+    sgemm(false, true, n * D, SA, Hd, 1.0f, M, Hd, w_.W_in.data(), Hd, 0.0f, sa, SA);
+    for (int i = 0; i < n; ++i)
+      for (int d = 0; d < D; ++d) {
+        const float* src = sa + (int64_t(i) * D + d) * SA;
+        std::memcpy(hz + int64_t(i) * Z * Z + int64_t(S + d) * Z, src, sizeof(float) * S);
+        std::memcpy(ha + int64_t(i) * Z * A + int64_t(S + d) * A, src + S, sizeof(float) * A);
+      }
+  }
+
+  // ----- heads: Q = [W_m^T; diag(sigmoid(ps)) W_s^T] diag(ELU'_y), (n, heads S, Hd) -----
+  float* Q = p[iQ];
+  for (int i = 0; i < n; ++i) {
+    const float* y = t.y + int64_t(i) * Hd;
+    float* Qi = Q + int64_t(i) * heads * S * Hd;
+    int head = 0;
+    for (int which = 0; which < 2; ++which) {
+      if (which == 0 ? !want_mu_jac : !want_sd_jac) continue;
+      const std::vector<float>& WT = which == 0 ? WmT_ : WsT_;
+      for (int k = 0; k < S; ++k) {
+        const float scale = which == 0 ? 1.0f : p[ips][i * S + k];
+        float* q = Qi + int64_t(head * S + k) * Hd;
+        const float* wr = &WT[size_t(k) * Hd];
+        for (int j = 0; j < Hd; ++j) q[j] = scale * wr[j] * elu_grad_from_out(y[j]);
+      }
+      ++head;
+    }
+  }
+  // P = Q W_p^T: (n heads S, Hd) x (Hd, PW), one GEMM over the chunk
+  float* P = p[iP];
+  const int HS = heads * S;
+  sgemm(false, true, n * HS, PW, Hd, 1.0f, Q, Hd, w_.W_p.data(), Hd, 0.0f, P, PW);
+
+  // Output rows of each head: mu head -> dmu_*, std head -> dsd_* (rows 0..S; std rows S.. are 0).
+  struct Out { float* dz; float* da; };
+  Out outs[2];
+  int nh = 0;
+  if (want_mu_jac) outs[nh++] = Out{dmu_dz, dmu_da};
+  if (want_sd_jac) outs[nh++] = Out{dsd_dz, dsd_da};
+  if (D > 0) {
+    // d head / d z = P_i (S, D) x d h'/d z (D, Z);  d head / d a = P_i x d h'/d a (D, A)
+    for (int h = 0; h < nh; ++h) {
+      if (outs[h].dz)
+        sgemm_batched(n, false, false, S, Z, D, 1.0f, P + int64_t(h) * S * D, D, long(HS) * D,
+                      hz + int64_t(S) * Z, Z, long(Z) * Z, 0.0f, outs[h].dz, Z, long(Z) * Z);
+      if (outs[h].da)
+        sgemm_batched(n, false, false, S, A, D, 1.0f, P + int64_t(h) * S * D, D, long(HS) * D,
+                      ha + int64_t(S) * A, A, long(Z) * A, 0.0f, outs[h].da, A, long(Z) * A);
+    }
+  } else {
+    // D = 0: (P diag(ELU'_x)) W_in^T, (n heads S, Hd) x (Hd, S+A), then split into z and a columns
+    for (int i = 0; i < n; ++i) {
+      const float* x = t.x + int64_t(i) * Hd;
+      for (int k = 0; k < HS; ++k) {
+        float* row = P + (int64_t(i) * HS + k) * Hd;
+        for (int j = 0; j < Hd; ++j) row[j] *= elu_grad_from_out(x[j]);
+      }
+    }
+    float* sa = p[isa];
+    sgemm(false, true, n * HS, SA, Hd, 1.0f, P, Hd, w_.W_in.data(), Hd, 0.0f, sa, SA);
+    for (int h = 0; h < nh; ++h)
+      for (int i = 0; i < n; ++i)
+        for (int k = 0; k < S; ++k) {
+          const float* src = sa + (int64_t(i) * HS + h * S + k) * SA;
+          if (outs[h].dz) std::memcpy(outs[h].dz + int64_t(i) * Z * Z + int64_t(k) * Z, src, sizeof(float) * S);
+          if (outs[h].da) std::memcpy(outs[h].da + int64_t(i) * Z * A + int64_t(k) * A, src + S, sizeof(float) * A);
+        }
+  }
+  // The std of the deterministic dims is 0 for every input.
+  if (want_sd_jac && D > 0)
+    for (int i = 0; i < n; ++i) {
+      if (dsd_dz) std::fill(dsd_dz + int64_t(i) * Z * Z + int64_t(S) * Z, dsd_dz + int64_t(i + 1) * Z * Z, 0.0f);
+      if (dsd_da) std::fill(dsd_da + int64_t(i) * Z * A + int64_t(S) * A, dsd_da + int64_t(i + 1) * Z * A, 0.0f);
+    }
+}
+
+}  // namespace latco
