@@ -1,22 +1,270 @@
-// Fast convolutions (temporary: forward to the plain loops in conv_ref.cpp
-// until the im2col + sgemm kernels land).
+// Fast convolutions: im2col / col2im around one sgemm per group of images, threaded.
+// Leaves out: Winograd/FFT, non-square kernels, dilation, groups; the plain-loop
+// definitions these are tested against live in conv_ref.cpp.
+//
+// Images are processed in groups of g (a fixed count from the shapes, never from the
+// thread count), so a whole group becomes one wide GEMM:
+//   conv2d forward      Y (O, g*P)      = W (O, CKK) * col(X) (CKK, g*P)
+//   conv2d backward     dW (O, CKK)    += dY (O, g*P) * col(X)^T;   dX += col2im(W^T dY)
+//   transposed forward  Y = col2im(W^T X), W viewed as (C, OKK)     (conv2d's input gradient)
+//   transposed backward dX (C, g*P)     = W * col(dY);   dW (C, OKK) += X * col(dY)^T
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
 #include "kernels/conv.h"
+#include "kernels/gemm.h"
 
 namespace latco {
 
-void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
-  conv2d_forward_ref(s, x, w, b, y);
+void check_conv_shape(const ConvShape& s, bool transposed, const char* op);  // conv_ref.cpp
+
+namespace {
+
+constexpr int64_t kColBudget = int64_t(1) << 22;  // floats in one group's patch matrix (16 MB)
+
+// 64-byte aligned scratch owned by the calling thread, reused across calls.
+struct Scratch {
+  float* p = nullptr;
+  size_t n = 0;
+  float* get(size_t m) {
+    if (m > n) {
+      std::free(p);
+      n = (m + 15) / 16 * 16;
+      p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
+      LATCO_CHECK(p) << "conv: cannot allocate " << n * sizeof(float) << " bytes of scratch";
+    }
+    return p;
+  }
+  ~Scratch() { std::free(p); }
+};
+thread_local Scratch t_col, t_buf_a, t_buf_b;
+
+// Patch geometry of a conv2d over images (C, H, W): rows c*K*K + ki*K + kj, columns i*Wo + j.
+struct Geom {
+  int C, H, W, K, stride, pad, Ho, Wo;
+  int64_t rows() const { return (int64_t)C * K * K; }
+  int64_t P() const { return (int64_t)Ho * Wo; }
+};
+
+// Output columns j in [lo, hi) read input column j*stride - pad + kj inside [0, W).
+inline void valid_range(int n_out, int n_in, int stride, int pad, int k, int* lo, int* hi) {
+  int l = pad - k > 0 ? (pad - k + stride - 1) / stride : 0;
+  int h = (n_in - 1 + pad - k) >= 0 ? (n_in - 1 + pad - k) / stride + 1 : 0;
+  *lo = std::min(l, n_out);
+  *hi = std::max(*lo, std::min(h, n_out));
 }
+
+// col[r, col0 + i*Wo + j] = img[c, i*s-p+ki, j*s-p+kj] (0 outside) for the K*K rows of channel c.
+// img: (C, H, W); col: (rows, ld)
+void im2col_channel(const Geom& g, const float* img, int c, float* col, int64_t ld, int64_t col0) {
+  const float* plane = img + (int64_t)c * g.H * g.W;
+  for (int ki = 0; ki < g.K; ++ki) {
+    int ilo, ihi;
+    valid_range(g.Ho, g.H, g.stride, g.pad, ki, &ilo, &ihi);
+    for (int kj = 0; kj < g.K; ++kj) {
+      int jlo, jhi;
+      valid_range(g.Wo, g.W, g.stride, g.pad, kj, &jlo, &jhi);
+      float* dst = col + ((int64_t)c * g.K * g.K + ki * g.K + kj) * ld + col0;
+      for (int i = 0; i < g.Ho; ++i) {
+        float* d = dst + (int64_t)i * g.Wo;
+        if (i < ilo || i >= ihi) {
+          std::memset(d, 0, sizeof(float) * g.Wo);
+          continue;
+        }
+        const float* row = plane + (int64_t)(i * g.stride - g.pad + ki) * g.W;
+        const int off = kj - g.pad;  // input column of output column j: j*stride + off
+        for (int j = 0; j < jlo; ++j) d[j] = 0.0f;
+        if (g.stride == 1)
+          std::memcpy(d + jlo, row + jlo + off, sizeof(float) * (jhi - jlo));
+        else
+          for (int j = jlo; j < jhi; ++j) d[j] = row[j * g.stride + off];
+        for (int j = jhi; j < g.Wo; ++j) d[j] = 0.0f;
+      }
+    }
+  }
+}
+
+// The adjoint of im2col_channel: img[c, i*s-p+ki, j*s-p+kj] += col[r, col0 + i*Wo + j].
+void col2im_channel(const Geom& g, const float* col, int64_t ld, int64_t col0, int c, float* img) {
+  float* plane = img + (int64_t)c * g.H * g.W;
+  for (int ki = 0; ki < g.K; ++ki) {
+    int ilo, ihi;
+    valid_range(g.Ho, g.H, g.stride, g.pad, ki, &ilo, &ihi);
+    for (int kj = 0; kj < g.K; ++kj) {
+      int jlo, jhi;
+      valid_range(g.Wo, g.W, g.stride, g.pad, kj, &jlo, &jhi);
+      const float* src = col + ((int64_t)c * g.K * g.K + ki * g.K + kj) * ld + col0;
+      for (int i = ilo; i < ihi; ++i) {
+        const float* s = src + (int64_t)i * g.Wo;
+        float* row = plane + (int64_t)(i * g.stride - g.pad + ki) * g.W;
+        const int off = kj - g.pad;
+        if (g.stride == 1)
+          for (int j = jlo; j < jhi; ++j) row[j + off] += s[j];
+        else
+          for (int j = jlo; j < jhi; ++j) row[j * g.stride + off] += s[j];
+      }
+    }
+  }
+}
+
+// im2col of images [n0, n0+gn) of x (N, C, H, W) into col (rows, gn*P).
+void im2col_group(const Geom& g, const float* x, int n0, int gn, float* col) {
+  const int64_t ld = gn * g.P(), img = (int64_t)g.C * g.H * g.W;
+  parallel_for((int64_t)gn * g.C, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      im2col_channel(g, x + (n0 + t / g.C) * img, (int)(t % g.C), col, ld, (t / g.C) * g.P());
+  });
+}
+
+// x[n0 + n] += col2im(col) for the group's images; x: (N, C, H, W), col: (rows, gn*P).
+void col2im_group(const Geom& g, const float* col, int n0, int gn, float* x) {
+  const int64_t ld = gn * g.P(), img = (int64_t)g.C * g.H * g.W;
+  parallel_for((int64_t)gn * g.C, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      col2im_channel(g, col, ld, (t / g.C) * g.P(), (int)(t % g.C), x + (n0 + t / g.C) * img);
+  });
+}
+
+// Between NCHW and the channel-major group layout buf (ch, gn*P), for images [n0, n0+gn) of t (N, ch, P).
+// buf = t[n0 : n0+gn] rearranged
+void to_group(const float* t, float* buf, int ch, int64_t P, int n0, int gn) {
+  parallel_for((int64_t)gn * ch, [&](int64_t a, int64_t b) {
+    for (int64_t q = a; q < b; ++q)
+      std::memcpy(buf + (q % ch) * gn * P + (q / ch) * P, t + ((n0 + q / ch) * ch + q % ch) * P, sizeof(float) * P);
+  }, 4);
+}
+// t[n0 : n0+gn] = buf + bias (bias may be null), or t += buf when accumulate
+void from_group(float* t, const float* buf, int ch, int64_t P, int n0, int gn, bool accumulate,
+                const float* bias) {
+  parallel_for((int64_t)gn * ch, [&](int64_t a, int64_t b) {
+    for (int64_t q = a; q < b; ++q) {
+      const int64_t n = q / ch, c = q % ch;
+      float* tp = t + ((n0 + n) * ch + c) * P;
+      const float* bp = buf + c * gn * P + n * P;
+      if (accumulate) {
+        for (int64_t i = 0; i < P; ++i) tp[i] += bp[i];
+      } else {
+        const float bc = bias ? bias[c] : 0.0f;
+        for (int64_t i = 0; i < P; ++i) tp[i] = bp[i] + bc;
+      }
+    }
+  }, 4);
+}
+
+// db[o] += sum over images and pixels of dy[n, o, :]; dy: (N, O, P). Fixed order per o.
+void bias_grad(const float* dy, int N, int O, int64_t P, float* db) {
+  parallel_for(O, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      double acc = 0.0;
+      for (int n = 0; n < N; ++n) {
+        const float* p = dy + ((int64_t)n * O + o) * P;
+        for (int64_t i = 0; i < P; ++i) acc += p[i];
+      }
+      db[o] += (float)acc;
+    }
+  });
+}
+
+// Images per group: as many as fit the patch-matrix budget (at least one).
+int group_size(int N, int64_t rows, int64_t P) { return (int)std::max<int64_t>(1, std::min<int64_t>(N, kColBudget / (rows * P))); }
+
+Geom conv_geom(const ConvShape& s) { return {s.C, s.H, s.W, s.K, s.stride, s.pad, s.Ho(), s.Wo()}; }
+// The conv2d whose input gradient a transposed conv is: images (O, Ho, Wo) -> patches at (H, W).
+Geom tconv_geom(const ConvShape& s) { return {s.O, s.Ho(), s.Wo(), s.K, s.stride, s.pad, s.H, s.W}; }
+
+}  // namespace
+
+// x: (N,C,H,W), w: (O,C,K,K), b: (O) or null -> y: (N,O,Ho,Wo)
+void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
+  check_conv_shape(s, false, "conv2d_forward");
+  const Geom g = conv_geom(s);
+  const int64_t P = g.P(), R = g.rows();
+  const int G = group_size(s.N, R, P);
+  for (int n0 = 0; n0 < s.N; n0 += G) {
+    const int gn = std::min(G, s.N - n0);
+    float* col = t_col.get(R * gn * P);
+    float* ybuf = t_buf_a.get((int64_t)s.O * gn * P);
+    im2col_group(g, x, n0, gn, col);
+    sgemm(false, false, s.O, (int)(gn * P), (int)R, 1.0f, w, (int)R, col, (int)(gn * P), 0.0f, ybuf, (int)(gn * P));
+    from_group(y, ybuf, s.O, P, n0, gn, false, b);
+  }
+}
+
+// dy: (N,O,Ho,Wo); accumulates dx (N,C,H,W), dw (O,C,K,K), db (O).
 void conv2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
                      float* db) {
-  conv2d_backward_ref(s, x, w, dy, dx, dw, db);
+  check_conv_shape(s, false, "conv2d_backward");
+  const Geom g = conv_geom(s);
+  const int64_t P = g.P(), R = g.rows();
+  if (db) bias_grad(dy, s.N, s.O, P, db);
+  if (!dx && !dw) return;
+  const int G = group_size(s.N, R, P);
+  for (int n0 = 0; n0 < s.N; n0 += G) {
+    const int gn = std::min(G, s.N - n0);
+    const int ncol = (int)(gn * P);
+    float* col = t_col.get(R * ncol);
+    float* dybuf = t_buf_a.get((int64_t)s.O * ncol);
+    to_group(dy, dybuf, s.O, P, n0, gn);
+    if (dw) {
+      im2col_group(g, x, n0, gn, col);
+      sgemm(false, true, s.O, (int)R, ncol, 1.0f, dybuf, ncol, col, ncol, 1.0f, dw, (int)R);
+    }
+    if (dx) {
+      sgemm(true, false, (int)R, ncol, s.O, 1.0f, w, (int)R, dybuf, ncol, 0.0f, col, ncol);
+      col2im_group(g, col, n0, gn, dx);
+    }
+  }
 }
+
+// x: (N,C,H,W), w: (C,O,K,K), b: (O) or null -> y: (N,O,Ho,Wo)
 void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
-  conv_transpose2d_forward_ref(s, x, w, b, y);
+  check_conv_shape(s, true, "conv_transpose2d_forward");
+  const Geom g = tconv_geom(s);
+  const int64_t P = g.P(), R = g.rows(), Pout = (int64_t)s.Ho() * s.Wo();
+  parallel_for((int64_t)s.N * s.O, [&](int64_t a, int64_t e) {
+    for (int64_t q = a; q < e; ++q) std::fill(y + q * Pout, y + (q + 1) * Pout, b ? b[q % s.O] : 0.0f);
+  }, 4);
+  const int G = group_size(s.N, R, P);
+  for (int n0 = 0; n0 < s.N; n0 += G) {
+    const int gn = std::min(G, s.N - n0);
+    const int ncol = (int)(gn * P);
+    float* col = t_col.get(R * ncol);
+    float* xbuf = t_buf_a.get((int64_t)s.C * ncol);
+    to_group(x, xbuf, s.C, P, n0, gn);
+    sgemm(true, false, (int)R, ncol, s.C, 1.0f, w, (int)R, xbuf, ncol, 0.0f, col, ncol);
+    col2im_group(g, col, n0, gn, y);
+  }
 }
+
+// dy: (N,O,Ho,Wo); accumulates dx (N,C,H,W), dw (C,O,K,K), db (O).
 void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx,
                                float* dw, float* db) {
-  conv_transpose2d_backward_ref(s, x, w, dy, dx, dw, db);
+  check_conv_shape(s, true, "conv_transpose2d_backward");
+  const Geom g = tconv_geom(s);
+  const int64_t P = g.P(), R = g.rows();
+  if (db) bias_grad(dy, s.N, s.O, (int64_t)s.Ho() * s.Wo(), db);
+  if (!dx && !dw) return;
+  const int G = group_size(s.N, R, P);
+  for (int n0 = 0; n0 < s.N; n0 += G) {
+    const int gn = std::min(G, s.N - n0);
+    const int ncol = (int)(gn * P);
+    float* col = t_col.get(R * ncol);
+    im2col_group(g, dy, n0, gn, col);
+    if (dx) {
+      float* dxbuf = t_buf_a.get((int64_t)s.C * ncol);
+      sgemm(false, false, s.C, ncol, (int)R, 1.0f, w, (int)R, col, ncol, 0.0f, dxbuf, ncol);
+      from_group(dx, dxbuf, s.C, P, n0, gn, true, nullptr);
+    }
+    if (dw) {
+      float* xbuf = t_buf_b.get((int64_t)s.C * ncol);
+      to_group(x, xbuf, s.C, P, n0, gn);
+      sgemm(false, true, s.C, (int)R, ncol, 1.0f, xbuf, ncol, col, ncol, 1.0f, dw, (int)R);
+    }
+  }
 }
 
 }  // namespace latco
