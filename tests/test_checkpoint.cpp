@@ -13,6 +13,8 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "io/csv.h"
+#include "agent/replay.h"
+#include "model/elbo.h"
 
 using namespace latco;
 namespace fs = std::filesystem;
@@ -154,5 +156,88 @@ TEST(Csv, HeaderRowsAndAppend) {
   std::ifstream f(path);
   std::string all((std::istreambuf_iterator<char>(f)), {});
   EXPECT_EQ(all, "grad_step,loss\n1,0.5\n2,0.25\n");
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, TrainSaveLoadTrainEqualsStraightRun) {
+  RssmSettings st;
+  st.stoch = 4;
+  st.deter = 8;
+  st.hidden = 8;
+  st.depth = 2;
+  st.image_size = 16;
+  st.reward_hidden = 8;
+  // Episodes of random frames; the replay stream decides which windows each step sees.
+  auto fill = [](Replay& r) {
+    Rng g(77);
+    for (int e = 0; e < 3; ++e) {
+      const int T = 10 + 3 * e;
+      std::vector<uint8_t> im(size_t(T) * 16 * 16 * 3);
+      std::vector<float> a(size_t(T) * 2), rew(T);
+      for (auto& p : im) p = uint8_t(g.below(256));
+      for (auto& x : a) x = g.uniform(-1, 1);
+      for (auto& x : rew) x = g.uniform();
+      r.add(T, im.data(), a.data(), rew.data());
+    }
+  };
+  const int N = 3, M = 2, B = 2, L = 4;
+  SequenceBatch batch;
+
+  Rssm straight(st, 2, 1);
+  ModelTrainer ts(straight, 2);
+  Replay rs(100, 16, 16, 2, 3, false);
+  fill(rs);
+  for (int k = 0; k < N + M; ++k) {
+    rs.sample(B, L, batch);
+    ts.step(batch);
+  }
+
+  const std::string dir = tmpdir("resume");
+  {
+    Rssm first(st, 2, 1);
+    ModelTrainer tf(first, 2);
+    Replay rf(100, 16, 16, 2, 3, false);
+    fill(rf);
+    for (int k = 0; k < N; ++k) {
+      rf.sample(B, L, batch);
+      tf.step(batch);
+    }
+    Checkpoint ck;
+    tf.save(ck);
+    ck.rngs["replay"] = rf.rng();
+    save_checkpoint(checkpoint_path(dir, ck.grad_steps), ck);
+  }
+  Rssm resumed(st, 2, 999);  // another init: loading must overwrite all of it
+  ModelTrainer tr(resumed, 2);
+  Replay rr(100, 16, 16, 2, 4, false);
+  fill(rr);
+  const std::string path = latest_checkpoint(dir);
+  Checkpoint ck = load_checkpoint(path);
+  EXPECT_EQ(ck.grad_steps, N);
+  tr.load(ck, path);
+  rr.rng() = ck.rng("replay", path);
+  EXPECT_EQ(tr.steps(), N);
+  for (int k = 0; k < M; ++k) {
+    rr.sample(B, L, batch);
+    tr.step(batch);
+  }
+  ASSERT_EQ(straight.parameters().size(), resumed.parameters().size());
+  for (size_t i = 0; i < straight.parameters().size(); ++i)
+    EXPECT_EQ(straight.parameters()[i].second.value().to_vector(), resumed.parameters()[i].second.value().to_vector())
+        << straight.parameters()[i].first;
+  // The planner's view (TransitionWeights) saw the loaded values too.
+  EXPECT_EQ(resumed.transition().W_in.to_vector(), straight.transition().W_in.to_vector());
+
+  // A checkpoint of another model size is refused with the tensor's name.
+  RssmSettings other = st;
+  other.deter = 9;
+  Rssm wrong(other, 2, 1);
+  ModelTrainer tw(wrong, 2);
+  try {
+    tw.load(ck, path);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
   fs::remove_all(dir);
 }

@@ -1,0 +1,109 @@
+#include "model/elbo.h"
+
+#include <cmath>
+
+namespace latco {
+
+using ad::Var;
+
+namespace {
+constexpr double kHalfLog2Pi = 0.91893853320467274178;  // 0.5 * ln(2 pi)
+
+// Mean over rows of the unit-variance Gaussian log-likelihood summed over each row's
+// elements: -0.5 * sum (x - m)^2 / rows - 0.5 ln(2 pi) * per_row.  m, x: (rows, ...)
+Var unit_gaussian_ll(const Var& m, const Tensor& x) {
+  const int64_t rows = m.size(0), per_row = m.value().numel() / rows;
+  Var sq = ad::sum(ad::square(m - ad::constant(x.reshape(m.shape()))));
+  return ad::add_scalar(ad::mul_scalar(sq, float(-0.5 / rows)), float(-kHalfLog2Pi * per_row));
+}
+}  // namespace
+
+// Eq. (2): E_q [ ln p(o_t, r_t | z_t) ] - KL(q(z_t | o_t, a_t, z_{t-1}) || p(z_t | z_{t-1}, a_t)), negated.
+ElboTerms elbo_loss(const Rssm& model, const Tensor& images, const Tensor& actions, const Tensor& rewards,
+                    const Tensor& eps, float free_nats) {
+  ElboTerms out;
+  out.seq = model.observe(images, actions, eps);
+  const RssmSequence& q = out.seq;
+
+  // ----- KL(posterior || prior), summed over latent dims, floored at the free nats -----
+  Var kl = ad::sum(ad::kl_normal(q.post_m, q.post_sd, q.prior_m, q.prior_sd), 1);  // (L*B)
+  Var kl_term = ad::mean(ad::maximum(kl, free_nats));
+
+  // ----- reconstruction log-likelihoods from the posterior samples z = [s, h] -----
+  Var z = q.features();                                     // (L*B, Z)
+  Var image_ll = unit_gaussian_ll(model.decode(z), images);  // mean over L*B of sum over 3*H*W
+  Var reward_ll = unit_gaussian_ll(model.reward(z), rewards);
+
+  out.loss = kl_term - image_ll - reward_ll;
+  double kl_sum = 0;
+  const Tensor& klv = kl.value();
+  for (int64_t i = 0; i < klv.numel(); ++i) kl_sum += klv[i];
+  out.kl = kl_sum / double(klv.numel());
+  out.image_ll = image_ll.item();
+  out.reward_ll = reward_ll.item();
+  return out;
+}
+
+namespace {
+nn::AdamSettings adam_settings(const RssmSettings& s) {
+  nn::AdamSettings a;
+  a.lr = s.lr;
+  a.eps = s.adam_eps;
+  a.clip = s.grad_clip;
+  return a;
+}
+}  // namespace
+
+ModelTrainer::ModelTrainer(Rssm& model, uint64_t seed)
+    : model_(model), adam_(model.parameters(), adam_settings(model.settings())), seed_(seed) {}
+
+TrainMetrics ModelTrainer::step(const SequenceBatch& batch) {
+  const int64_t k = adam_.step_count();
+  Tensor images, actions, rewards;
+  model_.batch_tensors(batch, images, actions, rewards);
+  Tensor eps({batch.L, batch.B, model_.stoch()});
+  Rng noise = Rng(seed_).derive(uint64_t(k));
+  for (int64_t i = 0; i < eps.numel(); ++i) eps[i] = noise.normal();
+
+  adam_.zero_grad();
+  ElboTerms terms = elbo_loss(model_, images, actions, rewards, eps, model_.settings().free_nats);
+  const float loss = terms.loss.item();
+  if (!std::isfinite(loss))
+    throw NonFiniteError("model training step " + std::to_string(k) + ": loss is " + std::to_string(loss) +
+                             " (kl " + std::to_string(terms.kl) + ", image_ll " + std::to_string(terms.image_ll) +
+                             ", reward_ll " + std::to_string(terms.reward_ll) + ")",
+                         k, "loss");
+  ad::backward(terms.loss);
+  const std::string bad = nn::first_nonfinite_grad(model_.parameters());
+  if (!bad.empty())
+    throw NonFiniteError("model training step " + std::to_string(k) + ": gradient of parameter '" + bad +
+                             "' holds NaN/Inf",
+                         k, bad);
+  TrainMetrics m;
+  m.grad_norm = adam_.step();
+  m.grad_step = adam_.step_count();
+  m.loss = loss;
+  m.kl = terms.kl;
+  m.image_ll = terms.image_ll;
+  m.reward_ll = terms.reward_ll;
+  return m;
+}
+
+void ModelTrainer::save(Checkpoint& ck) const {
+  for (const auto& [name, v] : model_.parameters()) ck.tensors["model/" + name] = v.value().clone();
+  for (auto& [name, t] : adam_.state()) ck.tensors["adam/" + name] = t;
+  ck.grad_steps = adam_.step_count();
+}
+
+void ModelTrainer::load(const Checkpoint& ck, const std::string& source) {
+  for (const auto& [name, v] : model_.parameters()) {
+    Tensor dst = v.value();  // shares the parameter's storage
+    ck.read_into("model/" + name, dst, source);
+  }
+  std::vector<std::pair<std::string, Tensor>> st;
+  for (const auto& [name, t] : ck.tensors)
+    if (name.rfind("adam/", 0) == 0) st.emplace_back(name.substr(5), t);
+  adam_.load_state(st, source);
+}
+
+}  // namespace latco

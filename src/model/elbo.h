@@ -1,0 +1,66 @@
+// The world model's training objective, Eq. (2) with PlaNet's free nats, and one
+// Adam step on it. Every term is averaged over the batch and the time steps:
+//   loss = mean_{b,t} [ max(KL(q_t || p_t), free_nats) - ln p(o_t | z_t) - ln p(r_t | z_t) ]
+// KL summed over the S latent dims; the image term is a unit-variance Gaussian summed
+// over the 3*H*W pixels, the reward term a unit-variance Gaussian. Below the free
+// nats the KL term is constant (no gradient), as in PlaNet and Dreamer.
+// Left out: latent overshooting, KL balancing.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/error.h"
+#include "io/checkpoint.h"
+#include "model/rssm.h"
+#include "nn/adam.h"
+
+namespace latco {
+
+struct ElboTerms {
+  ad::Var loss;            // scalar to minimise
+  double kl = 0;           // mean KL per step, before the free-nats floor
+  double image_ll = 0;     // mean image log-likelihood per step
+  double reward_ll = 0;    // mean reward log-likelihood per step
+  RssmSequence seq;        // the filtered sequence (for diagnostics)
+};
+
+// Eq. (2) on a batch in the model's layout (Rssm::batch_tensors):
+//   images (L*B, 3, H, W), actions (L, B, A), rewards (L*B, 1), eps (L, B, S) standard normals.
+ElboTerms elbo_loss(const Rssm& model, const Tensor& images, const Tensor& actions, const Tensor& rewards,
+                    const Tensor& eps, float free_nats);
+
+struct TrainMetrics {
+  int64_t grad_step = 0;  // steps done after this one
+  double loss = 0, kl = 0, image_ll = 0, reward_ll = 0, grad_norm = 0;
+};
+
+// A NaN/Inf in the loss or a gradient; what() names the step and the tensor.
+struct NonFiniteError : Error {
+  NonFiniteError(const std::string& what, int64_t step, const std::string& tensor)
+      : Error(what), step(step), tensor(tensor) {}
+  int64_t step;
+  std::string tensor;
+};
+
+// Adam (lr, eps, global-norm clip from RssmSettings) on the ELBO. The noise of step k
+// comes from Rng(seed).derive(k), so a resumed run draws what a straight one would.
+class ModelTrainer {
+ public:
+  ModelTrainer(Rssm& model, uint64_t seed);
+  // One gradient step. Throws NonFiniteError (before changing any parameter) on NaN/Inf.
+  TrainMetrics step(const SequenceBatch& batch);
+  int64_t steps() const { return adam_.step_count(); }
+  nn::Adam& adam() { return adam_; }
+  Rssm& model() { return model_; }
+
+  // Parameters as "model/<name>", Adam state as "adam/<name>"; counters.grad_steps.
+  void save(Checkpoint& ck) const;
+  void load(const Checkpoint& ck, const std::string& source);
+
+ private:
+  Rssm& model_;
+  nn::Adam adam_;
+  uint64_t seed_;
+};
+
+}  // namespace latco

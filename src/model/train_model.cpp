@@ -1,0 +1,248 @@
+// `latco train-model`: trains the world model on a folder of episode files by the
+// ELBO (Eq. 2), writing the resolved config, metrics.csv, checkpoints and PNG
+// diagnostics (reconstructions, open-loop predictions) under --out; --resume
+// continues from the newest checkpoint. Left out: collecting data (see the agent).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "agent/replay.h"
+#include "core/command.h"
+#include "core/timer.h"
+#include "io/checkpoint.h"
+#include "io/config.h"
+#include "io/csv.h"
+#include "io/npz.h"
+#include "io/png.h"
+#include "model/elbo.h"
+
+namespace fs = std::filesystem;
+
+namespace latco {
+namespace {
+
+struct TrainModelSettings {
+  int64_t steps = 10000;        // gradient steps in total (a resumed run stops there too)
+  uint64_t seed = 0;            // model init, noise and replay streams
+  int64_t replay_capacity = 0;  // steps; 0 = exactly the data
+  int log_every = 50;           // console line every N steps
+  int image_every = 1000;       // PNG diagnostics every N steps (0 = never)
+  int checkpoint_every = 1000;  // checkpoint every N steps (and at the end)
+  int keep_checkpoints = 3;     // newest N kept
+  int openloop_context = 5;     // posterior frames before the open-loop prior rollout
+  template <class V>
+  void visit(V& v) {
+    v("train_steps", steps, 0, int64_t(1) << 40);
+    v("seed", seed);
+    v("replay_capacity", replay_capacity, 0, int64_t(1) << 40);
+    v("log_every", log_every, 1, 1 << 30);
+    v("image_every", image_every, 0, 1 << 30);
+    v("checkpoint_every", checkpoint_every, 1, 1 << 30);
+    v("keep_checkpoints", keep_checkpoints, 1, 1000);
+    v("openloop_context", openloop_context, 1, 1000);
+  }
+};
+
+// The first n sequences of a batch.
+SequenceBatch head(const SequenceBatch& b, int n) {
+  SequenceBatch o;
+  o.resize(n, b.L, b.H, b.W, b.A);
+  std::copy(b.image.begin(), b.image.begin() + o.image.size(), o.image.begin());
+  std::copy(b.action.begin(), b.action.begin() + o.action.size(), o.action.begin());
+  std::copy(b.reward.begin(), b.reward.begin() + o.reward.size(), o.reward.begin());
+  return o;
+}
+
+// Row `row` of a (N, 3, H, W) tensor in [-0.5, 0.5] as an RGB image.
+Image to_image(const Tensor& t, int64_t row) {
+  const int H = int(t.size(2)), W = int(t.size(3)), HW = H * W;
+  Image im(H, W);
+  const float* p = t.data() + row * 3 * HW;
+  for (int i = 0; i < HW; ++i)
+    for (int c = 0; c < 3; ++c)
+      im.rgb[i * 3 + c] = uint8_t(std::lround(std::fmin(std::fmax((p[c * HW + i] + 0.5f) * 255.0f, 0.0f), 255.0f)));
+  return im;
+}
+Image abs_diff(const Image& a, const Image& b) {
+  Image d(a.height, a.width);
+  for (size_t i = 0; i < a.rgb.size(); ++i) d.rgb[i] = uint8_t(std::abs(int(a.rgb[i]) - int(b.rgb[i])));
+  return d;
+}
+
+// PlaNet-style diagnostics for the first few sequences of a batch: reconstructions from
+// the posterior (rows truth / reconstruction), and open-loop predictions: `context`
+// posterior frames, then the prior mean rolled forward on the true actions (rows truth /
+// prediction / |difference|). Posterior samples are replaced by means (eps = 0).
+void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context, const std::string& prefix) {
+  ad::NoGradGuard no_grad;
+  const int n = std::min(full.B, 4), L = std::min(full.L, 16), C = std::min(context, L - 1);
+  SequenceBatch b = head(full, n);
+  Tensor images, actions, rewards;
+  model.batch_tensors(b, images, actions, rewards);  // (L0*n, 3, H, W), (L0, n, A)
+  Tensor eps = Tensor::zeros({b.L, n, model.stoch()});
+  RssmSequence seq = model.observe(images, actions, eps);
+  Tensor recon = model.decode(seq.features()).value();  // (L0*n, 3, H, W)
+
+  std::vector<Image> tiles;
+  for (int i = 0; i < n; ++i) {
+    for (int t = 0; t < L; ++t) tiles.push_back(to_image(images, int64_t(t) * n + i));
+    for (int t = 0; t < L; ++t) tiles.push_back(to_image(recon, int64_t(t) * n + i));
+  }
+  write_png(prefix + "_recon.png", upscale(image_grid(tiles, L, 1), 2));
+
+  // Open loop: posterior on steps [0, C), prior from there on the true actions [C, L).
+  Tensor ctx_img = images.slice0(0, int64_t(C) * n), ctx_act = actions.slice0(0, C);
+  RssmSequence ctx = model.observe(ctx_img, ctx_act, eps.slice0(0, C));
+  ad::Var s0 = ad::slice(ctx.s, 0, int64_t(C - 1) * n, int64_t(C) * n);
+  ad::Var h0 = ctx.h.defined() ? ad::slice(ctx.h, 0, int64_t(C - 1) * n, int64_t(C) * n) : ad::Var();
+  Tensor open = model.decode(model.imagine(s0, h0, actions.slice0(C, L).clone())).value();  // ((L-C)*n, ...)
+  Tensor ctx_rec = model.decode(ctx.features()).value();
+  tiles.clear();
+  for (int i = 0; i < n; ++i) {
+    std::vector<Image> truth, pred;
+    for (int t = 0; t < L; ++t) {
+      truth.push_back(to_image(images, int64_t(t) * n + i));
+      pred.push_back(t < C ? to_image(ctx_rec, int64_t(t) * n + i) : to_image(open, int64_t(t - C) * n + i));
+    }
+    for (int t = 0; t < L; ++t) tiles.push_back(truth[t]);
+    for (int t = 0; t < L; ++t) tiles.push_back(pred[t]);
+    for (int t = 0; t < L; ++t) tiles.push_back(abs_diff(truth[t], pred[t]));
+  }
+  write_png(prefix + "_openloop.png", upscale(image_grid(tiles, L, 1), 2));
+}
+
+// The batch that produced a NaN, as arrays image (B, L, H, W, 3) u1, action (B, L, A) f4, reward (B, L) f4.
+void save_batch(const std::string& path, const SequenceBatch& b) {
+  auto arr = [](const std::string& descr, std::vector<int64_t> shape, const void* p, size_t bytes) {
+    NpyArray a;
+    a.descr = descr;
+    a.shape = std::move(shape);
+    a.bytes.assign(static_cast<const uint8_t*>(p), static_cast<const uint8_t*>(p) + bytes);
+    return a;
+  };
+  write_npz(path, {{"image", arr("|u1", {b.B, b.L, b.H, b.W, 3}, b.image.data(), b.image.size())},
+                   {"action", arr("<f4", {b.B, b.L, b.A}, b.action.data(), b.action.size() * 4)},
+                   {"reward", arr("<f4", {b.B, b.L}, b.reward.data(), b.reward.size() * 4)}});
+}
+
+void save_run_checkpoint(const std::string& dir, const ModelTrainer& trainer, Replay& replay,
+                         const std::string& config_text, int keep) {
+  Checkpoint ck;
+  trainer.save(ck);
+  ck.rngs["replay"] = replay.rng();
+  ck.notes["config"] = config_text;
+  save_checkpoint(checkpoint_path(dir, ck.grad_steps), ck);
+  prune_checkpoints(dir, keep);
+}
+
+int train_model(const Args& args) {
+  const std::string data = args.get("data"), out = args.get("out", "runs/model");
+  LATCO_CHECK(!data.empty()) << "train-model: --data DIR (a folder of .npz episodes) is required";
+  const bool resume = args.has("resume");
+  Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
+  for (const auto& kv : args.overrides) cfg.override_with(kv);
+  if (args.has("steps")) cfg.override_with("train_steps=" + args.get("steps"));
+  RssmSettings ms;
+  TrainModelSettings ts;
+  cfg.apply(ms);
+  cfg.apply(ts);
+  args.check_all_read("train-model");
+  // A shared experiment config may hold keys for other commands: only a mistyped key
+  // on the command line is an error here.
+  for (const auto& [key, e] : cfg.entries())
+    if (!e.used) {
+      if (e.line == 0) LATCO_FAIL("command line: train-model does not know the key '" << key << "'");
+      std::printf("train-model: note: %s is not used by train-model\n", cfg.where(key).c_str());
+    }
+
+  // ----- data -----
+  std::vector<std::string> files = list_episode_files(data);
+  if (files.empty()) LATCO_FAIL(data << ": no .npz episode files");
+  std::vector<Episode> eps;
+  int64_t total = 0;
+  for (const auto& f : files) {
+    eps.push_back(load_episode(f));
+    total += eps.back().T;
+    if (eps.back().H != ms.image_size || eps.back().W != ms.image_size)
+      LATCO_FAIL(f << ": frames are " << eps.back().H << "x" << eps.back().W << ", model_image_size is "
+                   << ms.image_size);
+  }
+  const int A = eps[0].A;
+  Replay replay(ts.replay_capacity > 0 ? ts.replay_capacity : total, ms.image_size, ms.image_size, A, ts.seed);
+  for (size_t i = 0; i < eps.size(); ++i) {
+    try {
+      replay.add(eps[i]);
+    } catch (const Error& e) {
+      LATCO_FAIL(files[i] << ": " << e.what());
+    }
+  }
+  eps.clear();
+  std::printf("train-model: %zu episodes, %lld steps from %s\n", files.size(), (long long)replay.steps(),
+              data.c_str());
+
+  // ----- run folder and resolved config -----
+  const std::string ckdir = out + "/checkpoints", imgdir = out + "/images";
+  fs::create_directories(ckdir);
+  fs::create_directories(imgdir);
+  std::vector<std::pair<std::string, std::string>> kv;
+  Config::describe(ms, kv);
+  Config::describe(ts, kv);
+  std::string config_text;
+  for (const auto& [k, v] : kv) config_text += k + ": " + v + "\n";
+  std::ofstream(out + "/config.yaml") << "# train-model, resolved (data: " << data << ")\n" << config_text;
+
+  Rssm model(ms, A, ts.seed);
+  ModelTrainer trainer(model, ts.seed);
+  if (resume) {
+    const std::string path = latest_checkpoint(ckdir);
+    if (path.empty()) LATCO_FAIL("train-model --resume: no checkpoint in " << ckdir);
+    Checkpoint ck = load_checkpoint(path);
+    trainer.load(ck, path);
+    replay.rng() = ck.rng("replay", path);
+    std::printf("train-model: resumed from %s (step %lld)\n", path.c_str(), (long long)trainer.steps());
+  }
+  std::printf("train-model: %lld parameters; writing %s\n", (long long)model.num_parameters(), out.c_str());
+  CsvWriter csv(out + "/metrics.csv", {"grad_step", "loss", "kl", "image_ll", "reward_ll", "grad_norm", "seconds"},
+                resume);
+
+  Timer clock;
+  SequenceBatch batch;
+  while (trainer.steps() < ts.steps) {
+    replay.sample(ms.batch, ms.length, batch);
+    TrainMetrics m;
+    try {
+      m = trainer.step(batch);
+    } catch (const NonFiniteError& e) {
+      // Keep what is needed to reproduce it: the batch and the (still finite) parameters.
+      const std::string bpath = out + "/nonfinite_batch_step" + std::to_string(e.step) + ".npz";
+      save_batch(bpath, batch);
+      save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints + 1);
+      LATCO_FAIL(e.what() << "; batch saved to " << bpath << ", checkpoint to "
+                          << checkpoint_path(ckdir, trainer.steps()));
+    }
+    const int64_t k = m.grad_step;
+    csv.row({double(k), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
+    if (k % ts.log_every == 0 || k == ts.steps)
+      std::printf("step %7lld  loss %10.3f  kl %7.3f  image_ll %10.2f  reward_ll %7.3f  grad_norm %8.2f  %.1f s\n",
+                  (long long)k, m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds());
+    if (ts.image_every > 0 && (k % ts.image_every == 0 || k == ts.steps)) {
+      char name[64];
+      std::snprintf(name, sizeof(name), "/step%09lld", (long long)k);
+      write_diagnostics(model, batch, ts.openloop_context, imgdir + name);
+    }
+    if (k % ts.checkpoint_every == 0 || k == ts.steps)
+      save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints);
+    std::fflush(stdout);
+  }
+  std::printf("train-model: done, %lld steps in %.1f s\n", (long long)trainer.steps(), clock.seconds());
+  return 0;
+}
+
+bool registered = register_command(
+    "train-model",
+    "train the world model: --data DIR [--config FILE] [--steps N] [--out runs/NAME] [--resume] [key=value ...]",
+    train_model);
+
+}  // namespace
+}  // namespace latco
