@@ -127,7 +127,8 @@ TEST(Rssm, PriorStepIsTheTransitionWeightsMathOnSharedStorage) {
   ad::Var win = model.parameter("prior.in.w");
   EXPECT_EQ(win.value().data(), w.W_in.data());
   EXPECT_EQ(model.parameter("reward.2.w").value().data(), w.R3.data());
-  for (int64_t i = 0; i < w.b_x.numel(); ++i) w.b_x.data()[i] = 0.1f * float(i % 5) - 0.2f;  // nonzero biases
+  Tensor bx = w.b_x;  // shares storage
+  for (int64_t i = 0; i < bx.numel(); ++i) bx[i] = 0.1f * float(i % 5) - 0.2f;  // nonzero biases
 
   const int N = 3, S = 4, D = 8, A = 3;
   Tensor s = test::random_tensor({N, S}, 1), h = test::random_tensor({N, D}, 2), a = test::random_tensor({N, A}, 3);
