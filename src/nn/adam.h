@@ -33,6 +33,8 @@ class Adam {
   Adam(const NamedVars& params, const AdamSettings& s = {});
   // Clips and updates every parameter that has a grad (others are left alone but
   // count as zero in the norm). Returns the global gradient norm before clipping.
+  // A non-finite norm (NaN/Inf grad) skips the update entirely, leaving parameters
+  // and state untouched: check the result and name the culprit with first_nonfinite_grad.
   // Does not zero the grads: call zero_grad() before the next backward.
   float step();
   void zero_grad();

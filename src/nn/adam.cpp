@@ -1,0 +1,117 @@
+// Adam with global-norm clipping; its state as named tensors for checkpoints.
+// Left out: weight decay, learning-rate schedules (set_lr is the hook).
+#include "nn/adam.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace latco::nn {
+
+double global_grad_norm(const NamedVars& params) {
+  double ss = 0;
+  for (const auto& p : params) {
+    if (!p.second.has_grad()) continue;
+    const Tensor& g = p.second.node()->grad;
+    const float* pg = g.data();
+    for (int64_t i = 0; i < g.numel(); ++i) ss += double(pg[i]) * pg[i];
+  }
+  return std::sqrt(ss);
+}
+
+std::string first_nonfinite_grad(const NamedVars& params) {
+  for (const auto& p : params) {
+    if (!p.second.has_grad()) continue;
+    const Tensor& g = p.second.node()->grad;
+    const float* pg = g.data();
+    for (int64_t i = 0; i < g.numel(); ++i)
+      if (!std::isfinite(pg[i])) return p.first;
+  }
+  return "";
+}
+
+Adam::Adam(const NamedVars& params, const AdamSettings& s) : params_(params), s_(s) {
+  LATCO_CHECK(!params_.empty()) << "Adam: no parameters to optimise (did you register them in the Module?)";
+  for (const auto& p : params_) {
+    LATCO_CHECK(p.second.defined() && p.second.requires_grad())
+        << "Adam: parameter '" << p.first << "' is not a trainable leaf";
+    LATCO_CHECK(p.second.value().device() == Device::CPU) << "Adam: parameter '" << p.first << "' is not on the CPU";
+    m_.push_back(Tensor::zeros(p.second.shape()));
+    v_.push_back(Tensor::zeros(p.second.shape()));
+  }
+}
+
+void Adam::zero_grad() {
+  for (auto& p : params_)
+    if (p.second.has_grad()) p.second.grad().zero();
+}
+
+float Adam::step() {
+  // ----- global-norm clipping -----
+  const double norm = global_grad_norm(params_);
+  if (!std::isfinite(norm)) return static_cast<float>(norm);
+  const double scale = (s_.clip > 0 && norm > s_.clip) ? s_.clip / norm : 1.0;
+  // ----- moments and bias-corrected update -----
+  ++t_;
+  const double c1 = 1.0 - std::pow(double(s_.beta1), double(t_));
+  const double c2 = 1.0 - std::pow(double(s_.beta2), double(t_));
+  const float b1 = s_.beta1, b2 = s_.beta2;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    ad::Var& p = params_[k].second;
+    if (!p.has_grad()) continue;
+    const float* g = p.node()->grad.data();
+    float* x = p.mutable_value().data();
+    float* m = m_[k].data();
+    float* v = v_[k].data();
+    const int64_t n = m_[k].numel();
+    for (int64_t i = 0; i < n; ++i) {
+      const float gi = static_cast<float>(g[i] * scale);
+      m[i] = b1 * m[i] + (1.0f - b1) * gi;
+      v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+      const double mhat = m[i] / c1, vhat = v[i] / c2;
+      x[i] -= static_cast<float>(s_.lr * mhat / (std::sqrt(vhat) + s_.eps));
+    }
+  }
+  return static_cast<float>(norm);
+}
+
+std::vector<std::pair<std::string, Tensor>> Adam::state() const {
+  std::vector<std::pair<std::string, Tensor>> st;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    st.push_back({params_[k].first + ".adam_m", m_[k].clone()});
+    st.push_back({params_[k].first + ".adam_v", v_[k].clone()});
+  }
+  const int64_t lo = t_ % (int64_t(1) << 24), hi = t_ >> 24;
+  st.push_back({"adam.step", Tensor::from({2}, {float(lo), float(hi)})});
+  return st;
+}
+
+void Adam::load_state(const std::vector<std::pair<std::string, Tensor>>& st, const std::string& source) {
+  auto find = [&](const std::string& name, const Shape& shape) -> const Tensor& {
+    for (const auto& e : st)
+      if (e.first == name) {
+        if (e.second.shape() != shape)
+          LATCO_FAIL(source << ": tensor '" << name << "' has shape " << shape_str(e.second.shape()) << ", expected "
+                            << shape_str(shape));
+        return e.second;
+      }
+    LATCO_FAIL(source << ": missing tensor '" << name << "'");
+  };
+  // Validate everything before touching any state.
+  std::vector<const Tensor*> ms, vs;
+  for (const auto& p : params_) {
+    ms.push_back(&find(p.first + ".adam_m", p.second.shape()));
+    vs.push_back(&find(p.first + ".adam_v", p.second.shape()));
+  }
+  const Tensor& step = find("adam.step", {2});
+  const float lo = step[0], hi = step[1];
+  if (!(lo >= 0 && hi >= 0 && lo < 16777216.0f && lo == std::floor(lo) && hi == std::floor(hi)))
+    LATCO_FAIL(source << ": tensor 'adam.step' holds (" << lo << ", " << hi << "), not a step count");
+  for (size_t k = 0; k < params_.size(); ++k) {
+    m_[k].copy_from(*ms[k]);
+    v_[k].copy_from(*vs[k]);
+  }
+  t_ = int64_t(lo) + (int64_t(hi) << 24);
+}
+
+}  // namespace latco::nn
