@@ -160,15 +160,25 @@ void run_gemm(const GemmJob& g) {
 }
 
 // In-panel triangular solve: X (m x jb) <- X L^{-T}, L: (jb x jb) lower tile.
-void trsm_panel(int m, int jb, const double* L, int ldl, double* X, int ldx) {
-  auto rows = [=](int64_t r0, int64_t r1) {
+struct PanelJob {
+  int jb, ldl, ldx;
+  const double* L;
+  double* X;
+  void rows(int64_t r0, int64_t r1) const {
     for (int64_t r = r0; r < r1; ++r) {
       double* x = X + r * ldx;
       for (int j = 0; j < jb; ++j) x[j] = (x[j] - dot(x, L + j * ldl, j)) / L[j * ldl + j];
     }
-  };
-  if (double(m) * jb * jb < 2e5) rows(0, m);
-  else parallel_for(m, rows, 16);
+  }
+};
+void trsm_panel(int m, int jb, const double* L, int ldl, double* X, int ldx) {
+  const PanelJob job{jb, ldl, ldx, L, X};
+  if (double(m) * jb * jb < 2e5) {
+    job.rows(0, m);
+    return;
+  }
+  const PanelJob* jp = &job;  // one-pointer capture: no allocation inside std::function
+  parallel_for(m, [jp](int64_t r0, int64_t r1) { jp->rows(r0, r1); }, 16);
 }
 
 }  // namespace

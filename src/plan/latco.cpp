@@ -1,0 +1,417 @@
+// Deterministic LatCo: the Levenberg-Marquardt collocation solver (Eq. 9) with
+// the dual update (Eq. 10), its LatentModel adapter, and the `latco` planner
+// with the Table 3 ablation presets. Buffers are sized in the constructors;
+// step() does not allocate.
+#include "plan/latco.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/timer.h"
+#include "linalg/block_tridiag.h"
+#include "linalg/dense.h"
+
+namespace latco {
+
+void LatcoSettings::load(const Config& cfg) {
+  cfg.apply(*this);
+  auto where = [&](const char* key) { return cfg.has(key) ? cfg.where(key) : std::string(key); };
+  rule = parse_dual_rule(dual_rule, where("latco_dual_rule"));
+  if (damping_schedule == "adaptive") schedule = DampingSchedule::Adaptive;
+  else if (damping_schedule == "constant") schedule = DampingSchedule::Constant;
+  else LATCO_FAIL(where("latco_damping_schedule") << ": expected 'adaptive' or 'constant', got '"
+                                                   << damping_schedule << "'");
+}
+
+// ===================== CollocationLM =====================
+
+CollocationLM::CollocationLM(const CollocationProblem& p, int H, int K, const LatcoSettings& s)
+    : p_(p), s_(s), H_(H), K_(K), Y_(p.state_dim()), A_(p.action_dim()), C_(p.cost_dim()) {
+  LATCO_CHECK(H > 0 && K > 0) << "LatCo needs a positive horizon and restart count";
+  n_ = A_ + Y_;
+  const size_t KH = size_t(K) * H, nn = size_t(n_) * n_;
+  a_.assign(KH * A_, 0.0f);
+  a_try_ = a_;
+  y_.assign(size_t(K) * (H + 1) * Y_, 0.0f);
+  y_try_ = y_;
+  yin_.assign(KH * Y_, 0.0f);
+  yout_ = yin_;
+  f_.assign(KH * Y_, 0.0f);
+  f_try_ = f_;
+  c_.assign(KH * C_, 0.0f);
+  c_try_ = c_;
+  r_.assign(KH, 0.0f);
+  r_try_ = r_;
+  Fy_.assign(KH * Y_ * Y_, 0.0f);
+  Fa_.assign(KH * Y_ * A_, 0.0f);
+  Jc_.assign(KH * C_ * Y_, 0.0f);
+  lambda_.assign(KH, s.lambda0);
+  nu_.assign(KH, s.nu0);
+  dyn_.assign(KH, 0.0);
+  act_.assign(KH, 0.0);
+  damping_.assign(K, s.damping);
+  growth_.assign(K, 2.0);
+  D_.assign(H * nn, 0.0);
+  B_.assign(H * nn, 0.0);
+  Lf_.assign(H * nn, 0.0);
+  Cf_.assign(H * nn, 0.0);
+  g_.assign(size_t(H) * n_, 0.0);
+  dx_ = g_;
+  if (s.dense_solve) dense_.assign(size_t(H) * n_ * H * n_, 0.0);
+  pred_.assign(K, 0.0);
+  cost0_.assign(K, 0.0);
+  accept_.assign(K, 0);
+  scratch_.resize(Y_, C_);
+}
+
+PlanView CollocationLM::view(int k, bool trial) const {
+  PlanView v;
+  v.H = H_, v.Y = Y_, v.A = A_, v.C = C_;
+  const size_t row = size_t(k) * H_;
+  v.a = (trial ? a_try_ : a_).data() + row * A_;
+  v.y = (trial ? y_try_ : y_).data() + size_t(k) * (H_ + 1) * Y_;
+  v.f = (trial ? f_try_ : f_).data() + row * Y_;
+  v.c = (trial ? c_try_ : c_).data() + row * C_;
+  v.Fy = Fy_.data() + row * Y_ * Y_;
+  v.Fa = Fa_.data() + row * Y_ * A_;
+  v.Jc = Jc_.data() + row * C_ * Y_;
+  v.lambda = lambda_.data() + row;
+  v.nu = nu_.data() + row;
+  v.amax = p_.action_max();
+  v.w = p_.action_cost();
+  return v;
+}
+
+// Batched over all K plans and H steps: one dynamics call and one cost call.
+void CollocationLM::evaluate(bool trial, bool jacobians) {
+  Timer tm;
+  const std::vector<float>& y = trial ? y_try_ : y_;
+  for (int k = 0; k < K_; ++k) {
+    const float* yk = y.data() + size_t(k) * (H_ + 1) * Y_;
+    std::memcpy(yin_.data() + size_t(k) * H_ * Y_, yk, sizeof(float) * H_ * Y_);
+    std::memcpy(yout_.data() + size_t(k) * H_ * Y_, yk + Y_, sizeof(float) * H_ * Y_);
+  }
+  const int N = K_ * H_;
+  const float* a = (trial ? a_try_ : a_).data();
+  if (jacobians) {
+    p_.dynamics(N, yin_.data(), a, f_.data(), Fy_.data(), Fa_.data());
+    p_.costs(N, yout_.data(), c_.data(), Jc_.data(), r_.data());
+    t_derivatives += tm.seconds();
+  } else {
+    p_.dynamics(N, yin_.data(), a, (trial ? f_try_ : f_).data(), nullptr, nullptr);
+    p_.costs(N, yout_.data(), (trial ? c_try_ : c_).data(), nullptr, (trial ? r_try_ : r_).data());
+    t_rollouts += tm.seconds();
+  }
+}
+
+void CollocationLM::begin() {
+  std::fill(lambda_.begin(), lambda_.end(), s_.lambda0);
+  std::fill(nu_.begin(), nu_.end(), s_.nu0);
+  std::fill(damping_.begin(), damping_.end(), s_.damping);
+  std::fill(growth_.begin(), growth_.end(), 2.0);
+  for (int k = 0; k < K_; ++k) {  // trial buffers keep the pinned y_0 of each plan
+    std::memcpy(y_try_.data() + size_t(k) * (H_ + 1) * Y_, states(k), sizeof(float) * Y_);
+  }
+  evaluate(false, true);
+  for (int k = 0; k < K_; ++k) plan_cost(view(k, false), &dyn_[size_t(k) * H_], &act_[size_t(k) * H_]);
+}
+
+double CollocationLM::cost(int k) const { return plan_cost(view(k, false)); }
+
+// Eq. (9): (J^T J + mu I) dx = -J^T rho for plan k, from the assembled blocks.
+bool CollocationLM::solve_plan(int k) {
+  Timer tm;
+  const int N = H_ * n_;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const double mu = damping_[k];
+    bool ok;
+    if (s_.dense_solve) {
+      block_tridiag_to_dense(H_, n_, D_.data(), B_.data(), mu, dense_.data());
+      ok = cholesky(N, dense_.data(), N);
+      if (ok) {
+        for (int i = 0; i < N; ++i) dx_[i] = -g_[i];
+        trsv_lower(N, dense_.data(), N, dx_.data());
+        trsv_lower_t(N, dense_.data(), N, dx_.data());
+      }
+    } else {
+      ok = block_tridiag_factor(H_, n_, D_.data(), B_.data(), mu, Lf_.data(), Cf_.data(), A_);
+      if (ok) {
+        for (int i = 0; i < N; ++i) dx_[i] = -g_[i];
+        block_tridiag_solve(H_, n_, Lf_.data(), Cf_.data(), dx_.data());
+      }
+    }
+    if (ok) {
+      t_solve += tm.seconds();
+      return true;
+    }
+    ++factor_failures;  // not positive definite in floating point: damp harder
+    damping_[k] = std::max(damping_[k] * 10.0, 1e-8);
+  }
+  t_solve += tm.seconds();
+  return false;
+}
+
+void CollocationLM::step() {
+  Timer tm_other;
+  double t_inner = 0;
+  for (int k = 0; k < K_; ++k) {
+    const PlanView v = view(k, false);
+    cost0_[k] = plan_cost(v);
+    Timer ta;
+    assemble_normal_equations(v, D_.data(), B_.data(), g_.data(), scratch_);
+    const double t_asm = ta.seconds();
+    t_assembly += t_asm;
+    Timer ts;
+    const bool ok = solve_plan(k);
+    t_inner += t_asm + ts.seconds();
+    // Trial point x + dx (y_0 stays pinned). A failed solve proposes no move.
+    float* at = a_try_.data() + size_t(k) * H_ * A_;
+    float* yt = y_try_.data() + size_t(k) * (H_ + 1) * Y_;
+    const float* a = actions(k);
+    const float* y = states(k);
+    double gdx = 0, dx2 = 0;
+    for (int t = 0; t < H_; ++t) {
+      const double* d = dx_.data() + size_t(t) * n_;
+      const double* gt = g_.data() + size_t(t) * n_;
+      for (int i = 0; i < A_; ++i) at[t * A_ + i] = a[t * A_ + i] + (ok ? float(d[i]) : 0.0f);
+      for (int i = 0; i < Y_; ++i)
+        yt[(t + 1) * Y_ + i] = y[(t + 1) * Y_ + i] + (ok ? float(d[A_ + i]) : 0.0f);
+      if (ok)
+        for (int i = 0; i < n_; ++i) gdx += gt[i] * d[i], dx2 += d[i] * d[i];
+    }
+    // Predicted reduction of sum rho^2 by the linear model: -2 g.dx - dx^T J^T J dx = -g.dx + mu |dx|^2.
+    pred_[k] = ok ? -gdx + damping_[k] * dx2 : 0.0;
+  }
+  evaluate(true, false);
+  Timer tm_rest;
+  bool any = false;
+  for (int k = 0; k < K_; ++k) {
+    const double cost1 = plan_cost(view(k, true));
+    bool accept;
+    if (s_.schedule == DampingSchedule::Constant) {
+      accept = std::isfinite(cost1);  // the released code always steps
+    } else {
+      // Gain ratio: actual over predicted reduction (Nielsen's damping update).
+      const double ratio = pred_[k] > 0 ? (cost0_[k] - cost1) / pred_[k] : -1.0;
+      accept = std::isfinite(cost1) && ratio > 0;
+      if (accept) {
+        const double q = 2 * ratio - 1;
+        damping_[k] *= std::max(1.0 / 3.0, 1.0 - q * q * q);
+        growth_[k] = 2.0;
+      } else {
+        damping_[k] *= growth_[k];
+        growth_[k] *= 2.0;
+      }
+      damping_[k] = std::min(std::max(damping_[k], 1e-12), 1e12);
+    }
+    accept_[k] = accept;
+    if (accept) {
+      any = true;
+      std::memcpy(actions(k), a_try_.data() + size_t(k) * H_ * A_, sizeof(float) * H_ * A_);
+      std::memcpy(states(k), y_try_.data() + size_t(k) * (H_ + 1) * Y_, sizeof(float) * (H_ + 1) * Y_);
+    }
+  }
+  const double t_rest0 = tm_rest.seconds();
+  if (any) evaluate(false, true);
+  Timer tm_dual;
+  // Eq. (10): dual update per step for lambda (dynamics) and nu (action bounds).
+  for (int k = 0; k < K_; ++k) {
+    double* dyn = &dyn_[size_t(k) * H_];
+    double* act = &act_[size_t(k) * H_];
+    plan_cost(view(k, false), dyn, act);
+    if (s_.fixed_multipliers) continue;
+    for (int t = 0; t < H_; ++t) {
+      double& lam = lambda_[size_t(k) * H_ + t];
+      double& nu = nu_[size_t(k) * H_ + t];
+      lam = dual_update(lam, dyn[t], s_.eps_dyn, s_.alpha, s_.eta, s_.rule);
+      nu = dual_update(nu, act[t], s_.eps_act, s_.alpha, s_.eta, s_.rule);
+    }
+  }
+  (void)tm_other;
+  t_other += t_rest0 + tm_dual.seconds();
+  (void)t_inner;
+}
+
+IterStats CollocationLM::stats(int k) const {
+  IterStats st;
+  const size_t row = size_t(k) * H_;
+  double lam = 0;
+  for (int t = 0; t < H_; ++t) {
+    st.reward += r_[row + t];
+    st.dyn_violation += dyn_[row + t];
+    st.act_violation += act_[row + t];
+    lam += lambda_[row + t];
+  }
+  st.mean_lambda = lam / H_;
+  st.damping = damping_[k];
+  return st;
+}
+
+// ===================== LatentModel adapter =====================
+
+LatentCollocationProblem::LatentCollocationProblem(const LatentModel& m)
+    : m_(m), C_(m.cost_residual_dim() > 0 ? m.cost_residual_dim() : 1), model_costs_(m.cost_residual_dim() > 0) {}
+
+void LatentCollocationProblem::dynamics(int N, const float* y, const float* a, float* f, float* Fy,
+                                        float* Fa) const {
+  if (Fy) m_.predict_jacobians(N, y, a, f, Fy, Fa);
+  else m_.predict(N, y, a, f);
+}
+
+void LatentCollocationProblem::costs(int N, const float* y, float* c, float* Jc, float* r) const {
+  const int Z = m_.latent_dim();
+  if (model_costs_) {  // r = -|c|^2 by the LatentModel contract
+    m_.cost_residuals(N, y, c, Jc);
+    for (int n = 0; n < N; ++n) {
+      double s = 0;
+      for (int i = 0; i < C_; ++i) s += double(c[n * C_ + i]) * c[n * C_ + i];
+      r[n] = float(-s);
+    }
+    return;
+  }
+  // Section 4: one residual softplus(-r(z)) per step.
+  if (Jc) {
+    if (dr_.size() < size_t(N) * Z) dr_.resize(size_t(N) * Z);  // first call only
+    m_.reward_gradient(N, y, r, dr_.data());
+  } else {
+    m_.reward(N, y, r);
+  }
+  for (int n = 0; n < N; ++n) {
+    c[n] = float(softplus_neg(r[n]));
+    if (Jc) {
+      const double gr = softplus_neg_grad(r[n]);
+      for (int j = 0; j < Z; ++j) Jc[size_t(n) * Z + j] = float(gr * dr_[size_t(n) * Z + j]);
+    }
+  }
+}
+
+// ===================== planner =====================
+
+LatcoPlanner::LatcoPlanner(const LatentModel& model, int horizon, const LatcoSettings& s, std::string name)
+    : model_(model), name_(std::move(name)), s_(s), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()),
+      problem_(model) {
+  lm_ = std::make_unique<CollocationLM>(problem_, H_, s_.restarts, s_);
+  prev_a_.assign(size_t(H_) * A_, 0.0f);
+  prev_z_.assign(size_t(H_ + 1) * Z_, 0.0f);
+  rollout_z_.assign(size_t(H_ + 1) * Z_, 0.0f);
+  result_.actions = Tensor::zeros({H_, A_});
+  result_.latents = Tensor::zeros({H_ + 1, Z_});
+  result_.iters.reserve(s_.iterations + 1);
+}
+
+void LatcoPlanner::initialise(const float* z0, uint64_t seed) {
+  const float sd = float(s_.init_std);
+  for (int k = 0; k < s_.restarts; ++k) {
+    Rng rng = Rng(seed).derive(k);  // plan k's initialisation: N(0, init_std) for z_1..z_H and a
+    float* a = lm_->actions(k);
+    float* z = lm_->states(k);
+    std::memcpy(z, z0, sizeof(float) * Z_);
+    if (k == 0 && s_.warm_start && has_prev_) {
+      std::memcpy(a, prev_a_.data(), sizeof(float) * H_ * A_);
+      std::memcpy(z + Z_, prev_z_.data() + Z_, sizeof(float) * H_ * Z_);
+      continue;
+    }
+    for (int i = 0; i < H_ * Z_; ++i) z[Z_ + i] = sd * rng.normal();
+    for (int i = 0; i < H_ * A_; ++i) a[i] = sd * rng.normal();
+  }
+  lm_->begin();
+}
+
+const PlanResult& LatcoPlanner::plan(const float* z0, uint64_t seed) {
+  Timer total;
+  const double d0 = lm_->t_derivatives, r0 = lm_->t_rollouts, a0 = lm_->t_assembly, s0 = lm_->t_solve;
+  const int K = s_.restarts;
+  // Per-plan diagnostics, kept for the winner.
+  std::vector<std::vector<IterStats>> iters(K);
+  for (auto& v : iters) v.reserve(s_.iterations + 1);
+  initialise(z0, seed);
+  auto record = [&](int it) {
+    for (int k = 0; k < K; ++k) {
+      IterStats st = lm_->stats(k);
+      st.iter = it;
+      st.seconds = total.seconds();
+      iters[k].push_back(st);
+    }
+  };
+  record(0);
+  for (int it = 1; it <= s_.iterations; ++it) {
+    lm_->step();
+    record(it);
+  }
+  // ----- winner: the best return of the clipped actions rolled through the model -----
+  Timer tr;
+  int best = 0;
+  double best_J = -1e300;
+  for (int k = 0; k < K; ++k) {
+    const double J = rollout_return(model_, z0, lm_->actions(k), H_, rollout_z_.data());
+    if (J > best_J || k == 0) best_J = J, best = k;
+  }
+  const double t_roll = tr.seconds();
+  const float am = model_.action_max();
+  const float* a = lm_->actions(best);
+  for (int i = 0; i < H_ * A_; ++i) result_.actions[i] = std::min(std::max(a[i], -am), am);
+  std::memcpy(result_.latents.data(), lm_->states(best), sizeof(float) * (H_ + 1) * Z_);
+  result_.predicted_return = best_J;
+  result_.iters = iters[best];
+  std::memcpy(prev_a_.data(), a, sizeof(float) * H_ * A_);
+  std::memcpy(prev_z_.data(), lm_->states(best), sizeof(float) * (H_ + 1) * Z_);
+  has_prev_ = true;
+  TimingBreakdown& tb = result_.timing;
+  tb.derivatives = lm_->t_derivatives - d0;
+  tb.rollouts = lm_->t_rollouts - r0 + t_roll;
+  t_assembly_ = lm_->t_assembly - a0;
+  tb.solve = t_assembly_ + (lm_->t_solve - s0);
+  tb.total = total.seconds();
+  tb.other = std::max(0.0, tb.total - tb.derivatives - tb.rollouts - tb.solve);
+  return result_;
+}
+
+void LatcoPlanner::shift(int steps) {
+  if (!has_prev_ || steps <= 0) return;
+  steps = std::min(steps, H_);
+  // a_t <- a_{t+steps}, zeros at the end; z_t <- z_{t+steps}, the last latent repeated.
+  for (int t = 0; t < H_; ++t)
+    for (int i = 0; i < A_; ++i) prev_a_[t * A_ + i] = t + steps < H_ ? prev_a_[(t + steps) * A_ + i] : 0.0f;
+  for (int t = 0; t <= H_; ++t)
+    for (int i = 0; i < Z_; ++i) prev_z_[t * Z_ + i] = prev_z_[std::min(t + steps, H_) * Z_ + i];
+}
+
+// ===================== registry: LatCo and its Table 3 ablations =====================
+namespace {
+std::unique_ptr<Planner> make_latco(const LatentModel& m, int H, const Config& cfg, LatcoSettings preset,
+                                    const char* name) {
+  preset.load(cfg);  // config keys override the preset
+  return std::make_unique<LatcoPlanner>(m, H, preset, name);
+}
+}  // namespace
+
+LATCO_PLANNER("latco", "deterministic latent collocation (LM + block-tridiagonal solve, Eq. 9-10)",
+              [](const LatentModel& m, int H, const Config& cfg) {
+                return make_latco(m, H, cfg, LatcoSettings{}, "latco");
+              });
+LATCO_PLANNER("latco_no_relax", "LatCo ablation: no dynamics relaxation (lambda0 = nu0 = 1e8)",
+              [](const LatentModel& m, int H, const Config& cfg) {
+                LatcoSettings s;
+                s.lambda0 = 1e8;
+                s.nu0 = 1e8;
+                return make_latco(m, H, cfg, s, "latco_no_relax");
+              });
+LATCO_PLANNER("latco_no_constrained", "LatCo ablation: fixed multipliers lambda = 8, nu = 16",
+              [](const LatentModel& m, int H, const Config& cfg) {
+                LatcoSettings s;
+                s.lambda0 = 8;
+                s.nu0 = 16;
+                s.fixed_multipliers = true;
+                return make_latco(m, H, cfg, s, "latco_no_constrained");
+              });
+LATCO_PLANNER("latco_const_damping", "LatCo ablation: the released code's constant 1e-3 damping, no line search",
+              [](const LatentModel& m, int H, const Config& cfg) {
+                LatcoSettings s;
+                s.damping_schedule = "constant";
+                return make_latco(m, H, cfg, s, "latco_const_damping");
+              });
+
+}  // namespace latco

@@ -1,0 +1,198 @@
+// Residuals, dense Jacobian (reference) and block assembly of the normal
+// equations for the LatCo least-squares problem; see latco_residuals.h for the
+// layout. The expensive products (Fy^T Fy per step) run on the double kernels.
+#include "plan/latco_residuals.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "linalg/dense.h"
+
+namespace latco {
+
+double softplus_neg(double r) { return r > 0 ? std::log1p(std::exp(-r)) : -r + std::log1p(std::exp(r)); }
+double softplus_neg_grad(double r) {  // d/dr ln(1 + e^{-r}) = -1 / (1 + e^{r})
+  return r > 0 ? -std::exp(-r) / (1.0 + std::exp(-r)) : -1.0 / (1.0 + std::exp(r));
+}
+
+DualRule parse_dual_rule(const std::string& s, const std::string& where) {
+  if (s == "paper") return DualRule::Paper;
+  if (s == "released") return DualRule::Released;
+  LATCO_FAIL(where << ": expected 'paper' or 'released', got '" << s << "'");
+}
+
+// Eq. (10): multiplicative, log-scaled dual step.
+double dual_update(double lambda, double v, double eps, double alpha, double eta, DualRule rule) {
+  const double step = rule == DualRule::Paper ? std::log(v / eps + eta) : std::log10(v / eps + 0.1);
+  return lambda + alpha * step * lambda;
+}
+
+namespace {
+inline double bound_violation(float a, float amax) { return std::max(0.0, std::fabs(double(a)) - amax); }
+}  // namespace
+
+double plan_cost(const PlanView& v, double* dyn, double* act) {
+  const int H = v.H, Y = v.Y, A = v.A, C = v.C;
+  double total = 0;
+  for (int t = 0; t < H; ++t) {
+    const float* yn = v.y + size_t(t + 1) * Y;
+    const float* ft = v.f + size_t(t) * Y;
+    double d = 0;
+    for (int i = 0; i < Y; ++i) {
+      const double e = double(yn[i]) - ft[i];
+      d += e * e;
+    }
+    double b = 0, q = 0;
+    for (int i = 0; i < A; ++i) {
+      const float ai = v.a[size_t(t) * A + i];
+      const double viol = bound_violation(ai, v.amax);
+      b += viol * viol;
+      q += double(ai) * ai;
+    }
+    double cc = 0;
+    for (int i = 0; i < C; ++i) cc += double(v.c[size_t(t) * C + i]) * v.c[size_t(t) * C + i];
+    if (dyn) dyn[t] = d;
+    if (act) act[t] = b;
+    total += v.lambda[t] * d + v.nu[t] * b + double(v.w) * q + cc;
+  }
+  return total;
+}
+
+void plan_residuals(const PlanView& v, double* rho) {
+  const int H = v.H, Y = v.Y, A = v.A, C = v.C, R = v.rows_per_step();
+  for (int t = 0; t < H; ++t) {
+    double* r = rho + size_t(t) * R;
+    const double sl = std::sqrt(v.lambda[t]), sn = std::sqrt(v.nu[t]), sw = std::sqrt(double(v.w));
+    for (int i = 0; i < Y; ++i) r[i] = sl * (double(v.y[size_t(t + 1) * Y + i]) - v.f[size_t(t) * Y + i]);
+    for (int i = 0; i < A; ++i) {
+      const float ai = v.a[size_t(t) * A + i];
+      r[Y + i] = sn * bound_violation(ai, v.amax);
+      r[Y + A + i] = sw * ai;
+    }
+    for (int i = 0; i < C; ++i) r[Y + 2 * A + i] = v.c[size_t(t) * C + i];
+  }
+}
+
+void plan_jacobian_dense(const PlanView& v, double* J) {
+  const int H = v.H, Y = v.Y, A = v.A, C = v.C, R = v.rows_per_step(), n = v.n();
+  const long cols = long(H) * n;
+  std::fill(J, J + size_t(H) * R * cols, 0.0);
+  for (int t = 0; t < H; ++t) {
+    const double sl = std::sqrt(v.lambda[t]), sn = std::sqrt(v.nu[t]), sw = std::sqrt(double(v.w));
+    const float* Fy = v.Fy + size_t(t) * Y * Y;
+    const float* Fa = v.Fa + size_t(t) * Y * A;
+    for (int i = 0; i < Y; ++i) {
+      double* row = J + (size_t(t) * R + i) * cols;
+      for (int j = 0; j < A; ++j) row[t * n + j] = -sl * Fa[i * A + j];  // d/da_t
+      row[t * n + A + i] = sl;                                          // d/dy_{t+1}
+      if (t > 0)
+        for (int j = 0; j < Y; ++j) row[(t - 1) * n + A + j] = -sl * Fy[i * Y + j];  // d/dy_t
+    }
+    for (int i = 0; i < A; ++i) {
+      const float ai = v.a[size_t(t) * A + i];
+      double* rb = J + (size_t(t) * R + Y + i) * cols;
+      if (std::fabs(ai) > v.amax) rb[t * n + i] = sn * (ai > 0 ? 1.0 : -1.0);
+      J[(size_t(t) * R + Y + A + i) * cols + t * n + i] = sw;
+    }
+    for (int i = 0; i < C; ++i) {
+      double* row = J + (size_t(t) * R + Y + 2 * A + i) * cols;
+      for (int j = 0; j < Y; ++j) row[t * n + A + j] = v.Jc[(size_t(t) * C + i) * Y + j];
+    }
+  }
+}
+
+void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g, AssemblyScratch& s) {
+  const int H = v.H, Y = v.Y, A = v.A, C = v.C, n = v.n();
+  const size_t nn = size_t(n) * n;
+  if (s.FyT.size() != size_t(Y) * Y || s.JcT.size() != size_t(Y) * C) s.resize(Y, C);  // sized once
+  std::memset(D, 0, sizeof(double) * nn * H);
+  std::memset(g, 0, sizeof(double) * size_t(n) * H);
+  for (int t = 0; t < H; ++t) {
+    double* Dt = D + t * nn;
+    double* gt = g + size_t(t) * n;
+    const double lam = v.lambda[t], nu = v.nu[t], w = v.w;
+    const float* Fa = v.Fa + size_t(t) * Y * A;  // (Y, A)
+    const float* Fy = v.Fy + size_t(t) * Y * Y;  // (Y, Y)
+    const float* yn = v.y + size_t(t + 1) * Y;
+    const float* ft = v.f + size_t(t) * Y;
+    const float* at = v.a + size_t(t) * A;
+
+    // ----- dynamics rows of step t: J = sqrt(lam) [.. -Fy | -Fa  I ..] -----
+    // aa: lam Fa^T Fa; ya: -lam Fa; yy: lam I
+    for (int i = 0; i < A; ++i)
+      for (int j = 0; j <= i; ++j) {
+        double acc = 0;
+        for (int k = 0; k < Y; ++k) acc += double(Fa[k * A + i]) * Fa[k * A + j];
+        Dt[i * n + j] += lam * acc;
+      }
+    for (int i = 0; i < Y; ++i) {
+      for (int j = 0; j < A; ++j) Dt[(A + i) * n + j] += -lam * Fa[i * A + j];
+      Dt[(A + i) * n + A + i] += lam;
+    }
+    // g: a -= lam Fa^T e, y_{t+1} += lam e, y_t -= lam Fy^T e
+    double* gprev = t > 0 ? g + size_t(t - 1) * n + A : nullptr;
+    for (int k = 0; k < Y; ++k) {
+      const double e = double(yn[k]) - ft[k];
+      gt[A + k] += lam * e;
+      for (int j = 0; j < A; ++j) gt[j] -= lam * Fa[k * A + j] * e;
+      if (gprev) {
+        const float* Fk = Fy + size_t(k) * Y;
+        for (int j = 0; j < Y; ++j) gprev[j] -= lam * Fk[j] * e;
+      }
+    }
+    if (t > 0) {
+      // Coupling block B_t = lam [[0, Fa^T Fy], [0, -Fy]]  (rows: block t, cols: block t-1)
+      double* Bt = B + t * nn;
+      for (int i = 0; i < n; ++i) std::fill(Bt + i * n, Bt + i * n + A, 0.0);
+      for (int i = 0; i < A; ++i) std::fill(Bt + i * n + A, Bt + (i + 1) * n, 0.0);
+      for (int k = 0; k < Y; ++k) {
+        const float* Fk = Fy + size_t(k) * Y;
+        for (int i = 0; i < A; ++i) {
+          const double c = lam * Fa[k * A + i];
+          double* row = Bt + i * n + A;
+          for (int j = 0; j < Y; ++j) row[j] += c * Fk[j];
+        }
+      }
+      for (int i = 0; i < Y; ++i) {
+        double* row = Bt + (A + i) * n + A;
+        const float* Fi = Fy + size_t(i) * Y;
+        for (int j = 0; j < Y; ++j) row[j] = -lam * Fi[j];
+      }
+      // D_{t-1}'s y block += lam Fy^T Fy = lam FyT FyT^T
+      for (int i = 0; i < Y; ++i)
+        for (int k = 0; k < Y; ++k) s.FyT[size_t(i) * Y + k] = Fy[size_t(k) * Y + i];
+      double* Dp = D + (t - 1) * nn + A * n + A;
+      dsyrk_lower(Y, Y, lam, s.FyT.data(), Y, Dp, n);
+    }
+
+    // ----- action rows: bound sqrt(nu) max(0, |a|-am), cost sqrt(w) a -----
+    for (int i = 0; i < A; ++i) {
+      const double ai = at[i];
+      double diag = w;
+      gt[i] += w * ai;
+      if (std::fabs(ai) > v.amax) {
+        const double sg = ai > 0 ? 1.0 : -1.0;
+        diag += nu;
+        gt[i] += nu * sg * (std::fabs(ai) - v.amax);
+      }
+      Dt[i * n + i] += diag;
+    }
+
+    // ----- cost rows c(y_{t+1}): yy += Jc^T Jc, g_y += Jc^T c -----
+    if (C > 0) {
+      const float* Jc = v.Jc + size_t(t) * C * Y;
+      const float* ct = v.c + size_t(t) * C;
+      for (int i = 0; i < Y; ++i)
+        for (int k = 0; k < C; ++k) s.JcT[size_t(i) * C + k] = Jc[size_t(k) * Y + i];
+      dsyrk_lower(Y, C, 1.0, s.JcT.data(), C, Dt + A * n + A, n);
+      for (int k = 0; k < C; ++k) {
+        const double ck = ct[k];
+        for (int j = 0; j < Y; ++j) gt[A + j] += double(Jc[size_t(k) * Y + j]) * ck;
+      }
+    }
+  }
+}
+
+}  // namespace latco
