@@ -109,7 +109,7 @@ void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w
 void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx,
                                float* dw, float* db);
 
-// ----- fused GRU cell (cuda/gru.cu), the gate math of model/transition_weights.h -----
+// ----- fused GRU cell (cuda/rssm_ops.cu), the gate math of model/transition_weights.h -----
 // gx = x W_x + b_x, gh = h W_h + b_h: (B, 3D), gates ordered [r, u, n]; h, h_new: (B, D).
 //   r = sigmoid(gx_r + gh_r), u = sigmoid(gx_u + gh_u), n = tanh(gx_n + r * gh_n), h_new = (1-u) n + u h
 // saved: (B, 3D) receives [r, u, n] for the backward pass (may be null).
@@ -119,7 +119,7 @@ void gru_cell_forward(int B, int D, const float* gx, const float* gh, const floa
 void gru_cell_backward(int B, int D, const float* gh, const float* h, const float* saved, const float* dh_new,
                        float* dgx, float* dgh, float* dh);
 
-// ----- Gaussians (cuda/gaussian.cu), elementwise over n -----
+// ----- Gaussians (cuda/rssm_ops.cu), elementwise over n -----
 // kl = KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1-m2)^2) / (2 s2^2) - 1/2
 void kl_normal_forward(int64_t n, const float* m1, const float* s1, const float* m2, const float* s2, float* kl);
 void kl_normal_backward(int64_t n, const float* m1, const float* s1, const float* m2, const float* s2,
@@ -152,18 +152,21 @@ void cholesky_batched(int batch, int n, double* A, int* info);
 void trsm_lower_batched(int batch, int n, int m, const double* L, bool trans, double* X);
 
 // ----- block-tridiagonal SPD solve on the GPU (cuda/block_tridiag.cu) -----
-// Per system b of `batch`: T diagonal blocks D_t (n x n) and sub-diagonal blocks Bt = M[t][t-1]
-// (t >= 1; B_0 is ignored), symmetric M, right-hand side r (T, n):
-//   D: (batch, T, n, n), Bsub: (batch, T, n, n), r: (batch, T, n) -> x: (batch, T, n)
-// Block Cholesky: L_0 L_0^T = D_0; G_t = L_{t-1}^{-1} B_t^T; L_t L_t^T = D_t - G_t^T G_t;
-// forward y_t = L_t^{-1}(r_t - G_t^T y_{t-1}); backward x_t = L_t^{-T}(y_t - G_{t+1} x_{t+1}).
-// The sweep over t is sequential; each step factors and solves all `batch` systems at once.
-// Throws naming the system and step when a block is not positive definite.
+// The GPU twin of linalg/block_tridiag.h for `batch` independent systems at once. Per system,
+// M has diagonal blocks D_t (lower triangle read) and sub-diagonal blocks B_t = M[t][t-1]
+// (t >= 1; B_0 unused); it solves (M + damping I) x = b in place:
+//   L_0 L_0^T = D_0 + damping I;  G_t = L_{t-1}^{-1} B_t^T  (= C_t^T of the CPU code);
+//   L_t L_t^T = D_t + damping I - G_t^T G_t;
+//   forward  y_t = L_t^{-1} (b_t - G_t^T y_{t-1});  backward  x_t = L_t^{-T} (y_t - G_{t+1} x_{t+1}).
+// The sweep over t is sequential; each step factors and solves all `batch` systems at once
+// (cholesky_batched, trsm_lower_batched, cuBLAS for the block products).
+//   D, B: (batch, H, n, n), b: (batch, H, n) -> x in b.
+// Returns false if some block was not numerically positive definite (b is then garbage);
+// failed_system / failed_step (if non-null) receive the first such system and step, else -1.
 // Device pointers:
-void block_tridiag_solve_device(int batch, int T, int n, const double* D, const double* Bsub, const double* r,
-                                double* x);
-// Host pointers (copies in and out): the GPU twin of the CPU block-tridiagonal solve.
-void cuda_block_tridiag_solve(int batch, int T, int n, const double* D, const double* Bsub, const double* r,
-                              double* x);
+bool block_tridiag_solve_device(int batch, int H, int n, const double* D, const double* B, double damping, double* b,
+                                int* failed_system = nullptr, int* failed_step = nullptr);
+// Host pointers (copied in and out):
+bool cuda_block_tridiag_solve(int batch, int H, int n, const double* D, const double* B, double damping, double* b);
 
 }  // namespace latco::cuda
