@@ -19,7 +19,7 @@ namespace {
 // Samples per task. Fixed (never derived from the thread count), so every sample goes
 // through the same sequence of GEMM shapes whatever the number of threads.
 constexpr int kForwardChunk = 128;  // predict, reward, reward_gradient
-constexpr int kJacobianChunk = 3;   // predict_jacobians, predict_std
+constexpr int kJacobianChunk = 32;  // predict_jacobians, predict_std: chunks in turn, each parallel inside
 
 // ----- elementwise math: branch-free, so the loops over it vectorise -----
 
@@ -95,6 +95,12 @@ void for_chunks(int N, int chunk, const Fn& fn) {
     const int b = int(c) * chunk;
     fn(b, std::min(chunk, N - b));
   });
+}
+
+// Runs fn(begin, count) on fixed chunks of [0, N) one after the other (fn parallelises inside).
+template <class Fn>
+void for_chunks_serial(int N, int chunk, const Fn& fn) {
+  for (int b = 0; b < N; b += chunk) fn(b, std::min(chunk, N - b));
 }
 
 // The forward pass of the prior step for n samples, keeping what the Jacobians need.
@@ -292,7 +298,7 @@ void RssmLatentModel::predict_jacobians(int N, const float* z, const float* a, f
                                         float* dmu_da) const {
   check_fresh();
   const int Z = S_ + D_, A = A_;
-  for_chunks(N, kJacobianChunk, [&](int b, int n) {
+  for_chunks_serial(N, kJacobianChunk, [&](int b, int n) {
     jacobian_chunk(n, z + int64_t(b) * Z, a + int64_t(b) * A, mu ? mu + int64_t(b) * Z : nullptr,
                    dmu_dz ? dmu_dz + int64_t(b) * Z * Z : nullptr, dmu_da ? dmu_da + int64_t(b) * Z * A : nullptr,
                    nullptr, nullptr, nullptr);
@@ -303,11 +309,15 @@ void RssmLatentModel::predict_std(int N, const float* z, const float* a, float* 
                                   float* dsd_da) const {
   const int Z = S_ + D_, A = A_;
   if (dsd_dz || dsd_da) check_fresh();
-  for_chunks(N, (dsd_dz || dsd_da) ? kJacobianChunk : kForwardChunk, [&](int b, int n) {
+  auto chunk = [&](int b, int n) {
     jacobian_chunk(n, z + int64_t(b) * Z, a + int64_t(b) * A, nullptr, nullptr, nullptr,
                    sd ? sd + int64_t(b) * Z : nullptr, dsd_dz ? dsd_dz + int64_t(b) * Z * Z : nullptr,
                    dsd_da ? dsd_da + int64_t(b) * Z * A : nullptr);
-  });
+  };
+  if (dsd_dz || dsd_da)
+    for_chunks_serial(N, kJacobianChunk, chunk);
+  else
+    for_chunks(N, kForwardChunk, chunk);  // values only: chunks in parallel
 }
 
 // For n samples: mu (n,Z), dmu_dz (n,Z,Z), dmu_da (n,Z,A), sd (n,Z), dsd_dz (n,Z,Z), dsd_da (n,Z,A);
@@ -357,62 +367,71 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
   float* ha = dmu_da ? dmu_da : p[iha];
   if (D > 0) {
     float* M = p[iM];  // (n, D, Hd): d h'/d x with ELU'(x) folded into its columns
-    for (int i = 0; i < n; ++i) {
-      const float* r = t.g + int64_t(i) * 3 * D;
-      const float* u = r + D;
-      const float* nt = r + 2 * D;
-      const float* ghn = t.gh + int64_t(i) * 3 * D + 2 * D;
-      const float* h = z + int64_t(i) * Z + S;
-      const float* x = t.x + int64_t(i) * Hd;
-      float* hzi = hz + int64_t(i) * Z * Z;
-      for (int d = 0; d < D; ++d) {
-        const float cn = (1.0f - u[d]) * (1.0f - nt[d] * nt[d]);
-        const float cr = cn * ghn[d] * r[d] * (1.0f - r[d]);
-        const float cu = (h[d] - nt[d]) * u[d] * (1.0f - u[d]);
-        const float cnh = cn * r[d];
-        const float* xr = &WxT_[size_t(d) * Hd];
-        const float* xu = &WxT_[size_t(D + d) * Hd];
-        const float* xn = &WxT_[size_t(2 * D + d) * Hd];
-        float* Mrow = M + (int64_t(i) * D + d) * Hd;
-        for (int k = 0; k < Hd; ++k)
-          Mrow[k] = (cr * xr[k] + cu * xu[k] + cn * xn[k]) * elu_grad_from_out(x[k]);
-        const float* hr = &WhT_[size_t(d) * D];
-        const float* hu = &WhT_[size_t(D + d) * D];
-        const float* hnn = &WhT_[size_t(2 * D + d) * D];
-        float* row = hzi + int64_t(S + d) * Z + S;  // d h'_d / d h
-        for (int j = 0; j < D; ++j) row[j] = cr * hr[j] + cu * hu[j] + cnh * hnn[j];
-        row[d] += u[d];  // the direct path h' = ... + u h
+    parallel_for(n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const float* r = t.g + i * 3 * D;
+        const float* u = r + D;
+        const float* nt = r + 2 * D;
+        const float* ghn = t.gh + i * 3 * D + 2 * D;
+        const float* h = z + i * Z + S;
+        const float* x = t.x + i * Hd;
+        float* hzi = hz + i * Z * Z;
+        for (int d = 0; d < D; ++d) {
+          const float cn = (1.0f - u[d]) * (1.0f - nt[d] * nt[d]);
+          const float cr = cn * ghn[d] * r[d] * (1.0f - r[d]);
+          const float cu = (h[d] - nt[d]) * u[d] * (1.0f - u[d]);
+          const float cnh = cn * r[d];
+          const float* xr = &WxT_[size_t(d) * Hd];
+          const float* xu = &WxT_[size_t(D + d) * Hd];
+          const float* xn = &WxT_[size_t(2 * D + d) * Hd];
+          float* Mrow = M + (i * D + d) * Hd;
+          for (int k = 0; k < Hd; ++k)
+            Mrow[k] = (cr * xr[k] + cu * xu[k] + cn * xn[k]) * elu_grad_from_out(x[k]);
+          const float* hr = &WhT_[size_t(d) * D];
+          const float* hu = &WhT_[size_t(D + d) * D];
+          const float* hnn = &WhT_[size_t(2 * D + d) * D];
+          float* row = hzi + int64_t(S + d) * Z + S;  // d h'_d / d h
+          for (int j = 0; j < D; ++j) row[j] = cr * hr[j] + cu * hu[j] + cnh * hnn[j];
+          row[d] += u[d];  // the direct path h' = ... + u h
+        }
       }
-    }
-    // d h'/d[s,a] = M W_in^T, all samples in one GEMM: (n D, Hd) x (Hd, S+A)
-    float* sa = p[isa];
-    sgemm(false, true, n * D, SA, Hd, 1.0f, M, Hd, w_.W_in.data(), Hd, 0.0f, sa, SA);
-    for (int i = 0; i < n; ++i)
-      for (int d = 0; d < D; ++d) {
-        const float* src = sa + (int64_t(i) * D + d) * SA;
-        std::memcpy(hz + int64_t(i) * Z * Z + int64_t(S + d) * Z, src, sizeof(float) * S);
-        std::memcpy(ha + int64_t(i) * Z * A + int64_t(S + d) * A, src + S, sizeof(float) * A);
-      }
+    });
+    // (d h'/d[s,a])^T for the whole chunk in one GEMM: W_in (S+A, Hd) x M^T (Hd, n D) -> (S+A, n D)
+    // (this orientation keeps the narrow S+A side on the GEMM's rows, not its column panels).
+    float* saT = p[isa];
+    sgemm(false, true, SA, n * D, Hd, 1.0f, w_.W_in.data(), Hd, M, Hd, 0.0f, saT, n * D);
+    parallel_for(n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        for (int d = 0; d < D; ++d) {
+          const float* src = saT + i * D + d;
+          float* dz = hz + i * Z * Z + int64_t(S + d) * Z;
+          float* da = ha + i * Z * A + int64_t(S + d) * A;
+          for (int c = 0; c < S; ++c) dz[c] = src[int64_t(c) * n * D];
+          for (int c = 0; c < A; ++c) da[c] = src[int64_t(S + c) * n * D];
+        }
+    });
   }
 
   // ----- heads: Q = [W_m^T; diag(sigmoid(ps)) W_s^T] diag(ELU'_y), (n, heads S, Hd) -----
   float* Q = p[iQ];
-  for (int i = 0; i < n; ++i) {
-    const float* y = t.y + int64_t(i) * Hd;
-    float* Qi = Q + int64_t(i) * heads * S * Hd;
-    int head = 0;
-    for (int which = 0; which < 2; ++which) {
-      if (which == 0 ? !want_mu_jac : !want_sd_jac) continue;
-      const std::vector<float>& WT = which == 0 ? WmT_ : WsT_;
-      for (int k = 0; k < S; ++k) {
-        const float scale = which == 0 ? 1.0f : p[ips][i * S + k];
-        float* q = Qi + int64_t(head * S + k) * Hd;
-        const float* wr = &WT[size_t(k) * Hd];
-        for (int j = 0; j < Hd; ++j) q[j] = scale * wr[j] * elu_grad_from_out(y[j]);
+  parallel_for(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* y = t.y + int64_t(i) * Hd;
+      float* Qi = Q + int64_t(i) * heads * S * Hd;
+      int head = 0;
+      for (int which = 0; which < 2; ++which) {
+        if (which == 0 ? !want_mu_jac : !want_sd_jac) continue;
+        const std::vector<float>& WT = which == 0 ? WmT_ : WsT_;
+        for (int k = 0; k < S; ++k) {
+          const float scale = which == 0 ? 1.0f : p[ips][i * S + k];
+          float* q = Qi + int64_t(head * S + k) * Hd;
+          const float* wr = &WT[size_t(k) * Hd];
+          for (int j = 0; j < Hd; ++j) q[j] = scale * wr[j] * elu_grad_from_out(y[j]);
+        }
+        ++head;
       }
-      ++head;
     }
-  }
+  });
   // P = Q W_p^T: (n heads S, Hd) x (Hd, PW), one GEMM over the chunk
   float* P = p[iP];
   const int HS = heads * S;
