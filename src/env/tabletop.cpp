@@ -82,6 +82,15 @@ void TabletopEnv::place_free(const std::string& joint, const Vec3& p) {
   for (int i = 0; i < 6; ++i) d_->qvel[m_->jnt_dofadr[j] + i] = 0;
 }
 
+void TabletopEnv::place_slides(const std::string& prefix, const Vec3& p) {
+  const char* axes[3] = {"_x", "_y", "_z"};
+  for (int i = 0; i < 3; ++i) {
+    int j = id(mjOBJ_JOINT, prefix + axes[i]);
+    d_->qpos[m_->jnt_qposadr[j]] = p[i];
+    d_->qvel[m_->jnt_dofadr[j]] = 0;
+  }
+}
+
 Vec3 TabletopEnv::uniform(Rng& rng, const Vec3& lo, const Vec3& hi) const {
   return {rng.uniform_double() * (hi[0] - lo[0]) + lo[0], rng.uniform_double() * (hi[1] - lo[1]) + lo[1],
           rng.uniform_double() * (hi[2] - lo[2]) + lo[2]};

@@ -42,6 +42,8 @@ class TabletopEnv : public Env {
   virtual Vec3 goal() const = 0;
   // Sets the free joint of `body` (position, identity orientation, zero velocity).
   void place_free(const std::string& joint, const Vec3& p);
+  // Sets slide joints <prefix>_x, _y, _z (world coordinates for a body at the origin) and zero velocity.
+  void place_slides(const std::string& prefix, const Vec3& p);
   Vec3 uniform(Rng& rng, const Vec3& lo, const Vec3& hi) const;
 
  private:

@@ -18,7 +18,7 @@ class PushEnv : public TabletopEnv {
     Vec3 p;
     do p = uniform(rng, {-0.2, 0.6, 0.02}, {0.4, 0.9, 0.02});
     while (dist2(p, goal()) < 0.15);
-    place_free("puck_free", p);
+    place_slides("puck", p);
     set_hand({p[0], p[1], p[2] + 0.08});
   }
 };

@@ -1,0 +1,153 @@
+// Commands of the env part: `latco collect` (episode files from a scripted or
+// random policy), `latco render` (a contact sheet of one episode) and
+// `latco bench env` (step + render throughput, one thread).
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "core/command.h"
+#include "core/error.h"
+#include "core/timer.h"
+#include "env/env.h"
+#include "env/experts.h"
+#include "io/npz.h"
+#include "io/png.h"
+
+namespace latco {
+
+namespace {
+enum class PolicyKind { Scripted, Random };
+
+PolicyKind parse_policy(const std::string& p) {
+  if (p == "scripted") return PolicyKind::Scripted;
+  if (p == "random") return PolicyKind::Random;
+  LATCO_FAIL("--policy must be 'scripted' or 'random', got '" << p << "'");
+}
+
+// Runs one episode from `seed`; keeps every frame (Dreamer-aligned rows, see io/npz.h).
+Episode run_episode(Env& env, PolicyKind kind, Expert* expert, float noise, uint64_t seed) {
+  Episode e;
+  e.H = e.W = env.image_size();
+  e.A = env.action_dim();
+  Observation o = env.reset(seed);
+  if (expert) expert->reset(seed);
+  Rng rng = Rng(seed).derive(0xAC7);
+  e.append(o.image.data(), nullptr, 0.0f, env.success());
+  std::vector<float> a(env.action_dim());
+  std::vector<double> state = env.state();
+  for (;;) {
+    if (kind == PolicyKind::Scripted) {
+      expert->act(state, a.data());
+    } else {
+      for (float& x : a) x = rng.uniform(-1.0f, 1.0f);
+    }
+    StepResult r = env.step(a.data());
+    e.append(r.obs.image.data(), a.data(), r.reward, r.success);
+    state = r.state;
+    if (r.done) break;
+  }
+  (void)noise;
+  return e;
+}
+
+void make_dir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) LATCO_FAIL("cannot create folder " << dir);
+}
+
+EnvSettings settings_from(const Args& args) {
+  EnvSettings s;
+  s.image_size = static_cast<int>(args.get_int("size", 64));
+  s.task_dir = args.get("task_dir", s.task_dir);
+  LATCO_CHECK(s.image_size >= 8 && s.image_size <= 1024) << "--size must be in [8, 1024], got " << s.image_size;
+  return s;
+}
+}  // namespace
+
+LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--noise 0.3] --episodes N --out DIR [--seed S] [--size 64]") {
+  std::string task = args.get("task", "");
+  LATCO_CHECK(!task.empty()) << "collect: --task is required";
+  PolicyKind kind = parse_policy(args.get("policy", "scripted"));
+  float noise = static_cast<float>(args.get_double("noise", 0.0));
+  int episodes = static_cast<int>(args.get_int("episodes", 50));
+  std::string out = args.get("out", "");
+  LATCO_CHECK(!out.empty()) << "collect: --out DIR is required";
+  uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
+  EnvSettings s = settings_from(args);
+  args.check_all_read("collect");
+  auto env = make_env(task, s);
+  std::unique_ptr<Expert> expert;
+  if (kind == PolicyKind::Scripted) {
+    expert = make_expert(task, noise);
+  }
+  make_dir(out);
+  int successes = 0;
+  double total = 0;
+  for (int i = 0; i < episodes; ++i) {
+    uint64_t es = Rng(seed).derive(static_cast<uint64_t>(i)).next_u64();
+    Episode e = run_episode(*env, kind, expert.get(), noise, es);
+    char name[64];
+    std::snprintf(name, sizeof name, "/%s_%05d.npz", task.c_str(), i);
+    save_episode(out + name, e);
+    successes += e.success.back() ? 1 : 0;
+    total += e.total_reward();
+  }
+  std::printf("collect %s policy=%s noise=%.2f episodes=%d success_rate %.3f mean_return %.3f -> %s\n", task.c_str(),
+              args.get("policy", "scripted").c_str(), noise, episodes, successes / double(episodes), total / episodes,
+              out.c_str());
+  return 0;
+}
+
+LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted|random] [--seed S] [--every k] [--size 64] --out sheet.png") {
+  std::string task = args.get("task", "");
+  LATCO_CHECK(!task.empty()) << "render: --task is required";
+  PolicyKind kind = parse_policy(args.get("policy", "scripted"));
+  float noise = static_cast<float>(args.get_double("noise", 0.0));
+  uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
+  std::string out = args.get("out", "");
+  LATCO_CHECK(!out.empty()) << "render: --out sheet.png is required";
+  int every = static_cast<int>(args.get_int("every", 0));
+  int cols = static_cast<int>(args.get_int("cols", 8));
+  EnvSettings s = settings_from(args);
+  args.check_all_read("render");
+  auto env = make_env(task, s);
+  std::unique_ptr<Expert> expert;
+  if (kind == PolicyKind::Scripted) expert = make_expert(task, noise);
+  Episode e = run_episode(*env, kind, expert.get(), noise, seed);
+  if (every <= 0) every = std::max(1, (e.T - 1) / 31);  // about 32 frames
+  std::vector<Image> tiles;
+  std::vector<std::string> labels;
+  for (int t = 0; t < e.T; t += every) {
+    Image im(e.H, e.W);
+    std::copy(e.image.begin() + static_cast<size_t>(t) * e.H * e.W * 3,
+              e.image.begin() + static_cast<size_t>(t + 1) * e.H * e.W * 3, im.rgb.begin());
+    tiles.push_back(im);
+    labels.push_back(std::to_string(t) + (e.success[t] ? "*" : ""));
+  }
+  write_png(out, image_grid(tiles, cols, 2, labels));
+  std::printf("render %s: %d frames (every %d), return %.2f, final success %d -> %s\n", task.c_str(), e.T, every,
+              e.total_reward(), int(e.success.back()), out.c_str());
+  return 0;
+}
+
+LATCO_BENCH(env) {
+  for (const char* task : {"push", "cheetah_run"}) {
+    EnvSettings s;
+    s.task_dir = args.get("task_dir", s.task_dir);
+    auto env = make_env(task, s);
+    env->reset(1);
+    Rng rng(7);
+    std::vector<float> a(env->action_dim());
+    int frames = 0;
+    Timer t;
+    while (t.seconds() < 1.0) {
+      for (float& x : a) x = rng.uniform(-1.0f, 1.0f);
+      StepResult r = env->step(a.data());
+      ++frames;
+      if (r.done) env->reset(frames);
+    }
+    bench_print(std::string("env_frames_per_s_") + task, frames / t.seconds(), "frames/s");
+  }
+  return 0;
+}
+
+}  // namespace latco

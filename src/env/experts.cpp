@@ -1,0 +1,122 @@
+// Scripted experts: proportional controllers on the true state with a few
+// phases (approach, descend, grasp, carry/push), one small class per task.
+// Phases are recomputed from the state each step where possible, so an expert
+// recovers when noise knocks it off its path.
+#include "env/experts.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "core/error.h"
+#include "env/tabletop.h"
+
+namespace latco {
+
+void Expert::act(const std::vector<double>& state, float* action) {
+  policy(state, action);
+  for (int i = 0; i < action_dim(); ++i) {
+    float a = action[i] + (noise > 0 ? noise * rng_.normal() : 0.0f);
+    action[i] = a < -1 ? -1.0f : (a > 1 ? 1.0f : a);
+  }
+}
+
+namespace {
+
+Vec3 at(const std::vector<double>& s, int k) { return {s[k], s[k + 1], s[k + 2]}; }
+
+// ----- tabletop helpers -----
+class TabletopExpert : public Expert {
+ public:
+  int action_dim() const override { return 4; }
+
+ protected:
+  static constexpr double kGain = 40;  // action per metre of tcp error (1 = 1 cm per step)
+  // Moves the tcp toward `target`, gripper command g (a > 0 closes).
+  static void move(const std::vector<double>& s, const Vec3& target, float g, float* a, double gain = kGain) {
+    for (int i = 0; i < 3; ++i) a[i] = static_cast<float>(clampd((target[i] - s[kTcp + i]) * gain, -1, 1));
+    a[3] = g;
+  }
+  static double xy_dist(const std::vector<double>& s, const Vec3& p) { return dist2(at(s, kTcp), p); }
+};
+
+// reach: straight to the goal.
+class ReachExpert : public TabletopExpert {
+  void policy(const std::vector<double>& s, float* a) override { move(s, at(s, kGoal), 1, a); }
+};
+
+// Grasp and carry: hover above the object with the gripper open, descend, close,
+// then carry. `carry` gives the tcp target once the object is held.
+class GraspExpert : public TabletopExpert {
+ protected:
+  double hover_z = 0.09;     // travel height above the table
+  double grasp_dz = 0.0;     // tcp height relative to the object's origin when grasping
+  double held_grip = 0.006;  // grip closure beyond which a close around the object counts as held
+  double empty_grip = 0.031; // closure of an empty, fully shut gripper
+  int closing = 0;           // steps spent closing on the object
+  void reset_phase() override { closing = 0; }
+  virtual Vec3 object(const std::vector<double>& s) const { return at(s, kObjA); }
+  virtual Vec3 carry(const std::vector<double>& s) const = 0;
+
+  void policy(const std::vector<double>& s, float* a) override {
+    Vec3 tcp = at(s, kTcp), obj = object(s);
+    Vec3 grasp = {obj[0], obj[1], obj[2] + grasp_dz};
+    double grip = s[kGrip];
+    bool near = dist2(tcp, grasp) < 0.02 && std::fabs(tcp[2] - grasp[2]) < 0.02;
+    if (closing >= 6 && near && grip > held_grip && grip < empty_grip) {  // held: carry
+      move(s, carry(s), 1, a);
+      return;
+    }
+    if (near && dist2(tcp, grasp) < 0.01 && std::fabs(tcp[2] - grasp[2]) < 0.008) {  // in place: close
+      ++closing;
+      move(s, grasp, 1, a);
+      return;
+    }
+    closing = 0;
+    if (dist2(tcp, grasp) > 0.01) {  // travel above the grasp point
+      Vec3 t = {grasp[0], grasp[1], std::max(hover_z, grasp[2] + 0.05)};
+      if (tcp[2] < t[2] - 0.02 && dist2(tcp, grasp) > 0.03) t = {tcp[0], tcp[1], t[2]};  // rise first
+      move(s, t, -1, a);
+    } else {
+      move(s, grasp, -1, a);  // descend, open
+    }
+  }
+};
+
+// push: grasp the puck and slide it to the goal (as Meta-World's scripted push policy does).
+class PushExpert : public GraspExpert {
+  Vec3 carry(const std::vector<double>& s) const override {
+    Vec3 tcp = at(s, kTcp), puck = at(s, kObjA), goal = at(s, kGoal);
+    return {goal[0] + tcp[0] - puck[0], goal[1] + tcp[1] - puck[1], 0.03};
+  }
+};
+
+std::map<std::string, std::function<std::unique_ptr<Expert>()>>& expert_table() {
+  static std::map<std::string, std::function<std::unique_ptr<Expert>()>> t = {
+      {"reach", [] { return std::unique_ptr<Expert>(new ReachExpert); }},
+      {"push", [] { return std::unique_ptr<Expert>(new PushExpert); }},
+  };
+  return t;
+}
+
+}  // namespace
+
+std::vector<std::string> expert_names() {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : expert_table()) out.push_back(k);
+  return out;
+}
+
+std::unique_ptr<Expert> make_expert(const std::string& task, float noise) {
+  auto it = expert_table().find(task);
+  if (it == expert_table().end()) {
+    std::string list;
+    for (const auto& n : expert_names()) list += (list.empty() ? "" : ", ") + n;
+    LATCO_FAIL("no scripted expert for task '" << task << "'; experts exist for: " << list);
+  }
+  auto e = it->second();
+  e->noise = noise;
+  return e;
+}
+
+}  // namespace latco
