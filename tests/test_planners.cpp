@@ -15,6 +15,7 @@
 #include "io/config.h"
 #include "model/analytic_models.h"
 #include "plan/ilqr.h"
+#include "plan/latco_first_order.h"
 #include "plan/planner.h"
 #include "plan/rollout.h"
 #include "plan/sampling_planners.h"
@@ -385,26 +386,6 @@ TEST(Ilqr, BackwardPassReportsIndefiniteQuu) {
   EXPECT_EQ(ilqr_backward_pass(e, 2.0, &ws, k.data(), K.data(), dV), -1);  // regularised: fine
 }
 
-TEST(DenseCholesky, SolvesASpdSystem) {
-  const int n = 6;
-  auto B = random_vec(n * n, 41);
-  std::vector<double> M(n * n, 0.0), x0(n), b(n, 0.0);
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) {
-      for (int k = 0; k < n; ++k) M[i * n + j] += double(B[i * n + k]) * B[j * n + k];
-      if (i == j) M[i * n + j] += 0.1;
-    }
-  for (int i = 0; i < n; ++i) x0[i] = i - 2.5;
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) b[i] += M[i * n + j] * x0[j];
-  auto L = M;
-  ASSERT_TRUE(dense_cholesky_factor(n, L.data()));
-  dense_cholesky_solve(n, L.data(), b.data());
-  for (int i = 0; i < n; ++i) EXPECT_NEAR(b[i], x0[i], 1e-8);
-  M[0] = -1;
-  EXPECT_FALSE(dense_cholesky_factor(n, M.data()));
-}
-
 // ----- sampling planners -----
 
 PointMassModel near_goal_model() {
@@ -506,4 +487,51 @@ TEST(ShootingGd, KeepsActionsWithinBoundsAndImproves) {
   for (int k = 0; k < 30; ++k) EXPECT_LE(std::fabs(res.actions[k]), 1.0f);
   EXPECT_GT(res.iters.back().reward, res.iters.front().reward);
   EXPECT_GT(res.timing.derivatives, 0.0);
+}
+
+// ----- no-second-order ablation -----
+
+TEST(LatcoFirstOrder, LagrangianGradientMatchesFiniteDifferences) {
+  for (int use_lq = 0; use_lq < 2; ++use_lq) {  // softplus residual (Tanh model) and model residuals (LQ)
+    TanhModel tanh_model(4, 2, 51);
+    LinearQuadraticModel lq = LinearQuadraticModel::random(4, 2, 52, 0.1f);
+    const LatentModel& m = use_lq ? static_cast<const LatentModel&>(lq) : tanh_model;
+    const int H = 5, n = H * (4 + 2);
+    LatcoFirstOrder p(m, H, LatcoFirstOrderSettings{});
+    auto z0 = random_vec(4, 53);
+    auto x = random_vec(n, 54, 0.6f);
+    x[H * 4 + 1] = 1.4f;  // one action beyond the bound: the bound term is active
+    std::vector<double> lambda(H), nu(H);
+    for (int t = 0; t < H; ++t) lambda[t] = 0.5 + t, nu[t] = 2.0;
+    std::vector<float> g(n), scratch(n);
+    p.lagrangian(z0.data(), x.data(), lambda.data(), nu.data(), g.data(), nullptr, nullptr);
+    const float eps = 1e-2f;
+    double max_err = 0, max_g = 0;
+    for (int k = 0; k < n; ++k) {
+      auto xp = x, xm = x;
+      xp[k] += eps, xm[k] -= eps;
+      const double fd = (p.lagrangian(z0.data(), xp.data(), lambda.data(), nu.data(), nullptr, nullptr, nullptr) -
+                         p.lagrangian(z0.data(), xm.data(), lambda.data(), nu.data(), nullptr, nullptr, nullptr)) /
+                        (2 * eps);
+      max_err = std::max(max_err, std::fabs(fd - g[k]));
+      max_g = std::max(max_g, std::fabs(fd));
+    }
+    EXPECT_GT(max_g, 0.1);
+    EXPECT_LT(max_err, 2e-3 * (1 + max_g)) << (use_lq ? "LQ" : "tanh") << " max |g| " << max_g;
+  }
+}
+
+TEST(LatcoFirstOrder, EnforcesDynamicsAndFindsReward) {
+  auto m = near_goal_model();
+  Config cfg;
+  cfg.set("fo_iterations", "1500");  // the paper runs 5000; the plain dual rule is slow
+  auto p = make_planner("latco_no_second_order", m, 15, cfg);
+  const float z0[4] = {0, 0, 0, 0};
+  const PlanResult& res = p->plan(z0, 4);
+  ASSERT_EQ(res.iters.size(), 1500u);
+  EXPECT_LT(res.iters.back().dyn_violation, 1e-2 * res.iters.front().dyn_violation);
+  EXPECT_GT(res.iters.back().mean_lambda, 1.0);  // multipliers rose while the dynamics were violated
+  std::vector<float> zeros(30, 0.0f), lat(16 * 4);
+  EXPECT_GT(res.predicted_return, rollout_return(m, z0, zeros.data(), 15, lat.data()) + 1.0);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(res.latents[i], z0[i]);  // z_0 is given, never optimised
 }

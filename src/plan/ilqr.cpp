@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/timer.h"
-#include "plan/shooting_gn.h"  // dense_cholesky_*
+#include "linalg/dense.h"
 
 namespace latco {
 
@@ -77,16 +77,16 @@ int ilqr_backward_pass(const LqrExpansion& e, double mu, BackwardWorkspace* ws, 
     for (int i = 0; i < A; ++i) w.Quu[i * A + i] += mu;
     // k = -Q_uu^{-1} Q_u,  K = -Q_uu^{-1} Q_ux   (Cholesky; fails when Q_uu is not positive definite)
     std::copy(w.Quu.begin(), w.Quu.end(), w.L.begin());
-    if (!dense_cholesky_factor(A, w.L.data())) return t;
+    if (!cholesky_ref(A, w.L.data(), A)) return t;
     double* kt = k + t * A;
     double* Kt = K + static_cast<size_t>(t) * A * Z;
     for (int i = 0; i < A; ++i) kt[i] = -w.Qu[i];
-    dense_cholesky_solve(A, w.L.data(), kt);
+    cholesky_solve_ref(A, w.L.data(), A, kt);
     for (int j = 0; j < Z; ++j) {
       double b[64];
       LATCO_CHECK(A <= 64) << "ilqr: action size above 64 not supported";
       for (int i = 0; i < A; ++i) b[i] = -w.Qux[i * Z + j];
-      dense_cholesky_solve(A, w.L.data(), b);
+      cholesky_solve_ref(A, w.L.data(), A, b);
       for (int i = 0; i < A; ++i) Kt[i * Z + j] = b[i];
     }
     // Expected change and the value function at t:

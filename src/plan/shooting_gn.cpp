@@ -8,38 +8,9 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/timer.h"
+#include "linalg/dense.h"
 
 namespace latco {
-
-bool dense_cholesky_factor(int n, double* M) {
-  for (int j = 0; j < n; ++j) {
-    double d = M[j * n + j];
-    for (int k = 0; k < j; ++k) d -= M[j * n + k] * M[j * n + k];
-    if (!(d > 0) || !std::isfinite(d)) return false;
-    d = std::sqrt(d);
-    M[j * n + j] = d;
-    for (int i = j + 1; i < n; ++i) {
-      double s = M[i * n + j];
-      for (int k = 0; k < j; ++k) s -= M[i * n + k] * M[j * n + k];
-      M[i * n + j] = s / d;
-    }
-    for (int i = 0; i < j; ++i) M[i * n + j] = 0;  // clear the upper triangle
-  }
-  return true;
-}
-
-void dense_cholesky_solve(int n, const double* L, double* b) {
-  for (int i = 0; i < n; ++i) {  // L y = b
-    double s = b[i];
-    for (int k = 0; k < i; ++k) s -= L[i * n + k] * b[k];
-    b[i] = s / L[i * n + i];
-  }
-  for (int i = n - 1; i >= 0; --i) {  // L^T x = y
-    double s = b[i];
-    for (int k = i + 1; k < n; ++k) s -= L[k * n + i] * b[k];
-    b[i] = s / L[i * n + i];
-  }
-}
 
 ShootingGn::ShootingGn(const LatentModel& model, int horizon, const ShootingGnSettings& s)
     : m_(model), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()), C_(state_residual_dim(model)), s_(s) {
@@ -148,10 +119,11 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
     // ----- solve (J^T J + damping I) dx = J^T rho; a <- a - step dx -----
     Timer ts;
     for (int k = 0; k < HA; ++k) JtJ_[k * HA + k] += s_.damping;
-    LATCO_CHECK(dense_cholesky_factor(HA, JtJ_.data()))
+    LATCO_CHECK(cholesky(HA, JtJ_.data(), HA))
         << "shooting_gn: J^T J + damping I is not positive definite (damping " << s_.damping
         << "); raise gn_damping";
-    dense_cholesky_solve(HA, JtJ_.data(), Jtr_.data());
+    trsv_lower(HA, JtJ_.data(), HA, Jtr_.data());
+    trsv_lower_t(HA, JtJ_.data(), HA, Jtr_.data());
     for (int k = 0; k < HA; ++k) a_[k] -= static_cast<float>(s_.step * Jtr_[k]);
     if (s_.clip) clip_actions(HA, am, a_.data());
     res_.timing.solve += ts.seconds();

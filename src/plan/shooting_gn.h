@@ -12,12 +12,6 @@
 
 namespace latco {
 
-// Dense Cholesky in double (reference; n is at most a few hundred here).
-// M: (n, n) symmetric, overwritten by its lower factor L (M = L L^T). False if not positive definite.
-bool dense_cholesky_factor(int n, double* M);
-// Solves L L^T x = b in place. L: (n, n) from dense_cholesky_factor, b: (n) -> x.
-void dense_cholesky_solve(int n, const double* L, double* b);
-
 struct ShootingGnSettings {
   int iterations = 100;      // Gauss-Newton steps (released code: 100)
   double damping = 1e-2;     // (J^T J + damping I) (released code: 1e-2)

@@ -1,0 +1,72 @@
+// The "LatCo no second order" ablation (Section 5.4, Appendix B): the same
+// Lagrangian as LatCo (Eq. 8 with LatCo's residuals), optimised over
+// z_1..z_H and a_0..a_{H-1} by Adam instead of Levenberg-Marquardt, with the
+// plain gradient rule for the multipliers every few steps instead of Eq. (10).
+// Not here: image collocation (Appendix D), parallel reinitialisations.
+#pragma once
+#include <vector>
+
+#include "plan/planner.h"
+#include "plan/rollout.h"
+#include "plan/shooting_gd.h"  // Adam
+
+namespace latco {
+
+struct LatcoFirstOrderSettings {
+  int iterations = 5000;     // Adam steps (paper: 5000)
+  float lr = 0.05f;          // Adam learning rate (the paper does not state it; shooting GD's 0.05)
+  int dual_every = 5;        // steps between multiplier updates (paper: 5)
+  double dual_lr = 1.5;      // lambda += dual_lr * (violation - eps) (paper: 1.5)
+  double lambda_init = 1.0;  // initial dynamics multipliers (paper: 1)
+  double nu_init = 1.0;      // initial action-bound multipliers (paper: 1)
+  double eps_dyn = 1e-4;     // dynamics threshold (paper Metaworld: 1e-4; DMC: 1e-2)
+  double eps_act = 1e-4;     // action threshold
+  float init_std = 1.0f;     // z_1..z_H and a start N(0, init_std^2) (released code: 1)
+  template <class V>
+  void visit(V& v) {
+    v("fo_iterations", iterations, 1, 100000000);
+    v("fo_lr", lr, 1e-9, 1e3);
+    v("fo_dual_every", dual_every, 1, 1000000);
+    v("fo_dual_lr", dual_lr, 0.0, 1e9);
+    v("fo_lambda_init", lambda_init, 0.0, 1e12);
+    v("fo_nu_init", nu_init, 0.0, 1e12);
+    v("fo_eps_dyn", eps_dyn, 0.0, 1e6);
+    v("fo_eps_act", eps_act, 0.0, 1e6);
+    v("fo_init_std", init_std, 0.0, 1e3);
+  }
+};
+
+// The objective Adam minimises (Eq. 8 as sums of squared residuals, constants dropped):
+//   L = sum_{t=0}^{H-1} |c(z_{t+1})|^2 + w |a_t|^2 + lambda_t |z_{t+1} - mu(z_t, a_t)|^2
+//                     + nu_t |max(0, |a_t| - a_m)|^2,
+// with c = softplus(-r) (or the model's cost residuals).
+class LatcoFirstOrder : public Planner {
+ public:
+  LatcoFirstOrder(const LatentModel& model, int horizon, const LatcoFirstOrderSettings& s);
+  std::string name() const override { return "latco_no_second_order"; }
+  const PlanResult& plan(const float* z0, uint64_t seed) override;
+
+  // L and its gradient at x = [z_1..z_H (H,Z), a (H,A)] for z0: (Z) with multipliers
+  // lambda, nu: (H); grad: (H*Z + H*A) when non-null. Per-step squared violations
+  // go to dyn, act: (H) when non-null. Public for the finite-difference test.
+  double lagrangian(const float* z0, const float* x, const double* lambda, const double* nu, float* grad,
+                    double* dyn, double* act);
+
+ private:
+  const LatentModel& m_;
+  int H_, Z_, A_, C_;
+  LatcoFirstOrderSettings s_;
+  PlanResult res_;
+  std::vector<float> x_;           // (H*Z + H*A): z_1..z_H then a_0..a_{H-1}
+  std::vector<float> g_;           // same layout
+  std::vector<float> zfull_;       // (H+1, Z) z_0..z_H
+  std::vector<float> mu_, fz_, fa_;  // (H, Z), (H, Z, Z), (H, Z, A)
+  std::vector<float> c_, dc_;      // (H, C), (H, C, Z)
+  std::vector<float> r_s_, dr_s_;  // (H), (H, Z)
+  std::vector<double> lambda_, nu_, dyn_, act_;  // (H) each
+  Linearization lin_;              // final shooting rollout of the actions
+  Adam adam_;
+  TimingBreakdown* timing_ = nullptr;  // where lagrangian() books its time during plan()
+};
+
+}  // namespace latco
