@@ -194,12 +194,10 @@ void RssmLatentModel::refresh() {
   check_shape(w_.c2, 1, Hr_, "c2");
   check_shape(w_.R3, Hr_, 1, "R3");
   check_shape(w_.c3, 1, 1, "c3");
-  WxT_.assign(size_t(3) * D_ * Hd_, 0.0f);
   WhT_.assign(size_t(3) * D_ * D_, 0.0f);
   WmT_.assign(size_t(S_) * Hd_, 0.0f);
   WsT_.assign(size_t(S_) * Hd_, 0.0f);
   if (D_ > 0) {
-    transpose(Hd_, 3 * D_, w_.W_x.data(), WxT_.data());
     transpose(D_, 3 * D_, w_.W_h.data(), WhT_.data());
   }
   transpose(Hd_, S_, w_.W_m.data(), WmT_.data());
@@ -222,7 +220,6 @@ void RssmLatentModel::check_fresh() const {
       LATCO_FAIL("RssmLatentModel: weight " << name << " changed since refresh(); call refresh() after each "
                                            "training phase, before planning with Jacobians");
   };
-  probe(WxT_, w_.W_x, Hd_, 3 * D_, "W_x");
   probe(WhT_, w_.W_h, D_, 3 * D_, "W_h");
   probe(WmT_, w_.W_m, Hd_, S_, "W_m");
   probe(WsT_, w_.W_s, Hd_, S_, "W_s");
@@ -339,8 +336,8 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
   const size_t ixin = ar.add(size_t(n) * SA), ix = ar.add(size_t(n) * Hd), ig = ar.add(size_t(n) * 3 * D),
                igh = ar.add(size_t(n) * 3 * D), iy = ar.add(size_t(n) * Hd), imu = ar.add(mu ? 0 : size_t(n) * Z),
                ihz = ar.add(need_hz && !dmu_dz ? size_t(n) * Z * Z : 0),
-               iha = ar.add(need_hz && !dmu_da ? size_t(n) * Z * A : 0),
-               iM = ar.add(need_hz ? size_t(n) * D * Hd : 0), isa = ar.add(heads ? size_t(n) * std::max(D, heads * S) * SA : 0),
+               iM = ar.add(need_hz ? size_t(n) * D * Hd : 0), ic = ar.add(need_hz ? size_t(n) * 3 * D : 0),
+               isa = ar.add(heads ? size_t(n) * std::max(D, heads * S) * SA : 0),
                iQ = ar.add(size_t(n) * heads * S * Hd), iP = ar.add(size_t(n) * heads * S * PW),
                ips = ar.add(size_t(n) * S);
   std::vector<float*> p = ar.build();
@@ -364,9 +361,9 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
 
   // ----- d h'/d z and d h'/d a: rows S.. of hz (n,Z,Z) and ha (n,Z,A) -----
   float* hz = dmu_dz ? dmu_dz : p[ihz];
-  float* ha = dmu_da ? dmu_da : p[iha];
+  float* ha = dmu_da;  // written only when asked for: the heads read d h'/d a from saT
   if (D > 0) {
-    float* M = p[iM];  // (n, D, Hd): d h'/d x with ELU'(x) folded into its columns
+    float* coef = p[ic];  // (n, 3, D): c_r, c_u, c_n
     parallel_for(n, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         const float* r = t.g + i * 3 * D;
@@ -374,40 +371,56 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
         const float* nt = r + 2 * D;
         const float* ghn = t.gh + i * 3 * D + 2 * D;
         const float* h = z + i * Z + S;
-        const float* x = t.x + i * Hd;
+        float* cr = coef + i * 3 * D;
+        float* cu = cr + D;
+        float* cn = cr + 2 * D;
+        for (int d = 0; d < D; ++d) {
+          cn[d] = (1.0f - u[d]) * (1.0f - nt[d] * nt[d]);
+          cr[d] = cn[d] * ghn[d] * r[d] * (1.0f - r[d]);
+          cu[d] = (h[d] - nt[d]) * u[d] * (1.0f - u[d]);
+        }
         float* hzi = hz + i * Z * Z;
         for (int d = 0; d < D; ++d) {
-          const float cn = (1.0f - u[d]) * (1.0f - nt[d] * nt[d]);
-          const float cr = cn * ghn[d] * r[d] * (1.0f - r[d]);
-          const float cu = (h[d] - nt[d]) * u[d] * (1.0f - u[d]);
-          const float cnh = cn * r[d];
-          const float* xr = &WxT_[size_t(d) * Hd];
-          const float* xu = &WxT_[size_t(D + d) * Hd];
-          const float* xn = &WxT_[size_t(2 * D + d) * Hd];
-          float* Mrow = M + (i * D + d) * Hd;
-          for (int k = 0; k < Hd; ++k)
-            Mrow[k] = (cr * xr[k] + cu * xu[k] + cn * xn[k]) * elu_grad_from_out(x[k]);
           const float* hr = &WhT_[size_t(d) * D];
           const float* hu = &WhT_[size_t(D + d) * D];
           const float* hnn = &WhT_[size_t(2 * D + d) * D];
+          const float a_r = cr[d], a_u = cu[d], a_n = cn[d] * r[d];
           float* row = hzi + int64_t(S + d) * Z + S;  // d h'_d / d h
-          for (int j = 0; j < D; ++j) row[j] = cr * hr[j] + cu * hu[j] + cnh * hnn[j];
+          for (int j = 0; j < D; ++j) row[j] = a_r * hr[j] + a_u * hu[j] + a_n * hnn[j];
           row[d] += u[d];  // the direct path h' = ... + u h
+        }
+      }
+    });
+    // M^T: (Hd, n D), M^T[k][i D + d] = d h'_d / d x_k * ELU'(x_k) for sample i, from rows of W_x.
+    float* MT = p[iM];
+    const float* Wx = w_.W_x.data();
+    parallel_for(Hd, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k) {
+        const float* wr = Wx + k * 3 * D;
+        const float* wu = wr + D;
+        const float* wn = wr + 2 * D;
+        for (int i = 0; i < n; ++i) {
+          const float e = elu_grad_from_out(t.x[int64_t(i) * Hd + k]);
+          const float* cr = coef + int64_t(i) * 3 * D;
+          const float* cu = cr + D;
+          const float* cn = cr + 2 * D;
+          float* out = MT + k * n * D + int64_t(i) * D;
+          for (int d = 0; d < D; ++d) out[d] = e * (cr[d] * wr[d] + cu[d] * wu[d] + cn[d] * wn[d]);
         }
       }
     });
     // (d h'/d[s,a])^T for the whole chunk in one GEMM: W_in (S+A, Hd) x M^T (Hd, n D) -> (S+A, n D)
     // (this orientation keeps the narrow S+A side on the GEMM's rows, not its column panels).
     float* saT = p[isa];
-    sgemm(false, true, SA, n * D, Hd, 1.0f, w_.W_in.data(), Hd, M, Hd, 0.0f, saT, n * D);
+    sgemm(false, false, SA, n * D, Hd, 1.0f, w_.W_in.data(), Hd, MT, n * D, 0.0f, saT, n * D);
     parallel_for(n, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i)
         for (int d = 0; d < D; ++d) {
           const float* src = saT + i * D + d;
           float* dz = hz + i * Z * Z + int64_t(S + d) * Z;
-          float* da = ha + i * Z * A + int64_t(S + d) * A;
           for (int c = 0; c < S; ++c) dz[c] = src[int64_t(c) * n * D];
-          for (int c = 0; c < A; ++c) da[c] = src[int64_t(S + c) * n * D];
+          if (ha)
+            for (int c = 0; c < A; ++c) ha[i * Z * A + int64_t(S + d) * A + c] = src[int64_t(S + c) * n * D];
         }
     });
   }
@@ -450,8 +463,9 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
         sgemm_batched(n, false, false, S, Z, D, 1.0f, P + int64_t(h) * S * D, D, long(HS) * D,
                       hz + int64_t(S) * Z, Z, long(Z) * Z, 0.0f, outs[h].dz, Z, long(Z) * Z);
       if (outs[h].da)
-        sgemm_batched(n, false, false, S, A, D, 1.0f, P + int64_t(h) * S * D, D, long(HS) * D,
-                      ha + int64_t(S) * A, A, long(Z) * A, 0.0f, outs[h].da, A, long(Z) * A);
+        // (d h'/d a)^T is already stored row-contiguous in saT: rows S.., columns [i D, i D + D)
+        sgemm_batched(n, false, true, S, A, D, 1.0f, P + int64_t(h) * S * D, D, long(HS) * D,
+                      p[isa] + int64_t(S) * n * D, n * D, long(D), 0.0f, outs[h].da, A, long(Z) * A);
     }
   } else {
     // D = 0: (P diag(ELU'_x)) W_in^T, (n heads S, Hd) x (Hd, S+A), then split into z and a columns

@@ -11,8 +11,8 @@ namespace latco {
 
 // z = [s, h] (Z = S + D), a (A).  mu(z, a) = [m, h'];  std(z, a) = [sd, 0].
 // Holds a reference to the trained weights (never a copy of them), so predict and reward
-// always see the current values. The Jacobians also use transposed copies of W_x, W_h,
-// W_m, W_s: call refresh() after the weights change (after each training phase); a
+// always see the current values. The Jacobians also use transposed copies of W_h, W_m,
+// W_s: call refresh() after the weights change (after each training phase); a
 // Jacobian call on stale copies throws rather than returning wrong derivatives.
 // The weights object must outlive the model.
 class RssmLatentModel : public LatentModel {
@@ -52,8 +52,7 @@ class RssmLatentModel : public LatentModel {
   const TransitionWeights& w_;
   int S_, D_, Hd_, A_, Hr_;
   float amax_;
-  // Transposed copies (refresh()): gate rows [r, u, n] of W_x and W_h, head rows of W_m, W_s.
-  std::vector<float> WxT_;  // (3D, Hd)
+  // Transposed copies (refresh()): gate rows [r, u, n] of W_h, head rows of W_m, W_s.
   std::vector<float> WhT_;  // (3D, D)
   std::vector<float> WmT_;  // (S, Hd)
   std::vector<float> WsT_;  // (S, Hd)
