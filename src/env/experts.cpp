@@ -91,10 +91,61 @@ class PushExpert : public GraspExpert {
   }
 };
 
+// A sequence of waypoints relative to the object; advances when the tcp is
+// within `tol` of the current one. Used for button, window, drawer.
+class WaypointExpert : public TabletopExpert {
+ protected:
+  int phase = 0;
+  void reset_phase() override { phase = 0; }
+  // Waypoint k for state s (k = 0 .. count - 1); the last one is held.
+  virtual Vec3 waypoint(const std::vector<double>& s, int k) const = 0;
+  virtual int count() const = 0;
+  virtual double tol(int k) const { return 0.015; }
+  virtual float grip(int k) const { return 1; }
+  void policy(const std::vector<double>& s, float* a) override {
+    while (phase < count() - 1 && dist3(at(s, kTcp), waypoint(s, phase)) < tol(phase)) ++phase;
+    move(s, waypoint(s, phase), grip(phase), a);
+  }
+};
+
+// button: line up in front of the button, then push through it in +y.
+class ButtonExpert : public WaypointExpert {
+  int count() const override { return 2; }
+  Vec3 waypoint(const std::vector<double>& s, int k) const override {
+    Vec3 b = at(s, kObjA);
+    return k == 0 ? Vec3{b[0], b[1] - 0.05, b[2]} : Vec3{b[0], at(s, kGoal)[1] + 0.03, b[2]};
+  }
+};
+
+// window: come round to the handle's +x side (from the front, at handle height), then push it in -x.
+class WindowExpert : public WaypointExpert {
+  int count() const override { return 3; }
+  Vec3 waypoint(const std::vector<double>& s, int k) const override {
+    Vec3 h = at(s, kObjA);
+    if (k == 0) return {h[0] + 0.04, h[1] - 0.07, h[2]};
+    if (k == 1) return {h[0] + 0.04, h[1], h[2]};
+    return {at(s, kGoal)[0] - 0.05, h[1], h[2]};
+  }
+};
+
+// drawer: rise, move in front of the handle, descend, push the handle in +y.
+class DrawerExpert : public WaypointExpert {
+  int count() const override { return 3; }
+  Vec3 waypoint(const std::vector<double>& s, int k) const override {
+    Vec3 h = at(s, kObjA);
+    if (k == 0) return {h[0], h[1] - 0.05, h[2] + 0.08};
+    if (k == 1) return {h[0], h[1] - 0.04, h[2]};
+    return {h[0], at(s, kGoal)[1] + 0.02, h[2]};
+  }
+};
+
 std::map<std::string, std::function<std::unique_ptr<Expert>()>>& expert_table() {
   static std::map<std::string, std::function<std::unique_ptr<Expert>()>> t = {
       {"reach", [] { return std::unique_ptr<Expert>(new ReachExpert); }},
       {"push", [] { return std::unique_ptr<Expert>(new PushExpert); }},
+      {"button", [] { return std::unique_ptr<Expert>(new ButtonExpert); }},
+      {"window", [] { return std::unique_ptr<Expert>(new WindowExpert); }},
+      {"drawer", [] { return std::unique_ptr<Expert>(new DrawerExpert); }},
   };
   return t;
 }

@@ -1,0 +1,25 @@
+// reach: fingertips within 0.05 of the goal (-0.1, 0.8, 0.2). The hand starts
+// uniform in the hand bounds; a puck (object a) sits at (0, 0.6) as a distractor.
+#include "env/tabletop.h"
+
+namespace latco {
+
+class ReachEnv : public TabletopEnv {
+ public:
+  static constexpr double kThreshold = 0.05;
+  explicit ReachEnv(const EnvSettings& s) : TabletopEnv("reach", s) {}
+  bool success() const override { return dist3(tcp(), goal()) <= kThreshold; }
+
+ protected:
+  Vec3 obj_a() const override { return body_pos("puck"); }
+  Vec3 goal() const override { return {-0.1, 0.8, 0.2}; }
+  void reset_task(Rng& rng) override {
+    place_slides("puck", {0, 0.6, 0.02});
+    Vec3 h = uniform(rng, {kHandLow[0], kHandLow[1], kHandLow[2]}, {kHandHigh[0], kHandHigh[1], kHandHigh[2]});
+    set_hand({h[0], h[1], h[2] - kTcpBelowHand});
+  }
+};
+
+LATCO_ENV(reach, ReachEnv);
+
+}  // namespace latco

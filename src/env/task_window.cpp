@@ -1,0 +1,28 @@
+// window: slide the sash shut (joint 0 .. 0.2 in +x, starts U(0, 0.2)); success
+// when the handle is within 0.05 of its closed position. Object a: the handle;
+// goal: the handle's closed position. Hand starts at handle + U(+-0.15, -0.3..-0.05, +-0.15).
+#include "env/tabletop.h"
+
+namespace latco {
+
+class WindowEnv : public TabletopEnv {
+ public:
+  static constexpr double kThreshold = 0.05;
+  explicit WindowEnv(const EnvSettings& s) : TabletopEnv("window", s) {}
+  bool success() const override { return joint("window") <= kThreshold; }
+
+ protected:
+  Vec3 obj_a() const override { return site_pos("handle"); }
+  Vec3 goal() const override { return {-0.095 + 0.07, 0.8, 0.15}; }
+  void reset_task(Rng& rng) override {
+    d_->qpos[m_->jnt_qposadr[id(mjOBJ_JOINT, "window")]] = rng.uniform_double() * 0.2;
+    forward();
+    Vec3 h = site_pos("handle");
+    Vec3 off = uniform(rng, {-0.15, -0.3, -0.15}, {0.15, -0.05, 0.15});
+    set_hand({h[0] + off[0], h[1] + off[1], h[2] + off[2]});
+  }
+};
+
+LATCO_ENV(window, WindowEnv);
+
+}  // namespace latco
