@@ -68,8 +68,9 @@ double global_grad_norm(int count, const float* const* grads, const int64_t* siz
 float adam_update(int count, float* const* params, const float* const* grads, float* const* m, float* const* v,
                   const int64_t* sizes, const AdamStep& s) {
   LATCO_CHECK(s.t >= 1) << "cuda::adam_update: step number t must be >= 1 (bias correction), got " << s.t;
-  // A NaN/Inf gradient gives a NaN/Inf norm, returned for the caller to report (as on the CPU).
+  // A NaN/Inf gradient: nothing is updated and the norm is returned for the caller to report (as on the CPU).
   const double norm = global_grad_norm(count, grads, sizes);
+  if (!std::isfinite(norm)) return (float)norm;
   const float scale = (s.clip > 0 && norm > s.clip) ? (float)(s.clip / norm) : 1.0f;
   const float bc1 = (float)(1.0 - std::pow((double)s.beta1, (double)s.t));
   const float bc2 = (float)(1.0 - std::pow((double)s.beta2, (double)s.t));

@@ -5,12 +5,27 @@
 
 #include "common.cuh"
 
-namespace latco {
-void check_conv_shape(const ConvShape& s, bool transposed, const char* op);  // kernels/conv_ref.cpp
-}
-
 namespace latco::cuda {
 namespace {
+
+// Output size of ConvShape (the formulas of ConvShape::Ho/Wo, repeated here so the CUDA objects
+// link into partial builds without kernels/conv_ref.cpp).
+int conv_out(int in, const ConvShape& s) {
+  return s.transposed ? (in - 1) * s.stride - 2 * s.pad + s.K + s.out_pad : (in + 2 * s.pad - s.K) / s.stride + 1;
+}
+
+void check_conv_shape(const ConvShape& s, bool transposed, const char* op) {
+  LATCO_CHECK(s.transposed == transposed) << op << ": ConvShape.transposed must be " << (transposed ? "true" : "false");
+  LATCO_CHECK(s.N >= 1 && s.C >= 1 && s.H >= 1 && s.W >= 1 && s.O >= 1 && s.K >= 1)
+      << op << ": sizes must be positive, got N=" << s.N << " C=" << s.C << " H=" << s.H << " W=" << s.W
+      << " O=" << s.O << " K=" << s.K;
+  LATCO_CHECK(s.stride >= 1 && s.pad >= 0) << op << ": stride " << s.stride << ", pad " << s.pad;
+  LATCO_CHECK(s.out_pad >= 0 && (s.out_pad == 0 || s.out_pad < s.stride) && (transposed || s.out_pad == 0))
+      << op << ": out_pad " << s.out_pad << " (transposed only, in [0, stride))";
+  LATCO_CHECK(conv_out(s.H, s) >= 1 && conv_out(s.W, s) >= 1)
+      << op << ": empty output for input " << s.H << "x" << s.W << ", K=" << s.K << ", stride " << s.stride
+      << ", pad " << s.pad;
+}
 
 // x: (nb, C, H, W) -> col: (nb, C*K*K, Ho*Wo);  col[n, (c,ki,kj), (i,j)] = x[n, c, i*s-p+ki, j*s-p+kj] or 0
 __global__ void im2col_kernel(int nb, int C, int H, int W, int K, int s, int p, int Ho, int Wo,
@@ -123,7 +138,7 @@ void col2im(int C, int H, int W, int K, int stride, int pad, int Ho, int Wo, con
 // ----- conv2d: y_n (O, Ho Wo) = W (O, C K K) * im2col(x_n) (C K K, Ho Wo) + b -----
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   check_conv_shape(s, false, "cuda::conv2d_forward");
-  const int Ho = s.Ho(), Wo = s.Wo(), CKK = s.C * s.K * s.K, P = Ho * Wo;
+  const int Ho = conv_out(s.H, s), Wo = conv_out(s.W, s), CKK = s.C * s.K * s.K, P = Ho * Wo;
   const int nb = chunk_images(s.N, (int64_t)CKK * P);
   DeviceArray<float> col((int64_t)nb * CKK * P);
   for (int n0 = 0; n0 < s.N; n0 += nb) {
@@ -139,7 +154,7 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
 void conv2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
                      float* db) {
   check_conv_shape(s, false, "cuda::conv2d_backward");
-  const int Ho = s.Ho(), Wo = s.Wo(), CKK = s.C * s.K * s.K, P = Ho * Wo;
+  const int Ho = conv_out(s.H, s), Wo = conv_out(s.W, s), CKK = s.C * s.K * s.K, P = Ho * Wo;
   bias_grad(s.N, s.O, P, dy, db);
   if (!dx && !dw) return;
   const int nb = chunk_images(s.N, std::max<int64_t>((int64_t)CKK * P, (int64_t)s.O * CKK));
@@ -168,7 +183,7 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
 // y_n = col2im(W^T x_n) + b, where the conv geometry reads y (O, Ho, Wo) and produces H x W positions.
 void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   check_conv_shape(s, true, "cuda::conv_transpose2d_forward");
-  const int Ho = s.Ho(), Wo = s.Wo(), OKK = s.O * s.K * s.K, HW = s.H * s.W;
+  const int Ho = conv_out(s.H, s), Wo = conv_out(s.W, s), OKK = s.O * s.K * s.K, HW = s.H * s.W;
   const int nb = chunk_images(s.N, (int64_t)OKK * HW);
   DeviceArray<float> col((int64_t)nb * OKK * HW);
   memset_zero(y, sizeof(float) * (size_t)s.N * s.O * Ho * Wo);
@@ -186,7 +201,7 @@ void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w
 void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx,
                                float* dw, float* db) {
   check_conv_shape(s, true, "cuda::conv_transpose2d_backward");
-  const int Ho = s.Ho(), Wo = s.Wo(), OKK = s.O * s.K * s.K, HW = s.H * s.W;
+  const int Ho = conv_out(s.H, s), Wo = conv_out(s.W, s), OKK = s.O * s.K * s.K, HW = s.H * s.W;
   bias_grad(s.N, s.O, (int64_t)Ho * Wo, dy, db);
   if (!dx && !dw) return;
   const int nb = chunk_images(s.N, std::max<int64_t>((int64_t)OKK * HW, (int64_t)s.C * OKK));

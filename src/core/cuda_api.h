@@ -137,7 +137,7 @@ struct AdamStep {
 };
 // Tensor i: params[i], grads[i], m[i], v[i] each of sizes[i] floats (device pointers in host arrays).
 // Clips all grads together by min(1, clip / norm) (grads are read, not modified), updates p, m, v.
-// Returns the global gradient norm before clipping.
+// Returns the global gradient norm before clipping; when it is NaN/Inf nothing is updated (as nn::Adam).
 float adam_update(int count, float* const* params, const float* const* grads, float* const* m, float* const* v,
                   const int64_t* sizes, const AdamStep& s);
 // sqrt(sum over tensors of sum g^2), accumulated in double.
