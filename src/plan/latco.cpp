@@ -155,8 +155,6 @@ bool CollocationLM::solve_plan(int k) {
 }
 
 void CollocationLM::step() {
-  Timer tm_other;
-  double t_inner = 0;
   for (int k = 0; k < K_; ++k) {
     const PlanView v = view(k, false);
     cost0_[k] = plan_cost(v);
@@ -164,9 +162,7 @@ void CollocationLM::step() {
     assemble_normal_equations(v, D_.data(), B_.data(), g_.data(), scratch_);
     const double t_asm = ta.seconds();
     t_assembly += t_asm;
-    Timer ts;
     const bool ok = solve_plan(k);
-    t_inner += t_asm + ts.seconds();
     // Trial point x + dx (y_0 stays pinned). A failed solve proposes no move.
     float* at = a_try_.data() + size_t(k) * H_ * A_;
     float* yt = y_try_.data() + size_t(k) * (H_ + 1) * Y_;
@@ -197,7 +193,9 @@ void CollocationLM::step() {
       // Gain ratio: actual over predicted reduction (Nielsen's damping update).
       const double ratio = pred_[k] > 0 ? (cost0_[k] - cost1) / pred_[k] : -1.0;
       accept = std::isfinite(cost1) && ratio > 0;
-      if (accept) {
+      if (!accept && pred_[k] >= 0 && pred_[k] <= 1e-13 * cost0_[k]) {
+        // Converged to round-off: nothing left to gain, so do not inflate the damping.
+      } else if (accept) {
         const double q = 2 * ratio - 1;
         damping_[k] *= std::max(1.0 / 3.0, 1.0 - q * q * q);
         growth_[k] = 2.0;
@@ -226,13 +224,13 @@ void CollocationLM::step() {
     for (int t = 0; t < H_; ++t) {
       double& lam = lambda_[size_t(k) * H_ + t];
       double& nu = nu_[size_t(k) * H_ + t];
-      lam = dual_update(lam, dyn[t], s_.eps_dyn, s_.alpha, s_.eta, s_.rule);
-      nu = dual_update(nu, act[t], s_.eps_act, s_.alpha, s_.eta, s_.rule);
+      lam = std::min(std::max(dual_update(lam, dyn[t], s_.eps_dyn, s_.alpha, s_.eta, s_.rule), s_.lambda_min),
+                     s_.lambda_max);
+      nu = std::min(std::max(dual_update(nu, act[t], s_.eps_act, s_.alpha, s_.eta, s_.rule), s_.lambda_min),
+                    s_.lambda_max);
     }
   }
-  (void)tm_other;
   t_other += t_rest0 + tm_dual.seconds();
-  (void)t_inner;
 }
 
 IterStats CollocationLM::stats(int k) const {

@@ -31,6 +31,8 @@ struct LatcoSettings {
   bool warm_start = false;         // plan 0 starts from the previous plan, shifted (released code: no)
   double init_std = 1;             // z and a initialised from N(0, init_std) (released code)
   bool fixed_multipliers = false;  // keep lambda0 / nu0 (ablation "no constrained optimisation")
+  double lambda_min = 1e-6;        // multipliers are kept in [lambda_min, lambda_max] (a safeguard the
+  double lambda_max = 1e12;        //   paper does not need: Eq. (10) alone can shrink them towards 0)
   bool dense_solve = false;        // solve Eq. (9) by one dense Cholesky (reference and benchmark only)
 
   DualRule rule = DualRule::Paper;                   // parsed from dual_rule
@@ -52,6 +54,8 @@ struct LatcoSettings {
     v("latco_warm_start", warm_start);
     v("latco_init_std", init_std, 0.0, 1e6);
     v("latco_fixed_multipliers", fixed_multipliers);
+    v("latco_lambda_min", lambda_min, 0.0, 1e30);
+    v("latco_lambda_max", lambda_max, 0.0, 1e30);
     v("latco_dense_solve", dense_solve);
   }
   // Applies cfg over the current values (presets first), then parses the enum keys.
