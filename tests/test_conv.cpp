@@ -123,13 +123,15 @@ TEST(ConvRef, BadShapesThrow) {
 }
 
 // (N,C,H,W,O,K,stride,pad): odd sizes, stride 1/2, pad 0/1/2, K 1..6, the paper's encoder layers,
-// and a case with several image groups.
+// and cases with several image groups (see make_plan in conv.cpp).
 static const int kConvCases[][8] = {
     {2, 3, 7, 7, 4, 3, 1, 1},     {1, 2, 9, 8, 3, 4, 2, 0},      {3, 1, 5, 5, 2, 1, 1, 0},
     {2, 4, 11, 10, 5, 5, 2, 2},   {2, 3, 6, 6, 2, 6, 1, 2},      {1, 5, 13, 7, 3, 2, 2, 1},
     {2, 2, 12, 12, 7, 6, 2, 1},   {5, 17, 3, 4, 33, 3, 1, 1},    {2, 3, 64, 64, 32, 4, 2, 0},
     {2, 32, 31, 31, 64, 4, 2, 0}, {2, 64, 14, 14, 128, 4, 2, 0}, {2, 128, 6, 6, 256, 4, 2, 0},
     {3, 128, 34, 34, 3, 5, 1, 2},  // patch matrix > 16 MB per image: one image per GEMM group
+    {9, 2, 18, 18, 3, 3, 1, 1},    // 9 groups of 1 image, run in parallel; 8 weight-gradient slices
+    {50, 2, 7, 7, 3, 3, 1, 1},     // groups of 6 images, the last one short
 };
 // (N,C,H,W,O,K,stride,pad,out_pad): odd sizes and the paper's decoder layers.
 static const int kTConvCases[][9] = {
@@ -138,6 +140,8 @@ static const int kTConvCases[][9] = {
     {2, 1024, 1, 1, 128, 5, 2, 0, 0},  {2, 128, 5, 5, 64, 5, 2, 0, 0},    {2, 64, 13, 13, 32, 6, 2, 0, 0},
     {2, 32, 30, 30, 3, 6, 2, 0, 0},
     {3, 2, 30, 30, 128, 6, 2, 0, 0},  // one image per GEMM group
+    {9, 3, 16, 16, 2, 3, 1, 1, 0},    // 9 groups of 1 image in parallel
+    {50, 2, 7, 7, 3, 2, 1, 0, 0},     // groups of 6 images, the last one short
 };
 
 namespace {

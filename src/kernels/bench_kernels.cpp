@@ -44,7 +44,74 @@ double gemm_gflops(int n, int repeats) {
   return 2.0 * n * n * n / s * 1e-9;
 }
 
+// One layer of the benchmark stacks with its buffers.
+struct Layer {
+  ConvShape s;
+  std::vector<float> w, b, y, dy, dx, dw, db;
+  double macs() const {  // useful multiply-adds of the forward pass
+    return s.transposed ? (double)s.N * s.C * s.H * s.W * s.O * s.K * s.K
+                        : (double)s.N * s.O * s.Ho() * s.Wo() * s.C * s.K * s.K;
+  }
+};
+
+Layer make_layer(int N, int C, int H, int O, int K, bool transposed, uint64_t seed) {
+  Layer l;
+  l.s = ConvShape{};
+  l.s.N = N, l.s.C = C, l.s.H = H, l.s.W = H, l.s.O = O, l.s.K = K, l.s.stride = 2, l.s.pad = 0;
+  l.s.transposed = transposed;
+  size_t out = (size_t)N * O * l.s.Ho() * l.s.Wo();
+  l.w = random_vec((size_t)O * C * K * K, seed);
+  l.b = random_vec(O, seed + 1);
+  l.y.resize(out);
+  l.dy = random_vec(out, seed + 2);
+  l.dx.assign((size_t)N * C * H * H, 0.0f);
+  l.dw.assign(l.w.size(), 0.0f);
+  l.db.assign(O, 0.0f);
+  return l;
+}
+
 }  // namespace
+
+// Paper encoder (4 convs k4 s2: 3->32->64->128->256, 64->31->14->6->2) and decoder
+// (transposed convs s2: 1024->128 k5, ->64 k5, ->32 k6, ->3 k6; 1->5->13->30->64),
+// forward then backward (dx, dw, db) of every layer, on 64 images.
+LATCO_BENCH(conv) {
+  const int N = (int)args.get_int("batch", 64), repeats = (int)args.get_int("repeats", 5);
+  args.check_all_read("bench conv");
+  std::vector<Layer> layers;
+  const int enc[][4] = {{3, 64, 32, 4}, {32, 31, 64, 4}, {64, 14, 128, 4}, {128, 6, 256, 4}};
+  const int dec[][4] = {{1024, 1, 128, 5}, {128, 5, 64, 5}, {64, 13, 32, 6}, {32, 30, 3, 6}};
+  for (const auto& e : enc) layers.push_back(make_layer(N, e[0], e[1], e[2], e[3], false, 10 * layers.size()));
+  for (const auto& d : dec) layers.push_back(make_layer(N, d[0], d[1], d[2], d[3], true, 10 * layers.size()));
+  std::vector<float> image = random_vec((size_t)N * 3 * 64 * 64, 1), code = random_vec((size_t)N * 1024, 2);
+  double macs = 0;
+  for (const auto& l : layers) macs += l.macs();
+
+  auto forward = [&] {
+    const float* in = image.data();
+    for (int i = 0; i < 8; ++i) {
+      Layer& l = layers[i];
+      if (i == 4) in = code.data();
+      (l.s.transposed ? conv_transpose2d_forward : conv2d_forward)(l.s, in, l.w.data(), l.b.data(), l.y.data());
+      in = l.y.data();
+    }
+  };
+  auto backward = [&] {
+    for (int i = 7; i >= 0; --i) {
+      Layer& l = layers[i];
+      const float* in = i == 0 ? image.data() : i == 4 ? code.data() : layers[i - 1].y.data();
+      (l.s.transposed ? conv_transpose2d_backward : conv2d_backward)(l.s, in, l.w.data(), l.dy.data(), l.dx.data(),
+                                                                     l.dw.data(), l.db.data());
+    }
+  };
+  double t_fwd = median_seconds(repeats, forward), t_bwd = median_seconds(repeats, backward);
+  double t = t_fwd + t_bwd;
+  bench_print("conv_images_per_s", N / t, "images/s");
+  bench_print("conv_gflops", 6.0 * macs / t * 1e-9, "GFLOPS");
+  bench_print("conv_forward_gflops", 2.0 * macs / t_fwd * 1e-9, "GFLOPS");
+  bench_print("conv_backward_gflops", 4.0 * macs / t_bwd * 1e-9, "GFLOPS");
+  return 0;
+}
 
 LATCO_BENCH(gemm) {
   int repeats = (int)args.get_int("repeats", 9);

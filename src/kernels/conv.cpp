@@ -2,8 +2,8 @@
 // Leaves out: Winograd/FFT, non-square kernels, dilation, groups; the plain-loop
 // definitions these are tested against live in conv_ref.cpp.
 //
-// Images are processed in groups of g (a fixed count from the shapes, never from the
-// thread count), so a whole group becomes one wide GEMM:
+// Images are processed in groups of g (a count fixed by the shapes, never by the thread
+// count), each group one GEMM; groups run in parallel, or a lone group's GEMM is threaded:
 //   conv2d forward      Y (O, g*P)      = W (O, CKK) * col(X) (CKK, g*P)
 //   conv2d backward     dW (O, CKK)    += dY (O, g*P) * col(X)^T;   dX += col2im(W^T dY)
 //   transposed forward  Y = col2im(W^T X), W viewed as (C, OKK)     (conv2d's input gradient)
@@ -169,8 +169,42 @@ void bias_grad(const float* dy, int N, int O, int64_t P, float* db) {
   });
 }
 
-// Images per group: as many as fit the patch-matrix budget (at least one).
-int group_size(int N, int64_t rows, int64_t P) { return (int)std::max<int64_t>(1, std::min<int64_t>(N, kColBudget / (rows * P))); }
+// How a batch is cut into groups of g images, each group one GEMM. Groups run in parallel
+// (their GEMMs then run serially inside the task); a single group's GEMM uses the threads.
+// The cut depends on the shapes only, never on the thread count.
+struct Plan {
+  int g, ngroups;
+};
+Plan make_plan(int N, int64_t R, int64_t P) {
+  int64_t g = (256 + P - 1) / P;                                   // >= 256 GEMM columns per group
+  g = std::min<int64_t>(g, std::max<int64_t>(1, kColBudget / 16 / (R * P)));  // patches near L2 size
+  g = std::max<int64_t>(1, std::min<int64_t>(g, N));
+  int64_t ngroups = (N + g - 1) / g;
+  if (ngroups < 8 && R * P * N <= kColBudget) g = N, ngroups = 1;  // too few to balance: one wide GEMM
+  return {(int)g, (int)ngroups};
+}
+// Weight gradients are summed per slice of consecutive groups, then over slices in order.
+int num_slices(const Plan& p) { return std::min(8, p.ngroups); }
+
+thread_local Scratch t_part;  // per-slice weight-gradient partial sums (caller's thread)
+
+// dw += sum_s part[s] (S slices of n floats each), in slice order.
+void add_slices(float* dw, const float* part, int S, int64_t n) {
+  parallel_for(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float v = part[i];
+      for (int s = 1; s < S; ++s) v += part[s * n + i];
+      dw[i] += v;
+    }
+  }, 4096);
+}
+
+// y (O, P) += b per channel (b may be null).
+void add_bias(float* y, int O, int64_t P, const float* b) {
+  if (!b) return;
+  for (int o = 0; o < O; ++o)
+    for (int64_t i = 0; i < P; ++i) y[o * P + i] += b[o];
+}
 
 Geom conv_geom(const ConvShape& s) { return {s.C, s.H, s.W, s.K, s.stride, s.pad, s.Ho(), s.Wo()}; }
 // The conv2d whose input gradient a transposed conv is: images (O, Ho, Wo) -> patches at (H, W).
@@ -183,15 +217,21 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
   check_conv_shape(s, false, "conv2d_forward");
   const Geom g = conv_geom(s);
   const int64_t P = g.P(), R = g.rows();
-  const int G = group_size(s.N, R, P);
-  for (int n0 = 0; n0 < s.N; n0 += G) {
-    const int gn = std::min(G, s.N - n0);
-    float* col = t_col.get(R * gn * P);
-    float* ybuf = t_buf_a.get((int64_t)s.O * gn * P);
+  const Plan plan = make_plan(s.N, R, P);
+  parallel_tasks(plan.ngroups, [&](int64_t gi) {
+    const int n0 = (int)gi * plan.g, gn = std::min(plan.g, s.N - n0), ncol = (int)(gn * P);
+    float* col = t_col.get(R * ncol);
     im2col_group(g, x, n0, gn, col);
-    sgemm(false, false, s.O, (int)(gn * P), (int)R, 1.0f, w, (int)R, col, (int)(gn * P), 0.0f, ybuf, (int)(gn * P));
-    from_group(y, ybuf, s.O, P, n0, gn, false, b);
-  }
+    if (gn == 1) {  // one image: (O, P) is already its NCHW layout
+      float* yn = y + (int64_t)n0 * s.O * P;
+      sgemm(false, false, s.O, ncol, (int)R, 1.0f, w, (int)R, col, ncol, 0.0f, yn, ncol);
+      add_bias(yn, s.O, P, b);
+    } else {
+      float* ybuf = t_buf_a.get((int64_t)s.O * ncol);
+      sgemm(false, false, s.O, ncol, (int)R, 1.0f, w, (int)R, col, ncol, 0.0f, ybuf, ncol);
+      from_group(y, ybuf, s.O, P, n0, gn, false, b);
+    }
+  });
 }
 
 // dy: (N,O,Ho,Wo); accumulates dx (N,C,H,W), dw (O,C,K,K), db (O).
@@ -199,25 +239,36 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
                      float* db) {
   check_conv_shape(s, false, "conv2d_backward");
   const Geom g = conv_geom(s);
-  const int64_t P = g.P(), R = g.rows();
+  const int64_t P = g.P(), R = g.rows(), nw = s.O * R;
   if (db) bias_grad(dy, s.N, s.O, P, db);
   if (!dx && !dw) return;
-  const int G = group_size(s.N, R, P);
-  for (int n0 = 0; n0 < s.N; n0 += G) {
-    const int gn = std::min(G, s.N - n0);
-    const int ncol = (int)(gn * P);
-    float* col = t_col.get(R * ncol);
-    float* dybuf = t_buf_a.get((int64_t)s.O * ncol);
-    to_group(dy, dybuf, s.O, P, n0, gn);
-    if (dw) {
-      im2col_group(g, x, n0, gn, col);
-      sgemm(false, true, s.O, (int)R, ncol, 1.0f, dybuf, ncol, col, ncol, 1.0f, dw, (int)R);
+  const Plan plan = make_plan(s.N, R, P);
+  const int S = num_slices(plan);
+  float* part = dw && S > 1 ? t_part.get(S * nw) : nullptr;
+  parallel_tasks(S, [&](int64_t sl) {
+    const int gbeg = (int)(sl * plan.ngroups / S), gend = (int)((sl + 1) * plan.ngroups / S);
+    for (int gi = gbeg; gi < gend; ++gi) {
+      const int n0 = gi * plan.g, gn = std::min(plan.g, s.N - n0), ncol = (int)(gn * P);
+      const float* dyg = dy + (int64_t)n0 * s.O * P;  // (O, gn*P)
+      if (gn > 1) {
+        float* buf = t_buf_a.get((int64_t)s.O * ncol);
+        to_group(dy, buf, s.O, P, n0, gn);
+        dyg = buf;
+      }
+      float* col = t_col.get(R * ncol);
+      if (dw) {  // dW (O, R) += dY (O, ncol) col^T
+        im2col_group(g, x, n0, gn, col);
+        float* dst = part ? part + sl * nw : dw;
+        sgemm(false, true, s.O, (int)R, ncol, 1.0f, dyg, ncol, col, ncol, part && gi == gbeg ? 0.0f : 1.0f, dst,
+              (int)R);
+      }
+      if (dx) {  // dcol (R, ncol) = W^T dY, scattered back onto the images
+        sgemm(true, false, (int)R, ncol, s.O, 1.0f, w, (int)R, dyg, ncol, 0.0f, col, ncol);
+        col2im_group(g, col, n0, gn, dx);
+      }
     }
-    if (dx) {
-      sgemm(true, false, (int)R, ncol, s.O, 1.0f, w, (int)R, dybuf, ncol, 0.0f, col, ncol);
-      col2im_group(g, col, n0, gn, dx);
-    }
-  }
+  });
+  if (part) add_slices(dw, part, S, nw);
 }
 
 // x: (N,C,H,W), w: (C,O,K,K), b: (O) or null -> y: (N,O,Ho,Wo)
@@ -225,19 +276,21 @@ void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w
   check_conv_shape(s, true, "conv_transpose2d_forward");
   const Geom g = tconv_geom(s);
   const int64_t P = g.P(), R = g.rows(), Pout = (int64_t)s.Ho() * s.Wo();
-  parallel_for((int64_t)s.N * s.O, [&](int64_t a, int64_t e) {
-    for (int64_t q = a; q < e; ++q) std::fill(y + q * Pout, y + (q + 1) * Pout, b ? b[q % s.O] : 0.0f);
-  }, 4);
-  const int G = group_size(s.N, R, P);
-  for (int n0 = 0; n0 < s.N; n0 += G) {
-    const int gn = std::min(G, s.N - n0);
-    const int ncol = (int)(gn * P);
+  const Plan plan = make_plan(s.N, R, P);
+  parallel_tasks(plan.ngroups, [&](int64_t gi) {
+    const int n0 = (int)gi * plan.g, gn = std::min(plan.g, s.N - n0), ncol = (int)(gn * P);
+    for (int64_t q = (int64_t)n0 * s.O; q < (int64_t)(n0 + gn) * s.O; ++q)
+      std::fill(y + q * Pout, y + (q + 1) * Pout, b ? b[q % s.O] : 0.0f);
+    const float* xg = x + (int64_t)n0 * s.C * P;  // (C, gn*P)
+    if (gn > 1) {
+      float* buf = t_buf_a.get((int64_t)s.C * ncol);
+      to_group(x, buf, s.C, P, n0, gn);
+      xg = buf;
+    }
     float* col = t_col.get(R * ncol);
-    float* xbuf = t_buf_a.get((int64_t)s.C * ncol);
-    to_group(x, xbuf, s.C, P, n0, gn);
-    sgemm(true, false, (int)R, ncol, s.C, 1.0f, w, (int)R, xbuf, ncol, 0.0f, col, ncol);
+    sgemm(true, false, (int)R, ncol, s.C, 1.0f, w, (int)R, xg, ncol, 0.0f, col, ncol);
     col2im_group(g, col, n0, gn, y);
-  }
+  });
 }
 
 // dy: (N,O,Ho,Wo); accumulates dx (N,C,H,W), dw (C,O,K,K), db (O).
@@ -245,26 +298,41 @@ void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* 
                                float* dw, float* db) {
   check_conv_shape(s, true, "conv_transpose2d_backward");
   const Geom g = tconv_geom(s);
-  const int64_t P = g.P(), R = g.rows();
+  const int64_t P = g.P(), R = g.rows(), nw = s.C * R;
   if (db) bias_grad(dy, s.N, s.O, (int64_t)s.Ho() * s.Wo(), db);
   if (!dx && !dw) return;
-  const int G = group_size(s.N, R, P);
-  for (int n0 = 0; n0 < s.N; n0 += G) {
-    const int gn = std::min(G, s.N - n0);
-    const int ncol = (int)(gn * P);
-    float* col = t_col.get(R * ncol);
-    im2col_group(g, dy, n0, gn, col);
-    if (dx) {
-      float* dxbuf = t_buf_a.get((int64_t)s.C * ncol);
-      sgemm(false, false, s.C, ncol, (int)R, 1.0f, w, (int)R, col, ncol, 0.0f, dxbuf, ncol);
-      from_group(dx, dxbuf, s.C, P, n0, gn, true, nullptr);
+  const Plan plan = make_plan(s.N, R, P);
+  const int S = num_slices(plan);
+  float* part = dw && S > 1 ? t_part.get(S * nw) : nullptr;
+  parallel_tasks(S, [&](int64_t sl) {
+    const int gbeg = (int)(sl * plan.ngroups / S), gend = (int)((sl + 1) * plan.ngroups / S);
+    for (int gi = gbeg; gi < gend; ++gi) {
+      const int n0 = gi * plan.g, gn = std::min(plan.g, s.N - n0), ncol = (int)(gn * P);
+      float* col = t_col.get(R * ncol);
+      im2col_group(g, dy, n0, gn, col);
+      if (dx) {  // dX (C, ncol) += W col
+        if (gn == 1) {
+          sgemm(false, false, s.C, ncol, (int)R, 1.0f, w, (int)R, col, ncol, 1.0f, dx + (int64_t)n0 * s.C * P, ncol);
+        } else {
+          float* dxbuf = t_buf_a.get((int64_t)s.C * ncol);
+          sgemm(false, false, s.C, ncol, (int)R, 1.0f, w, (int)R, col, ncol, 0.0f, dxbuf, ncol);
+          from_group(dx, dxbuf, s.C, P, n0, gn, true, nullptr);
+        }
+      }
+      if (dw) {  // dW (C, R) += X (C, ncol) col^T
+        const float* xg = x + (int64_t)n0 * s.C * P;
+        if (gn > 1) {
+          float* buf = t_buf_b.get((int64_t)s.C * ncol);
+          to_group(x, buf, s.C, P, n0, gn);
+          xg = buf;
+        }
+        float* dst = part ? part + sl * nw : dw;
+        sgemm(false, true, s.C, (int)R, ncol, 1.0f, xg, ncol, col, ncol, part && gi == gbeg ? 0.0f : 1.0f, dst,
+              (int)R);
+      }
     }
-    if (dw) {
-      float* xbuf = t_buf_b.get((int64_t)s.C * ncol);
-      to_group(x, xbuf, s.C, P, n0, gn);
-      sgemm(false, true, s.C, (int)R, ncol, 1.0f, xbuf, ncol, col, ncol, 1.0f, dw, (int)R);
-    }
-  }
+  });
+  if (part) add_slices(dw, part, S, nw);
 }
 
 }  // namespace latco

@@ -45,58 +45,136 @@ struct Scratch {
 };
 thread_local Scratch t_pack_a, t_pack_b;
 
+#ifdef __AVX512F__
+inline __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1); }
+
+// Full-mask "maskz" forms of the shuffles: the same instructions, but GCC 12's plain forms
+// warn about their undefined pass-through operand.
+constexpr __mmask16 kAll16 = 0xFFFF;
+constexpr __mmask8 kAll8 = 0xFF;
+inline __m512 unpacklo_ps(__m512 a, __m512 b) { return _mm512_maskz_unpacklo_ps(kAll16, a, b); }
+inline __m512 unpackhi_ps(__m512 a, __m512 b) { return _mm512_maskz_unpackhi_ps(kAll16, a, b); }
+inline __m512d unpacklo_pd(__m512d a, __m512d b) { return _mm512_maskz_unpacklo_pd(kAll8, a, b); }
+inline __m512d unpackhi_pd(__m512d a, __m512d b) { return _mm512_maskz_unpackhi_pd(kAll8, a, b); }
+template <int kImm>
+inline __m512 shuffle_f32x4(__m512 a, __m512 b) { return _mm512_maskz_shuffle_f32x4(kAll16, a, b, kImm); }
+
+// In-register transpose: r[i] lane j  <-  r[j] lane i.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // r[4i+q], 128-bit lane L: column 4L+q of rows 4i..4i+3
+    __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+    __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(unpacklo_pd(a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(unpackhi_pd(a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(unpacklo_pd(b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(unpackhi_pd(b, d));
+  }
+  for (int q = 0; q < 4; ++q) {
+    t[q] = shuffle_f32x4<0x88>(r[q], r[4 + q]);
+    t[4 + q] = shuffle_f32x4<0xdd>(r[q], r[4 + q]);
+    t[8 + q] = shuffle_f32x4<0x88>(r[8 + q], r[12 + q]);
+    t[12 + q] = shuffle_f32x4<0xdd>(r[8 + q], r[12 + q]);
+  }
+  for (int q = 0; q < 4; ++q) {
+    r[q] = shuffle_f32x4<0x88>(t[q], t[8 + q]);
+    r[8 + q] = shuffle_f32x4<0xdd>(t[q], t[8 + q]);
+    r[4 + q] = shuffle_f32x4<0x88>(t[4 + q], t[12 + q]);
+    r[12 + q] = shuffle_f32x4<0xdd>(t[4 + q], t[12 + q]);
+  }
+}
+
+// dst[k*ld_dst + r] = scale * src[r*ld_src + k] for r < rows (<= 16), k < kc; lanes r >= rows
+// of each dst row are written as zero up to `width` (<= 16).
+inline void pack_transposed(const float* src, int64_t ld_src, int rows, int kc, float scale, float* dst,
+                            int ld_dst, int width) {
+  const __m512 vs = _mm512_set1_ps(scale);
+  const __mmask16 wmask = lanes(width);
+  for (int k0 = 0; k0 < kc; k0 += 16) {
+    const int kn = std::min(16, kc - k0);
+    const __mmask16 kmask = lanes(kn);
+    __m512 r[16];
+    for (int i = 0; i < 16; ++i)
+      r[i] = i < rows ? _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(kmask, src + i * ld_src + k0)) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int k = 0; k < kn; ++k) _mm512_mask_storeu_ps(dst + (int64_t)(k0 + k) * ld_dst, wmask, r[k]);
+  }
+}
+#endif
+
 // ----- packing -----
 // Ap: ceil(mc/MR) panels, each (kc x MR): Ap[k*MR + r] = alpha * op(A)(i0+r, k0+k), zero past M.
 void pack_a(bool ta, const float* A, int lda, int i0, int mc, int k0, int kc, float alpha, float* Ap) {
   for (int p = 0; p < mc; p += MR, Ap += (size_t)kc * MR) {
-    int mr = std::min(MR, mc - p);
-    if (ta) {  // op(A)(i,k) = A[k*lda + i]: rows of the panel are contiguous per k
-      for (int k = 0; k < kc; ++k) {
-        const float* src = A + (size_t)(k0 + k) * lda + i0 + p;
-        float* dst = Ap + (size_t)k * MR;
-        for (int r = 0; r < mr; ++r) dst[r] = alpha * src[r];
-        for (int r = mr; r < MR; ++r) dst[r] = 0.0f;
-      }
-    } else {  // op(A)(i,k) = A[i*lda + k]
-      for (int r = 0; r < mr; ++r) {
-        const float* src = A + (size_t)(i0 + p + r) * lda + k0;
-        for (int k = 0; k < kc; ++k) Ap[(size_t)k * MR + r] = alpha * src[k];
-      }
-      for (int r = mr; r < MR; ++r)
-        for (int k = 0; k < kc; ++k) Ap[(size_t)k * MR + r] = 0.0f;
+    const int mr = std::min(MR, mc - p);
+#ifdef __AVX512F__
+    if (ta) {  // op(A)(i,k) = A[k*lda + i]: the panel's rows are contiguous per k
+      const __m512 va = _mm512_set1_ps(alpha);
+      const __mmask16 m = lanes(mr);
+      const float* src = A + (size_t)k0 * lda + i0 + p;
+      for (int k = 0; k < kc; ++k, src += lda)
+        _mm512_mask_storeu_ps(Ap + (size_t)k * MR, lanes(MR), _mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, src)));
+    } else {  // op(A)(i,k) = A[i*lda + k]: transpose 16-deep slices of the panel's rows
+      pack_transposed(A + (size_t)(i0 + p) * lda + k0, lda, mr, kc, alpha, Ap, MR, MR);
     }
+#else
+    for (int k = 0; k < kc; ++k)
+      for (int r = 0; r < MR; ++r)
+        Ap[(size_t)k * MR + r] =
+            r < mr ? alpha * (ta ? A[(size_t)(k0 + k) * lda + i0 + p + r] : A[(size_t)(i0 + p + r) * lda + k0 + k])
+                   : 0.0f;
+#endif
   }
 }
 
-// Bp: ceil(nc/NR) panels, each (kc x NR): Bp[k*NR + c] = op(B)(k0+k, j0+c), zero past N.
+// Bp (kc x NR): Bp[k*NR + c] = op(B)(k0+k, j0+c) for c < nr, zero past it.
 void pack_b_panel(bool tb, const float* B, int ldb, int k0, int kc, int j0, int nr, float* Bp) {
+#ifdef __AVX512F__
   if (!tb) {  // op(B)(k,j) = B[k*ldb + j]: contiguous per k
-    for (int k = 0; k < kc; ++k) {
-      const float* src = B + (size_t)(k0 + k) * ldb + j0;
-      float* dst = Bp + (size_t)k * NR;
-      for (int c = 0; c < nr; ++c) dst[c] = src[c];
-      for (int c = nr; c < NR; ++c) dst[c] = 0.0f;
+    const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+    const float* src = B + (size_t)k0 * ldb + j0;
+    for (int k = 0; k < kc; ++k, src += ldb) {
+      _mm512_store_ps(Bp + (size_t)k * NR, _mm512_maskz_loadu_ps(m0, src));
+      _mm512_store_ps(Bp + (size_t)k * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
     }
-  } else {  // op(B)(k,j) = B[j*ldb + k]
-    for (int c = 0; c < nr; ++c) {
-      const float* src = B + (size_t)(j0 + c) * ldb + k0;
-      for (int k = 0; k < kc; ++k) Bp[(size_t)k * NR + c] = src[k];
-    }
-    for (int c = nr; c < NR; ++c)
-      for (int k = 0; k < kc; ++k) Bp[(size_t)k * NR + c] = 0.0f;
+  } else {  // op(B)(k,j) = B[j*ldb + k]: transpose 16 columns at a time
+    for (int h = 0; h < NR; h += 16)
+      pack_transposed(B + (size_t)(j0 + h) * ldb + k0, ldb, std::max(0, std::min(16, nr - h)), kc, 1.0f, Bp + h,
+                      NR, 16);
   }
+#else
+  for (int k = 0; k < kc; ++k)
+    for (int c = 0; c < NR; ++c)
+      Bp[(size_t)k * NR + c] =
+          c < nr ? (tb ? B[(size_t)(j0 + c) * ldb + k0 + k] : B[(size_t)(k0 + k) * ldb + j0 + c]) : 0.0f;
+#endif
 }
 
 // ----- micro-kernel -----
-// C (MR x NR, row stride ldc) = acc + beta * C, acc = sum_k Ap[k,:]^T Bp[k,:]; beta == 0 never reads C.
+// C[0:mr, 0:nr] = acc + beta * C (beta == 0 never reads C), acc (MR x NR) = sum_k Ap[k,:]^T Bp[k,:],
+// Ap: packed (kc x MR); Bp: (kc x NR) with row stride ldbp, either a packed panel (zero-padded)
+// or op(B) itself; kMaskB reads only its first nr columns. Edge tiles run the same FMAs as full
+// ones, so an element's value never depends on the tile it fell in.
 #ifdef __AVX512F__
-void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp, float* C, int ldc, float beta) {
+template <bool kMaskB, bool kPrefetch>
+void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp, int64_t ldbp, float* C, int ldc,
+                  float beta, int mr, int nr, const float* pf) {
+  const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
   __m512 acc[MR][2];
 #pragma GCC unroll 12
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   for (int k = 0; k < kc; ++k) {
-    __m512 b0 = _mm512_load_ps(Bp), b1 = _mm512_load_ps(Bp + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(Bp + 8 * NR), _MM_HINT_T0);
+    __m512 b0 = kMaskB ? _mm512_maskz_loadu_ps(m0, Bp) : _mm512_loadu_ps(Bp);
+    __m512 b1 = kMaskB ? _mm512_maskz_loadu_ps(m1, Bp + 16) : _mm512_loadu_ps(Bp + 16);
+    if (kPrefetch) {  // row k of the next unpacked panel, 64 floats ahead in memory order
+      _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(pf + 16), _MM_HINT_T0);
+      pf += ldbp;
+    }
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
       __m512 a = _mm512_set1_ps(Ap[r]);
@@ -104,47 +182,37 @@ void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp
       acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
     }
     Ap += MR;
-    Bp += NR;
+    Bp += ldbp;
   }
-  if (beta == 0.0f) {
+  const __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      _mm512_storeu_ps(C + (size_t)r * ldc, acc[r][0]);
-      _mm512_storeu_ps(C + (size_t)r * ldc + 16, acc[r][1]);
-    }
-  } else {
-    __m512 vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      float* c = C + (size_t)r * ldc;
-      _mm512_storeu_ps(c, _mm512_fmadd_ps(vb, _mm512_loadu_ps(c), acc[r][0]));
-      _mm512_storeu_ps(c + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + 16), acc[r][1]));
+  for (int r = 0; r < MR; ++r) {
+    if (r >= mr) break;
+    float* c = C + (size_t)r * ldc;
+    if (beta == 0.0f) {
+      _mm512_mask_storeu_ps(c, m0, acc[r][0]);
+      _mm512_mask_storeu_ps(c + 16, m1, acc[r][1]);
+    } else {
+      _mm512_mask_storeu_ps(c, m0, _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), acc[r][0]));
+      _mm512_mask_storeu_ps(c + 16, m1, _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), acc[r][1]));
     }
   }
 }
 #else
-void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp, float* C, int ldc, float beta) {
+template <bool kMaskB, bool kPrefetch>
+void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp, int64_t ldbp, float* C, int ldc,
+                  float beta, int mr, int nr, const float* pf) {
   float acc[MR][NR] = {};
-  for (int k = 0; k < kc; ++k, Ap += MR, Bp += NR)
+  for (int k = 0; k < kc; ++k, Ap += MR, Bp += ldbp)
     for (int r = 0; r < MR; ++r)
-      for (int c = 0; c < NR; ++c) acc[r][c] = std::fma(Ap[r], Bp[c], acc[r][c]);
-  for (int r = 0; r < MR; ++r)
-    for (int c = 0; c < NR; ++c)
-      C[(size_t)r * ldc + c] = beta == 0.0f ? acc[r][c] : std::fma(beta, C[(size_t)r * ldc + c], acc[r][c]);
-}
-#endif
-
-// A partial tile (mr x nr < MR x NR): the full kernel into a scratch tile, then the same
-// final fma into C, so an element's value never depends on which tile it fell in.
-void edge_kernel(int kc, const float* Ap, const float* Bp, float* C, int ldc, float beta, int mr, int nr) {
-  alignas(64) float tile[MR * NR];
-  micro_kernel(kc, Ap, Bp, tile, NR, 0.0f);
+      for (int c = 0; c < (kMaskB ? nr : NR); ++c) acc[r][c] = std::fma(Ap[r], Bp[c], acc[r][c]);
   for (int r = 0; r < mr; ++r)
     for (int c = 0; c < nr; ++c) {
       float& dst = C[(size_t)r * ldc + c];
-      dst = beta == 0.0f ? tile[r * NR + c] : std::fma(beta, dst, tile[r * NR + c]);
+      dst = beta == 0.0f ? acc[r][c] : std::fma(beta, dst, acc[r][c]);
     }
 }
+#endif
 
 // ----- blocked path -----
 void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
@@ -152,6 +220,8 @@ void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const flo
   // Row blocks of near-equal size (a multiple of MR), so threads get balanced tiles.
   const int mblocks = (M + MC - 1) / MC;
   const int mc_blk = ((M + mblocks - 1) / mblocks + MR - 1) / MR * MR;
+  // With one row block each B panel is used once, right after it is loaded: read op(B) in place.
+  const bool pack_b = tb || mblocks > 1;
   for (int jc = 0; jc < N; jc += NC) {
     const int nc = std::min(NC, N - jc);
     const int npanels = (nc + NR - 1) / NR;
@@ -162,11 +232,18 @@ void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const flo
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = std::min(KC, K - pc);
       const float beta_blk = pc == 0 ? beta : 1.0f;
-      float* Bp = t_pack_b.get((size_t)npanels * kc * NR);
-      parallel_for(npanels, [&](int64_t q0, int64_t q1) {
-        for (int64_t q = q0; q < q1; ++q)
-          pack_b_panel(tb, B, ldb, pc, kc, jc + (int)q * NR, std::min(NR, nc - (int)q * NR), Bp + q * kc * NR);
-      }, 4);
+      float* Bp = pack_b ? t_pack_b.get((size_t)npanels * kc * NR) : nullptr;
+      if (pack_b && tb)
+        parallel_for(npanels, [&](int64_t q0, int64_t q1) {
+          for (int64_t q = q0; q < q1; ++q)
+            pack_b_panel(tb, B, ldb, pc, kc, jc + (int)q * NR, std::min(NR, nc - (int)q * NR), Bp + q * kc * NR);
+        }, 4);
+      else if (pack_b)  // row by row, so memory is read as one stream per thread
+        parallel_for(kc, [&](int64_t k0, int64_t k1) {
+          for (int q = 0; q < npanels; ++q)
+            pack_b_panel(tb, B, ldb, pc + (int)k0, (int)(k1 - k0), jc + q * NR, std::min(NR, nc - q * NR),
+                         Bp + (size_t)q * kc * NR + k0 * NR);
+        }, 16);
       parallel_tasks((int64_t)mblocks * nchunks, [&](int64_t t) {
         const int ic = (int)(t / nchunks) * mc_blk, chunk = (int)(t % nchunks);
         if (ic >= M) return;
@@ -176,20 +253,48 @@ void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const flo
         const int q_end = std::min(npanels, (chunk + 1) * chunk_panels);
         for (int q = chunk * chunk_panels; q < q_end; ++q) {
           const int j = jc + q * NR, nr = std::min(NR, N - j);
-          const float* bp = Bp + (size_t)q * kc * NR;
+          const float* bp = pack_b ? Bp + (size_t)q * kc * NR : B + (size_t)pc * ldb + j;
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir);
             const float* ap = Ap + (size_t)ir * kc;
             float* c = C + (size_t)(ic + ir) * ldc + j;
-            if (mr == MR && nr == NR)
-              micro_kernel(kc, ap, bp, c, ldc, beta_blk);
+            if (pack_b)
+              micro_kernel<false, false>(kc, ap, bp, NR, c, ldc, beta_blk, mr, nr, nullptr);
+            else if (nr < NR)
+              micro_kernel<true, false>(kc, ap, bp, ldb, c, ldc, beta_blk, mr, nr, nullptr);
+            else if (ir == 0 && q + 1 < q_end)  // first pass over this panel: fetch the next one
+              micro_kernel<false, true>(kc, ap, bp, ldb, c, ldc, beta_blk, mr, nr, bp + NR);
             else
-              edge_kernel(kc, ap, bp, c, ldc, beta_blk, mr, nr);
+              micro_kernel<false, false>(kc, ap, bp, ldb, c, ldc, beta_blk, mr, nr, nullptr);
           }
         }
       });
     }
   }
+}
+
+// Few output tiles but a long K (e.g. weight gradients summed over many pixels): K is cut
+// into a fixed number of slices (from the sizes alone), each slice's product computed in
+// parallel into its own buffer, then C = beta C + slice 0 + slice 1 + ... in that order.
+void sgemm_ksplit(int slices, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+                  const float* B, int ldb, float beta, float* C, int ldc) {
+  thread_local Scratch t_partial;
+  float* part = t_partial.get((size_t)slices * M * N);
+  parallel_tasks(slices, [&](int64_t s) {
+    const int k0 = (int)(s * K / slices), k1 = (int)((s + 1) * K / slices);
+    const float* a = ta ? A + (size_t)k0 * lda : A + k0;
+    const float* b = tb ? B + k0 : B + (size_t)k0 * ldb;
+    sgemm_blocked(ta, tb, M, N, k1 - k0, alpha, a, lda, b, ldb, 0.0f, part + s * M * N, N);
+  });
+  parallel_for(M, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int j = 0; j < N; ++j) {
+        float* c = C + i * ldc + j;
+        float v = beta == 0.0f ? part[i * N + j] : std::fma(beta, *c, part[i * N + j]);
+        for (int s = 1; s < slices; ++s) v += part[(size_t)s * M * N + i * N + j];
+        *c = v;
+      }
+  });
 }
 
 // ----- direct path (small or skinny products) -----
@@ -276,6 +381,8 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
       const int j0 = (int)(b0 * 64), j1 = b1 == jblocks ? N : (int)(b1 * 64);
       sgemm_direct(ta, tb, 0, M, j0, j1, K, alpha, A, lda, B, ldb, beta, C, ldc, arow);
     });
+  } else if (K >= 4096 && (int64_t)((M + MC - 1) / MC) * std::max(1, (N + NR - 1) / NR / 4) < 4) {
+    sgemm_ksplit(std::min(8, K / 2048), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   } else {
     sgemm_blocked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
