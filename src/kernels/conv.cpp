@@ -8,6 +8,8 @@
 //   conv2d backward     dW (O, CKK)    += dY (O, g*P) * col(X)^T;   dX += col2im(W^T dY)
 //   transposed forward  Y = col2im(W^T X), W viewed as (C, OKK)     (conv2d's input gradient)
 //   transposed backward dX (C, g*P)     = W * col(dY);   dW (C, OKK) += X * col(dY)^T
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -58,6 +60,61 @@ inline void valid_range(int n_out, int n_in, int stride, int pad, int k, int* lo
   *hi = std::max(*lo, std::min(h, n_out));
 }
 
+// ----- strided row copies (the inner loops of im2col / col2im) -----
+#ifdef __AVX512F__
+inline __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1); }
+#endif
+
+// d[j] = src[j * stride] for j < n
+inline void gather_row(float* d, const float* src, int n, int stride) {
+#ifdef __AVX512F__
+  if (stride == 1) {
+    for (int j = 0; j < n; j += 16) _mm512_mask_storeu_ps(d + j, lanes(n - j), _mm512_maskz_loadu_ps(lanes(n - j), src + j));
+    return;
+  }
+  if (stride == 2) {  // load 32 neighbours, keep the even ones
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int j = 0; j < n; j += 16) {
+      const int need = 2 * std::min(16, n - j) - 1;
+      __m512 lo = _mm512_maskz_loadu_ps(lanes(need), src + 2 * j);
+      __m512 hi = _mm512_maskz_loadu_ps(lanes(need - 16), src + 2 * j + 16);
+      _mm512_mask_storeu_ps(d + j, lanes(n - j), _mm512_permutex2var_ps(lo, even, hi));
+    }
+    return;
+  }
+#endif
+  for (int j = 0; j < n; ++j) d[j] = src[j * stride];
+}
+
+// dst[j * stride] += s[j] for j < n (each element gets its single addition, as in the plain loop)
+inline void scatter_add_row(float* dst, const float* s, int n, int stride) {
+#ifdef __AVX512F__
+  if (stride == 1) {
+    for (int j = 0; j < n; j += 16) {
+      const __mmask16 m = lanes(n - j);
+      _mm512_mask_storeu_ps(dst + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + j), _mm512_maskz_loadu_ps(m, s + j)));
+    }
+    return;
+  }
+  if (stride == 2) {  // spread 16 values to the even lanes of 32 neighbours; odd lanes untouched
+    // (full-mask maskz permutes: GCC 12 warns on the plain form's undefined pass-through)
+    const __m512i lo_idx = _mm512_setr_epi32(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0);
+    const __m512i hi_idx = _mm512_setr_epi32(8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15, 0);
+    for (int j = 0; j < n; j += 16) {
+      const int need = 2 * std::min(16, n - j) - 1;
+      const __mmask16 mlo = lanes(need) & 0x5555, mhi = lanes(need - 16) & 0x5555;
+      __m512 v = _mm512_maskz_loadu_ps(lanes(n - j), s + j);
+      float* d = dst + 2 * j;
+      _mm512_mask_storeu_ps(d, mlo, _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, d), _mm512_maskz_permutexvar_ps(0xFFFF, lo_idx, v)));
+      _mm512_mask_storeu_ps(d + 16, mhi,
+                            _mm512_add_ps(_mm512_maskz_loadu_ps(mhi, d + 16), _mm512_maskz_permutexvar_ps(0xFFFF, hi_idx, v)));
+    }
+    return;
+  }
+#endif
+  for (int j = 0; j < n; ++j) dst[j * stride] += s[j];
+}
+
 // col[r, col0 + i*Wo + j] = img[c, i*s-p+ki, j*s-p+kj] (0 outside) for the K*K rows of channel c.
 // img: (C, H, W); col: (rows, ld)
 void im2col_channel(const Geom& g, const float* img, int c, float* col, int64_t ld, int64_t col0) {
@@ -78,10 +135,7 @@ void im2col_channel(const Geom& g, const float* img, int c, float* col, int64_t 
         const float* row = plane + (int64_t)(i * g.stride - g.pad + ki) * g.W;
         const int off = kj - g.pad;  // input column of output column j: j*stride + off
         for (int j = 0; j < jlo; ++j) d[j] = 0.0f;
-        if (g.stride == 1)
-          std::memcpy(d + jlo, row + jlo + off, sizeof(float) * (jhi - jlo));
-        else
-          for (int j = jlo; j < jhi; ++j) d[j] = row[j * g.stride + off];
+        gather_row(d + jlo, row + jlo * g.stride + off, jhi - jlo, g.stride);
         for (int j = jhi; j < g.Wo; ++j) d[j] = 0.0f;
       }
     }
@@ -102,10 +156,7 @@ void col2im_channel(const Geom& g, const float* col, int64_t ld, int64_t col0, i
         const float* s = src + (int64_t)i * g.Wo;
         float* row = plane + (int64_t)(i * g.stride - g.pad + ki) * g.W;
         const int off = kj - g.pad;
-        if (g.stride == 1)
-          for (int j = jlo; j < jhi; ++j) row[j + off] += s[j];
-        else
-          for (int j = jlo; j < jhi; ++j) row[j * g.stride + off] += s[j];
+        scatter_add_row(row + jlo * g.stride + off, s + jlo, jhi - jlo, g.stride);
       }
     }
   }
@@ -155,14 +206,25 @@ void from_group(float* t, const float* buf, int ch, int64_t P, int n0, int gn, b
   }, 4);
 }
 
-// db[o] += sum over images and pixels of dy[n, o, :]; dy: (N, O, P). Fixed order per o.
+// db[o] += sum over images and pixels of dy[n, o, :]; dy: (N, O, P). Fixed order per o:
+// each image's pixels summed in float (16 lanes, then pairwise), images summed in double.
 void bias_grad(const float* dy, int N, int O, int64_t P, float* db) {
   parallel_for(O, [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
       double acc = 0.0;
       for (int n = 0; n < N; ++n) {
         const float* p = dy + ((int64_t)n * O + o) * P;
+#ifdef __AVX512F__
+        __m512 v = _mm512_setzero_ps();
+        for (int64_t i = 0; i < P; i += 16) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes((int)std::min<int64_t>(16, P - i)), p + i));
+        alignas(64) float t[16];
+        _mm512_store_ps(t, v);
+        for (int w = 8; w >= 1; w /= 2)
+          for (int l = 0; l < w; ++l) t[l] += t[l + w];
+        acc += t[0];
+#else
         for (int64_t i = 0; i < P; ++i) acc += p[i];
+#endif
       }
       db[o] += (float)acc;
     }
