@@ -50,6 +50,7 @@ class ReachExpert : public TabletopExpert {
 class GraspExpert : public TabletopExpert {
  protected:
   double hover_z = 0.09;     // travel height above the table
+  double grasp_dx = 0.0;     // tcp x relative to the object's origin when grasping
   double grasp_dz = 0.0;     // tcp height relative to the object's origin when grasping
   double held_grip = 0.006;  // grip closure beyond which a close around the object counts as held
   double empty_grip = 0.031; // closure of an empty, fully shut gripper
@@ -60,14 +61,15 @@ class GraspExpert : public TabletopExpert {
 
   void policy(const std::vector<double>& s, float* a) override {
     Vec3 tcp = at(s, kTcp), obj = object(s);
-    Vec3 grasp = {obj[0], obj[1], obj[2] + grasp_dz};
+    Vec3 grasp = {obj[0] + grasp_dx, obj[1], obj[2] + grasp_dz};
     double grip = s[kGrip];
     bool near = dist2(tcp, grasp) < 0.02 && std::fabs(tcp[2] - grasp[2]) < 0.02;
     if (closing >= 6 && near && grip > held_grip && grip < empty_grip) {  // held: carry
       move(s, carry(s), 1, a);
       return;
     }
-    if (near && dist2(tcp, grasp) < 0.01 && std::fabs(tcp[2] - grasp[2]) < 0.008) {  // in place: close
+    bool in_place = dist2(tcp, grasp) < 0.01 && std::fabs(tcp[2] - grasp[2]) < 0.008;
+    if ((closing > 0 && near) || in_place) {  // in place (or already closing): close
       ++closing;
       move(s, grasp, 1, a);
       return;
@@ -139,6 +141,46 @@ class DrawerExpert : public WaypointExpert {
   }
 };
 
+// thermos: grasp the stick behind its centre, then push the thermos with the
+// stick's front end until the thermos sits on the goal.
+class ThermosExpert : public GraspExpert {
+ public:
+  ThermosExpert() { grasp_dx = -0.02; }
+  Vec3 carry(const std::vector<double>& s) const override {
+    Vec3 tcp = at(s, kTcp), stick = at(s, kObjA), thermos = at(s, kObjB), goal = at(s, kGoal);
+    // Stick front end = stick centre + 0.05; thermos radius 0.06.
+    double lead = stick[0] - tcp[0] + 0.05 + 0.06;
+    if (dist2(thermos, goal) < 0.05) return {tcp[0], tcp[1], 0.025};  // there: hold still
+    double tx = std::min(goal[0] - 0.02, thermos[0] + 0.05) - lead;
+    if (tcp[0] + lead < thermos[0] - 0.02) tx = tcp[0] + 0.05;  // not yet touching: close in
+    // Contact below the centre line pushes the thermos up the line, and vice versa.
+    double off = clampd(0.7 * (goal[1] - thermos[1]), -0.035, 0.035);
+    double ty = thermos[1] - off - (stick[1] - tcp[1]);
+    return {tx, ty, 0.025};
+  }
+};
+
+// hammer: grasp the handle behind its centre, lift to nail height, line the head
+// up in front of the nail, then swing through in +y.
+class HammerExpert : public GraspExpert {
+ public:
+  HammerExpert() { grasp_dx = -0.06; }
+  Vec3 carry(const std::vector<double>& s) const override {
+    Vec3 tcp = at(s, kTcp), hammer = at(s, kObjA), nail = at(s, kObjB);
+    // Where the tcp sits relative to the head's striking face.
+    double fx = tcp[0] - (hammer[0] + 0.16), fy = tcp[1] - (hammer[1] + 0.045), fz = tcp[2] - hammer[2];
+    Vec3 ready = {nail[0] + fx, nail[1] - 0.03 + fy, nail[2] + fz};
+    bool lined_up = std::fabs(hammer[0] + 0.16 - nail[0]) < 0.012 && std::fabs(hammer[2] - nail[2]) < 0.012 &&
+                    hammer[1] + 0.045 < nail[1] + 0.01;
+    if (!lined_up) {
+      // Rise first when low, so the head clears the nail block on the way.
+      if (hammer[2] < nail[2] - 0.02) return {tcp[0], tcp[1], ready[2]};
+      return ready;
+    }
+    return {ready[0], nail[1] + 0.08 + fy, ready[2]};
+  }
+};
+
 std::map<std::string, std::function<std::unique_ptr<Expert>()>>& expert_table() {
   static std::map<std::string, std::function<std::unique_ptr<Expert>()>> t = {
       {"reach", [] { return std::unique_ptr<Expert>(new ReachExpert); }},
@@ -146,6 +188,8 @@ std::map<std::string, std::function<std::unique_ptr<Expert>()>>& expert_table() 
       {"button", [] { return std::unique_ptr<Expert>(new ButtonExpert); }},
       {"window", [] { return std::unique_ptr<Expert>(new WindowExpert); }},
       {"drawer", [] { return std::unique_ptr<Expert>(new DrawerExpert); }},
+      {"thermos", [] { return std::unique_ptr<Expert>(new ThermosExpert); }},
+      {"hammer", [] { return std::unique_ptr<Expert>(new HammerExpert); }},
   };
   return t;
 }
