@@ -3,6 +3,7 @@
 // throughput at the batch size of sampling planners. Leaves out GPU timings.
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -15,18 +16,25 @@
 namespace latco {
 namespace {
 
-// Median wall time of fn over `repeats` runs, after one warm-up run.
+// Median wall time and median process CPU time (all threads) of fn over `repeats` runs,
+// after one warm-up run. On a shared machine the CPU time is the steadier figure.
+struct Timing {
+  double wall, cpu;
+};
 template <class Fn>
-double median_seconds(int repeats, const Fn& fn) {
+Timing median_seconds(int repeats, const Fn& fn) {
   fn();
-  std::vector<double> t;
+  std::vector<double> wall, cpu;
   for (int i = 0; i < repeats; ++i) {
+    const std::clock_t c0 = std::clock();
     Timer timer;
     fn();
-    t.push_back(timer.seconds());
+    wall.push_back(timer.seconds());
+    cpu.push_back(double(std::clock() - c0) / CLOCKS_PER_SEC);
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  std::sort(wall.begin(), wall.end());
+  std::sort(cpu.begin(), cpu.end());
+  return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
 }
 
 }  // namespace
@@ -54,23 +62,25 @@ LATCO_BENCH(jacobian) {
   LATCO_CHECK(part == "all" || part == "jacobian" || part == "predict")
       << "bench jacobian: --part must be all, jacobian or predict, got '" << part << "'";
   if (part != "predict") {
-    const double t_jac = median_seconds(repeats, [&] {
+    const Timing t_jac = median_seconds(repeats, [&] {
       m.predict_jacobians(H, z.data(), a.data(), mu.data(), dz.data(), da.data());
     });
-    const double t_rgrad = median_seconds(repeats, [&] { m.reward_gradient(H, z.data(), r.data(), dr.data()); });
-    const double t_std = median_seconds(repeats, [&] {
+    const Timing t_rgrad = median_seconds(repeats, [&] { m.reward_gradient(H, z.data(), r.data(), dr.data()); });
+    const Timing t_std = median_seconds(repeats, [&] {
       m.predict_std(H, z.data(), a.data(), sd.data(), sdz.data(), sda.data());
     });
-    bench_print("jacobian_s", t_jac, "s");
-    bench_print("reward_gradient_s", t_rgrad, "s");
-    bench_print("std_jacobian_s", t_std, "s");
+    bench_print("jacobian_s", t_jac.wall, "s");
+    bench_print("jacobian_cpu_s", t_jac.cpu, "s");
+    bench_print("reward_gradient_s", t_rgrad.wall, "s");
+    bench_print("std_jacobian_s", t_std.wall, "s");
   }
   if (part != "jacobian") {
-    const double t_pred = median_seconds(std::max(3, repeats / 4), [&] {
+    const Timing t_pred = median_seconds(std::max(3, repeats / 4), [&] {
       m.predict(NS, z.data(), a.data(), mu.data());
       m.reward(NS, z.data(), r.data());
     });
-    bench_print("predict_steps_per_s", NS / t_pred, "steps/s");
+    bench_print("predict_steps_per_s", NS / t_pred.wall, "steps/s");
+    bench_print("predict_steps_per_cpu_s", NS / t_pred.cpu, "steps/s");
   }
   return 0;
 }

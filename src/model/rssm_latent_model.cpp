@@ -18,7 +18,7 @@ namespace {
 
 // Samples per task. Fixed (never derived from the thread count), so every sample goes
 // through the same sequence of GEMM shapes whatever the number of threads.
-constexpr int kForwardChunk = 128;  // predict, reward, reward_gradient
+constexpr int kForwardChunk = 144;  // predict, reward, reward_gradient
 constexpr int kJacobianChunk = 32;  // predict_jacobians, predict_std: chunks in turn, each parallel inside
 
 // ----- elementwise math: branch-free, so the loops over it vectorise -----
@@ -52,14 +52,24 @@ inline float elu_grad_from_out(float y) { return y > 0.0f ? 1.0f : y + 1.0f; }
 // softplus(p) = log(1 + e^p), stable for large |p|; only S values per sample, so std::log1p.
 inline float softplus(float p) { return std::max(p, 0.0f) + std::log1p(exp_fast(-std::fabs(p))); }
 
-void elu_inplace(int64_t n, float* x) {
-  for (int64_t i = 0; i < n; ++i) x[i] = elu(x[i]);
+enum class Act { None, Elu };
+
+// y = act(y + b) for one row; b may be null.
+__attribute__((noinline)) void bias_act(int out, const float* __restrict b, float* __restrict y, Act act) {
+  if (b && act == Act::Elu)
+    for (int j = 0; j < out; ++j) y[j] = elu(y[j] + b[j]);
+  else if (b)
+    for (int j = 0; j < out; ++j) y[j] += b[j];
+  else if (act == Act::Elu)
+    for (int j = 0; j < out; ++j) y[j] = elu(y[j]);
 }
 
-// y = x W + b.  x: (n, in) row stride ldx, W: (in, out), b: (out), y: (n, out) row stride ldy
-void dense(int n, int in, int out, const float* x, int ldx, const float* W, const float* b, float* y, int ldy) {
-  for (int i = 0; i < n; ++i) std::memcpy(y + int64_t(i) * ldy, b, sizeof(float) * out);
-  sgemm(false, false, n, out, in, 1.0f, x, ldx, W, out, 1.0f, y, ldy);
+// y = act(x W + b).  x: (n, in) row stride ldx, W: (in, out), b: (out) or null, y: (n, out) row stride ldy
+void dense(int n, int in, int out, const float* x, int ldx, const float* W, const float* b, float* y, int ldy,
+           Act act) {
+  sgemm(false, false, n, out, in, 1.0f, x, ldx, W, out, 0.0f, y, ldy);
+  if (b || act != Act::None)
+    for (int i = 0; i < n; ++i) bias_act(out, b, y + int64_t(i) * ldy, act);
 }
 
 // Per-thread scratch that only grows: the hot path does not allocate after warm-up.
@@ -103,12 +113,33 @@ void for_chunks_serial(int N, int chunk, const Fn& fn) {
   for (int b = 0; b < N; b += chunk) fn(b, std::min(chunk, N - b));
 }
 
+// GRU gates of one sample, in place: the gate products x W_x (r, u, n blocks of D) become
+// [r, u, n~]; the n block of h W_h gets its bias added (the Jacobians read it); hn = h'.
+// Restrict parameters (kept out of line, where the compiler honours them) let the loop vectorise.
+__attribute__((noinline)) void gru_gates(int D, float* __restrict gr, float* __restrict gu, float* __restrict gn,
+                                         const float* __restrict hr, const float* __restrict hu,
+                                         float* __restrict hnn, const float* __restrict bx,
+                                         const float* __restrict bh, const float* __restrict h,
+                                         float* __restrict hn) {
+  for (int d = 0; d < D; ++d) {
+    const float r = sigmoid_fast(gr[d] + bx[d] + hr[d] + bh[d]);
+    const float u = sigmoid_fast(gu[d] + bx[D + d] + hu[d] + bh[D + d]);
+    const float ghn = hnn[d] + bh[2 * D + d];
+    const float nt = tanh_fast(gn[d] + bx[2 * D + d] + r * ghn);
+    gr[d] = r;
+    gu[d] = u;
+    gn[d] = nt;
+    hnn[d] = ghn;
+    hn[d] = (1.0f - u) * nt + u * h[d];  // GRU: h' = (1 - u) n + u h
+  }
+}
+
 // The forward pass of the prior step for n samples, keeping what the Jacobians need.
 struct TransitionActs {
   float* xin;  // (n, S+A)  [s, a]
   float* x;    // (n, Hd)   ELU([s, a] W_in + b_in)
   float* g;    // (n, 3D)   gates [r, u, n~] after their nonlinearities
-  float* gh;   // (n, 3D)   h W_h + b_h  (its n-block enters d h'/d r)
+  float* gh;   // (n, 3D)   h W_h (+ b_h in the n block, which enters d h'/d r)
   float* y;    // (n, Hd)   ELU(h' W_p + b_p)   (D = 0: ELU(x W_p + b_p))
 };
 
@@ -120,32 +151,21 @@ void transition_forward(const TransitionWeights& w, int n, const float* z, const
     std::memcpy(t.xin + int64_t(i) * SA, z + int64_t(i) * Z, sizeof(float) * S);
     std::memcpy(t.xin + int64_t(i) * SA + S, a + int64_t(i) * A, sizeof(float) * A);
   }
-  dense(n, SA, Hd, t.xin, SA, w.W_in.data(), w.b_in.data(), t.x, Hd);
-  elu_inplace(int64_t(n) * Hd, t.x);
+  dense(n, SA, Hd, t.xin, SA, w.W_in.data(), w.b_in.data(), t.x, Hd, Act::Elu);
   if (D > 0) {
-    dense(n, Hd, 3 * D, t.x, Hd, w.W_x.data(), w.b_x.data(), t.g, 3 * D);
-    dense(n, D, 3 * D, z + S, Z, w.W_h.data(), w.b_h.data(), t.gh, 3 * D);
+    dense(n, Hd, 3 * D, t.x, Hd, w.W_x.data(), nullptr, t.g, 3 * D, Act::None);  // biases added in gru_gates
+    dense(n, D, 3 * D, z + S, Z, w.W_h.data(), nullptr, t.gh, 3 * D, Act::None);
     for (int i = 0; i < n; ++i) {
       float* g = t.g + int64_t(i) * 3 * D;
-      const float* gh = t.gh + int64_t(i) * 3 * D;
-      const float* h = z + int64_t(i) * Z + S;
-      float* hn = out + int64_t(i) * Z + S;
-      for (int d = 0; d < D; ++d) {
-        const float r = sigmoid_fast(g[d] + gh[d]);
-        const float u = sigmoid_fast(g[D + d] + gh[D + d]);
-        const float nt = tanh_fast(g[2 * D + d] + r * gh[2 * D + d]);
-        g[d] = r;
-        g[D + d] = u;
-        g[2 * D + d] = nt;
-        hn[d] = (1.0f - u) * nt + u * h[d];  // GRU: h' = (1 - u) n + u h
-      }
+      float* gh = t.gh + int64_t(i) * 3 * D;
+      gru_gates(D, g, g + D, g + 2 * D, gh, gh + D, gh + 2 * D, w.b_x.data(), w.b_h.data(), z + int64_t(i) * Z + S,
+                out + int64_t(i) * Z + S);
     }
-    dense(n, D, Hd, out + S, Z, w.W_p.data(), w.b_p.data(), t.y, Hd);
+    dense(n, D, Hd, out + S, Z, w.W_p.data(), w.b_p.data(), t.y, Hd, Act::Elu);
   } else {
-    dense(n, Hd, Hd, t.x, Hd, w.W_p.data(), w.b_p.data(), t.y, Hd);
+    dense(n, Hd, Hd, t.x, Hd, w.W_p.data(), w.b_p.data(), t.y, Hd, Act::Elu);
   }
-  elu_inplace(int64_t(n) * Hd, t.y);
-  dense(n, Hd, S, t.y, Hd, w.W_m.data(), w.b_m.data(), out, Z);
+  dense(n, Hd, S, t.y, Hd, w.W_m.data(), w.b_m.data(), out, Z, Act::None);
 }
 
 void transpose(int rows, int cols, const float* src, float* dst) {  // src (rows, cols) -> dst (cols, rows)
@@ -267,10 +287,8 @@ void RssmLatentModel::reward_chunk(int n, const float* z, float* r, float* dr_dz
   const size_t i1 = ar.add(size_t(n) * Hr), i2 = ar.add(size_t(n) * Hr), i3 = ar.add(dr_dz ? size_t(n) * Hr : 0);
   std::vector<float*> p = ar.build();
   float *h1 = p[i1], *h2 = p[i2];
-  dense(n, Z, Hr, z, Z, w_.R1.data(), w_.c1.data(), h1, Hr);
-  elu_inplace(int64_t(n) * Hr, h1);
-  dense(n, Hr, Hr, h1, Hr, w_.R2.data(), w_.c2.data(), h2, Hr);
-  elu_inplace(int64_t(n) * Hr, h2);
+  dense(n, Z, Hr, z, Z, w_.R1.data(), w_.c1.data(), h1, Hr, Act::Elu);
+  dense(n, Hr, Hr, h1, Hr, w_.R2.data(), w_.c2.data(), h2, Hr, Act::Elu);
   const float* R3 = w_.R3.data();
   if (r) {
     for (int i = 0; i < n; ++i) {
@@ -347,7 +365,7 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
 
   if (sd || want_sd_jac) {  // ps = y W_s + b_s; sd = softplus(ps) + min_std; keep sigmoid(ps) = d sd / d ps
     float* ps = p[ips];
-    dense(n, Hd, S, t.y, Hd, w_.W_s.data(), w_.b_s.data(), ps, S);
+    dense(n, Hd, S, t.y, Hd, w_.W_s.data(), w_.b_s.data(), ps, S, Act::None);
     for (int i = 0; i < n; ++i)
       for (int k = 0; k < S; ++k) {
         const float v = ps[i * S + k];
