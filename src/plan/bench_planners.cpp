@@ -1,0 +1,68 @@
+// `latco bench planners [--paper]`: one plan per registered planner on a randomly
+// initialised paper-size RSSM (S 30, D 200, Hd 200, A 4, reward hidden 400) at H = 30,
+// with CPU-scale settings (or the paper's with --paper), printing plan_s_<name> and,
+// for CEM and MPPI, model_steps_per_s_<name>. Leaves out GPU timings and planning quality.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/command.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/thread_pool.h"
+#include "io/config.h"
+#include "model/rssm_latent_model.h"
+#include "plan/planner.h"
+#include "plan/sampling_planners.h"
+
+namespace latco {
+namespace {
+
+// CPU-scale settings: the paper's iteration counts cut where one plan would take minutes on 2 cores.
+// Keys not listed keep each planner's defaults (the paper's values).
+const char* kCpuScale =
+    "cem_samples: 1000\ncem_elites: 100\ncem_iterations: 10\n"
+    "mppi_samples: 1000\nmppi_elites: 100\nmppi_iterations: 10\n"
+    "gd_iterations: 100\ngn_iterations: 20\nilqr_iterations: 10\nfo_iterations: 100\n";
+// Appendix B, Metaworld.
+const char* kPaper =
+    "cem_preset: tabletop\nmppi_preset: tabletop\n"
+    "gd_iterations: 500\ngn_iterations: 100\nilqr_iterations: 50\nfo_iterations: 5000\n";
+
+}  // namespace
+
+LATCO_BENCH(planners) {
+  const bool paper = args.has("paper");
+  const int H = static_cast<int>(args.get_int("horizon", 30));
+  const std::string only = args.get("planner", "");  // one planner by name (default: all)
+  args.check_all_read("bench planners");
+  Config cfg = Config::parse(paper ? kPaper : kCpuScale, paper ? "paper settings" : "cpu-scale settings");
+  for (const auto& o : args.overrides) cfg.override_with(o);
+
+  TransitionSizes sz;  // paper sizes
+  Rng rng(1);
+  const TransitionWeights w = TransitionWeights::init(sz, rng);
+  RssmLatentModel model(w);
+  std::vector<float> z0(model.latent_dim());
+  Rng zr = rng.derive(7);
+  for (float& v : z0) v = zr.normal();
+
+  std::printf("# bench planners: RSSM S %d D %d Hd %d A %d, H %d, %s settings, %d threads\n", sz.stoch, sz.deter,
+              sz.hidden, sz.action, H, paper ? "paper" : "cpu-scale", num_threads());
+  for (const auto& name : planner_names()) {
+    if (!only.empty() && name != only) continue;
+    auto p = make_planner(name, model, H, cfg);
+    const PlanResult& res = p->plan(z0.data(), 1);
+    const TimingBreakdown& t = res.timing;
+    std::printf("# %s: %zu iterations; rollouts %.3f s, derivatives %.3f s, solve %.3f s, other %.3f s\n",
+                name.c_str(), res.iters.size(), t.rollouts, t.derivatives, t.solve, t.other);
+    bench_print("plan_s_" + name, t.total, "s");
+    if (auto* sp = dynamic_cast<const SamplingPlanner*>(p.get())) {  // latent steps per second of the whole plan
+      const double steps = double(sp->settings().samples) * H * sp->settings().iterations;
+      bench_print("model_steps_per_s_" + name, steps / t.total, "steps/s");
+    }
+  }
+  return 0;
+}
+
+}  // namespace latco
