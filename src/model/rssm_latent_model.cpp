@@ -354,7 +354,7 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
   const size_t ixin = ar.add(size_t(n) * SA), ix = ar.add(size_t(n) * Hd), ig = ar.add(size_t(n) * 3 * D),
                igh = ar.add(size_t(n) * 3 * D), iy = ar.add(size_t(n) * Hd), imu = ar.add(mu ? 0 : size_t(n) * Z),
                ihz = ar.add(need_hz && !dmu_dz ? size_t(n) * Z * Z : 0),
-               iM = ar.add(need_hz ? size_t(n) * D * Hd : 0), ic = ar.add(need_hz ? size_t(n) * 3 * D : 0),
+               iM = ar.add(need_hz ? size_t(n) * D * Hd : 0), ic = ar.add(need_hz ? size_t(n) * 4 * D : 0),
                isa = ar.add(heads ? size_t(n) * std::max(D, heads * S) * SA : 0),
                iQ = ar.add(size_t(n) * heads * S * Hd), iP = ar.add(size_t(n) * heads * S * PW),
                ips = ar.add(size_t(n) * S);
@@ -381,7 +381,7 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
   float* hz = dmu_dz ? dmu_dz : p[ihz];
   float* ha = dmu_da;  // written only when asked for: the heads read d h'/d a from saT
   if (D > 0) {
-    float* coef = p[ic];  // (n, 3, D): c_r, c_u, c_n
+    float* coef = p[ic];  // (n, 4, D): c_r, c_u, c_n, and c_n r (the n-gate coefficient on the h side)
     parallel_for(n, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         const float* r = t.g + i * 3 * D;
@@ -389,23 +389,30 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
         const float* nt = r + 2 * D;
         const float* ghn = t.gh + i * 3 * D + 2 * D;
         const float* h = z + i * Z + S;
-        float* cr = coef + i * 3 * D;
+        float* cr = coef + i * 4 * D;
         float* cu = cr + D;
         float* cn = cr + 2 * D;
+        float* cnr = cr + 3 * D;
         for (int d = 0; d < D; ++d) {
           cn[d] = (1.0f - u[d]) * (1.0f - nt[d] * nt[d]);
           cr[d] = cn[d] * ghn[d] * r[d] * (1.0f - r[d]);
           cu[d] = (h[d] - nt[d]) * u[d] * (1.0f - u[d]);
+          cnr[d] = cn[d] * r[d];
         }
-        float* hzi = hz + i * Z * Z;
-        for (int d = 0; d < D; ++d) {
-          const float* hr = &WhT_[size_t(d) * D];
-          const float* hu = &WhT_[size_t(D + d) * D];
-          const float* hnn = &WhT_[size_t(2 * D + d) * D];
-          const float a_r = cr[d], a_u = cu[d], a_n = cn[d] * r[d];
-          float* row = hzi + int64_t(S + d) * Z + S;  // d h'_d / d h
+      }
+    });
+    // d h'/d h, row d of every sample in turn, so the three rows of W_h^T stay in L1.
+    parallel_for(D, [&](int64_t d0, int64_t d1) {
+      for (int64_t d = d0; d < d1; ++d) {
+        const float* hr = &WhT_[size_t(d) * D];
+        const float* hu = &WhT_[size_t(D + d) * D];
+        const float* hnn = &WhT_[size_t(2 * D + d) * D];
+        for (int i = 0; i < n; ++i) {
+          const float* c = coef + int64_t(i) * 4 * D;
+          const float a_r = c[d], a_u = c[D + d], a_n = c[3 * D + d];
+          float* row = hz + int64_t(i) * Z * Z + (S + d) * Z + S;  // d h'_d / d h
           for (int j = 0; j < D; ++j) row[j] = a_r * hr[j] + a_u * hu[j] + a_n * hnn[j];
-          row[d] += u[d];  // the direct path h' = ... + u h
+          row[d] += t.g[int64_t(i) * 3 * D + D + d];  // the direct path h' = ... + u h
         }
       }
     });
@@ -419,7 +426,7 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
         const float* wn = wr + 2 * D;
         for (int i = 0; i < n; ++i) {
           const float e = elu_grad_from_out(t.x[int64_t(i) * Hd + k]);
-          const float* cr = coef + int64_t(i) * 3 * D;
+          const float* cr = coef + int64_t(i) * 4 * D;
           const float* cu = cr + D;
           const float* cn = cr + 2 * D;
           float* out = MT + k * n * D + int64_t(i) * D;
@@ -431,14 +438,18 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
     // (this orientation keeps the narrow S+A side on the GEMM's rows, not its column panels).
     float* saT = p[isa];
     sgemm(false, false, SA, n * D, Hd, 1.0f, w_.W_in.data(), Hd, MT, n * D, 0.0f, saT, n * D);
+    // Scatter saT into rows S.. of hz (columns 0..S) and ha, in 16-row blocks that stay in L1.
     parallel_for(n, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i)
-        for (int d = 0; d < D; ++d) {
-          const float* src = saT + i * D + d;
-          float* dz = hz + i * Z * Z + int64_t(S + d) * Z;
-          for (int c = 0; c < S; ++c) dz[c] = src[int64_t(c) * n * D];
-          if (ha)
-            for (int c = 0; c < A; ++c) ha[i * Z * A + int64_t(S + d) * A + c] = src[int64_t(S + c) * n * D];
+        for (int d0 = 0; d0 < D; d0 += 16) {
+          const int d1 = std::min(D, d0 + 16);
+          for (int c = 0; c < SA; ++c) {
+            const float* src = saT + int64_t(c) * n * D + i * D;
+            if (c < S)
+              for (int d = d0; d < d1; ++d) hz[i * Z * Z + int64_t(S + d) * Z + c] = src[d];
+            else if (ha)
+              for (int d = d0; d < d1; ++d) ha[i * Z * A + int64_t(S + d) * A + (c - S)] = src[d];
+          }
         }
     });
   }
