@@ -78,23 +78,40 @@ float* scratch(size_t n) {
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
-// Carves 64-byte-aligned pieces out of one scratch block.
+// Carves up to 16 64-byte-aligned pieces out of one scratch block (no heap traffic once warm).
 struct Arena {
-  std::vector<size_t> sizes;
+  static constexpr int kMax = 16;
+  size_t sizes[kMax] = {};
+  float* p[kMax] = {};
+  int count = 0;
   size_t add(size_t n) {
-    sizes.push_back((n + 15) / 16 * 16);
-    return sizes.size() - 1;
+    LATCO_CHECK(count < kMax) << "Arena: more than " << kMax << " pieces";
+    sizes[count] = (n + 15) / 16 * 16;
+    return size_t(count++);
   }
-  std::vector<float*> build() {
+  void build() {
     size_t total = 16;
-    for (size_t s : sizes) total += s;
-    float* p = scratch(total);
-    p += (16 - (reinterpret_cast<uintptr_t>(p) / sizeof(float)) % 16) % 16;
-    std::vector<float*> out;
-    for (size_t s : sizes) { out.push_back(p); p += s; }
-    return out;
+    for (int i = 0; i < count; ++i) total += sizes[i];
+    float* q = scratch(total);
+    q += (16 - (reinterpret_cast<uintptr_t>(q) / sizeof(float)) % 16) % 16;
+    for (int i = 0; i < count; ++i) {
+      p[i] = q;
+      q += sizes[i];
+    }
   }
 };
+
+// sum_k a[k] b[k] with 16 partial sums in a fixed order (vectorises; same bits on every call).
+inline float dot16(const float* __restrict a, const float* __restrict b, int n) {
+  float acc[16] = {};
+  int k = 0;
+  for (; k + 16 <= n; k += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += a[k + l] * b[k + l];
+  for (int l = 0; k + l < n; ++l) acc[l] += a[k + l] * b[k + l];
+  float s = 0.0f;
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  return s;
+}
 
 // Splits [0, N) into fixed chunks and runs fn(begin, count) on the pool.
 template <class Fn>
@@ -261,7 +278,8 @@ void RssmLatentModel::predict_chunk(int n, const float* z, const float* a, float
   Arena ar;
   const size_t ixin = ar.add(size_t(n) * (S_ + A_)), ix = ar.add(size_t(n) * Hd_), ig = ar.add(size_t(n) * 3 * D_),
                igh = ar.add(size_t(n) * 3 * D_), iy = ar.add(size_t(n) * Hd_);
-  std::vector<float*> p = ar.build();
+  ar.build();
+  float* const* p = ar.p;
   transition_forward(w_, n, z, a, TransitionActs{p[ixin], p[ix], p[ig], p[igh], p[iy]}, z_next);
 }
 
@@ -285,23 +303,18 @@ void RssmLatentModel::reward_chunk(int n, const float* z, float* r, float* dr_dz
   const int Z = S_ + D_, Hr = Hr_;
   Arena ar;
   const size_t i1 = ar.add(size_t(n) * Hr), i2 = ar.add(size_t(n) * Hr), i3 = ar.add(dr_dz ? size_t(n) * Hr : 0);
-  std::vector<float*> p = ar.build();
-  float *h1 = p[i1], *h2 = p[i2];
+  ar.build();
+  float *h1 = ar.p[i1], *h2 = ar.p[i2];
   dense(n, Z, Hr, z, Z, w_.R1.data(), w_.c1.data(), h1, Hr, Act::Elu);
   dense(n, Hr, Hr, h1, Hr, w_.R2.data(), w_.c2.data(), h2, Hr, Act::Elu);
   const float* R3 = w_.R3.data();
-  if (r) {
-    for (int i = 0; i < n; ++i) {
-      const float* hi = h2 + int64_t(i) * Hr;
-      float acc = 0.0f;
-      for (int k = 0; k < Hr; ++k) acc += hi[k] * R3[k];
-      r[i] = acc + w_.c3.data()[0];
-    }
-  }
+  if (r)
+    for (int i = 0; i < n; ++i) r[i] = dot16(h2 + int64_t(i) * Hr, R3, Hr) + w_.c3.data()[0];
   if (!dr_dz) return;
   // Backward: g2 = R3 * ELU'(.)  (n,Hr);  g1 = (g2 R2^T) * ELU'(.)  (n,Hr);  dr/dz = g1 R1^T  (n,Z)
-  float* g1 = p[i3];
-  for (int64_t i = 0; i < int64_t(n) * Hr; ++i) h2[i] = R3[i % Hr] * elu_grad_from_out(h2[i]);
+  float* g1 = ar.p[i3];
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < Hr; ++k) h2[int64_t(i) * Hr + k] = R3[k] * elu_grad_from_out(h2[int64_t(i) * Hr + k]);
   sgemm(false, true, n, Hr, Hr, 1.0f, h2, Hr, w_.R2.data(), Hr, 0.0f, g1, Hr);
   for (int64_t i = 0; i < int64_t(n) * Hr; ++i) g1[i] *= elu_grad_from_out(h1[i]);
   sgemm(false, true, n, Z, Hr, 1.0f, g1, Hr, w_.R1.data(), Hr, 0.0f, dr_dz, Z);
@@ -358,7 +371,8 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
                isa = ar.add(heads ? size_t(n) * std::max(D, heads * S) * SA : 0),
                iQ = ar.add(size_t(n) * heads * S * Hd), iP = ar.add(size_t(n) * heads * S * PW),
                ips = ar.add(size_t(n) * S);
-  std::vector<float*> p = ar.build();
+  ar.build();
+  float* const* p = ar.p;
   if (!mu) mu = p[imu];
   const TransitionActs t{p[ixin], p[ix], p[ig], p[igh], p[iy]};
   transition_forward(w_, n, z, a, t, mu);
