@@ -9,13 +9,16 @@ using ad::Var;
 namespace {
 constexpr double kHalfLog2Pi = 0.91893853320467274178;  // 0.5 * ln(2 pi)
 
-// Mean over rows of the unit-variance Gaussian log-likelihood summed over each row's
-// elements: -0.5 * sum (x - m)^2 / rows - 0.5 ln(2 pi) * per_row.  m, x: (rows, ...)
-Var unit_gaussian_ll(const Var& m, const Tensor& x) {
-  const int64_t rows = m.size(0), per_row = m.value().numel() / rows;
+// Negative unit-variance Gaussian log-likelihood, summed over each row's elements and
+// averaged over rows, without its constant:  0.5 * sum (x - m)^2 / rows.  m, x: (rows, ...)
+// The constant 0.5 ln(2 pi) per element (const_nll) is added to the reported numbers only,
+// which keeps the float loss precise enough for finite-difference checks.
+Var gaussian_nll(const Var& m, const Tensor& x) {
+  const int64_t rows = m.size(0);
   Var sq = ad::sum(ad::square(m - ad::constant(x.reshape(m.shape()))));
-  return ad::add_scalar(ad::mul_scalar(sq, float(-0.5 / rows)), float(-kHalfLog2Pi * per_row));
+  return ad::mul_scalar(sq, float(0.5 / rows));
 }
+double const_nll(const Var& m) { return kHalfLog2Pi * double(m.value().numel() / m.size(0)); }
 }  // namespace
 
 // Eq. (2): E_q [ ln p(o_t, r_t | z_t) ] - KL(q(z_t | o_t, a_t, z_{t-1}) || p(z_t | z_{t-1}, a_t)), negated.
@@ -30,17 +33,19 @@ ElboTerms elbo_loss(const Rssm& model, const Tensor& images, const Tensor& actio
   Var kl_term = ad::mean(ad::maximum(kl, free_nats));
 
   // ----- reconstruction log-likelihoods from the posterior samples z = [s, h] -----
-  Var z = q.features();                                     // (L*B, Z)
-  Var image_ll = unit_gaussian_ll(model.decode(z), images);  // mean over L*B of sum over 3*H*W
-  Var reward_ll = unit_gaussian_ll(model.reward(z), rewards);
+  Var z = q.features();          // (L*B, Z)
+  Var image = model.decode(z);   // (L*B, 3, H, W) means
+  Var reward = model.reward(z);  // (L*B, 1) means
+  Var image_nll = gaussian_nll(image, images), reward_nll = gaussian_nll(reward, rewards);
 
-  out.loss = kl_term - image_ll - reward_ll;
+  out.loss = kl_term + image_nll + reward_nll;
+  out.image_ll = -(image_nll.item() + const_nll(image));
+  out.reward_ll = -(reward_nll.item() + const_nll(reward));
+  out.loss_value = kl_term.item() - out.image_ll - out.reward_ll;
   double kl_sum = 0;
   const Tensor& klv = kl.value();
   for (int64_t i = 0; i < klv.numel(); ++i) kl_sum += klv[i];
   out.kl = kl_sum / double(klv.numel());
-  out.image_ll = image_ll.item();
-  out.reward_ll = reward_ll.item();
   return out;
 }
 
@@ -67,7 +72,7 @@ TrainMetrics ModelTrainer::step(const SequenceBatch& batch) {
 
   adam_.zero_grad();
   ElboTerms terms = elbo_loss(model_, images, actions, rewards, eps, model_.settings().free_nats);
-  const float loss = terms.loss.item();
+  const double loss = terms.loss_value;
   if (!std::isfinite(loss))
     throw NonFiniteError("model training step " + std::to_string(k) + ": loss is " + std::to_string(loss) +
                              " (kl " + std::to_string(terms.kl) + ", image_ll " + std::to_string(terms.image_ll) +

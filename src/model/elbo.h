@@ -17,7 +17,8 @@
 namespace latco {
 
 struct ElboTerms {
-  ad::Var loss;            // scalar to minimise
+  ad::Var loss;            // scalar to minimise (the negative ELBO less its constant terms)
+  double loss_value = 0;   // the negative ELBO itself: loss + 0.5 ln(2 pi) per pixel and per reward
   double kl = 0;           // mean KL per step, before the free-nats floor
   double image_ll = 0;     // mean image log-likelihood per step
   double reward_ll = 0;    // mean reward log-likelihood per step
