@@ -65,7 +65,7 @@ double median_gpu_seconds(int repeats, F&& f) {
 using namespace latco;
 
 LATCO_BENCH(gemm_cuda) {
-  const int repeats = (int)args.get_int("repeats", 9);
+  [[maybe_unused]] const int repeats = (int)args.get_int("repeats", 9);
   if (!gpu_ready("gemm_cuda", args)) return 0;
 #ifdef HAVE_CUDA
   for (int n : {256, 1024, 4096}) {
@@ -83,8 +83,8 @@ LATCO_BENCH(gemm_cuda) {
 // The world model's image path at paper size, batch 50: encoder 4 convs (k4 s2, 3->32->64->128->256,
 // 64x64 -> 2x2) and decoder 4 transposed convs (1024 -> 128 k5, 64 k5, 32 k6, 3 k6, stride 2).
 LATCO_BENCH(conv_cuda) {
-  const int repeats = (int)args.get_int("repeats", 5);
-  const int N = (int)args.get_int("batch", 50);
+  [[maybe_unused]] const int repeats = (int)args.get_int("repeats", 5);
+  [[maybe_unused]] const int N = (int)args.get_int("batch", 50);
   if (!gpu_ready("conv_cuda", args)) return 0;
 #ifdef HAVE_CUDA
   struct Layer {
@@ -138,7 +138,7 @@ LATCO_BENCH(conv_cuda) {
 
 // LatCo's linear algebra at paper size: blocks of n = Z + A = 234, horizon H, K parallel plans.
 LATCO_BENCH(lm_cuda) {
-  const int repeats = (int)args.get_int("repeats", 5);
+  [[maybe_unused]] const int repeats = (int)args.get_int("repeats", 5);
   if (!gpu_ready("lm_cuda", args)) return 0;
 #ifdef HAVE_CUDA
   const int n = 234;
