@@ -5,8 +5,10 @@
 // Loop nest (BLIS order):  for jc (NC cols) / for pc (KC deep) : pack B block (KC x NC), shared
 //                            tasks over (ic: MC rows) x (column chunk): pack A block (MC x KC)
 //                              for jr (NR cols) / for ir (MR rows): micro-kernel MR x NR
-// Each C element is summed in ascending k by the same arithmetic whatever thread computes it,
-// so results are bitwise identical for any thread count.
+// With a single row block, B is read in place instead of packed. Fewer than 4 rows take a
+// direct (gemv-like) path; few tiles over a long K split K into a fixed number of slices.
+// Each C element is summed by the same arithmetic whatever thread computes it, so results
+// are bitwise identical for any thread count.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -26,7 +28,9 @@ constexpr int NR = 32;    // micro-tile columns (two 16-float vectors of packed 
 constexpr int KC = 256;   // depth of a packed block: the B micro-panel (KC x NR) stays in L1
 constexpr int MC = 144;   // rows of a packed A block (MC x KC, in L2)
 constexpr int NC = 3072;  // columns of a packed B block (KC x NC, in L2/L3)
-constexpr double kDirectWork = 32768.0;  // M*N*K below this: direct loops, no packing
+constexpr int kDirectRows = 4;           // M below this: direct loops, no packing (packing would cost
+                                         // as much as the product); the blocked path wins from 4x8x8 up
+constexpr double kSerialWork = 32768.0;  // M*N*K below this: direct loops on one thread
 
 // A growable 64-byte aligned scratch buffer, one per thread (packing reuses it across calls).
 struct Scratch {
@@ -300,55 +304,67 @@ void sgemm_ksplit(int slices, bool ta, bool tb, int M, int N, int K, float alpha
 // ----- direct path (small or skinny products) -----
 // C[i0:i1, j0:j1] = alpha * op(A) op(B) + beta * C. Every element follows the same arithmetic
 // wherever the range starts, so splitting ranges over threads never changes a bit.
-float dot_direct(const float* a, const float* b, int K) {  // sum_k a[k] b[k], fixed order
 #ifdef __AVX512F__
-  __m512 acc = _mm512_setzero_ps();
-  int k = 0;
-  for (; k + 16 <= K; k += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), acc);
-  if (k < K) {
-    __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
-    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + k), _mm512_maskz_loadu_ps(m, b + k), acc);
-  }
+inline float reduce16(__m512 v) {  // pairwise, fixed order
   alignas(64) float t[16];
-  _mm512_store_ps(t, acc);
-  for (int w = 8; w >= 1; w /= 2)  // pairwise, fixed order
+  _mm512_store_ps(t, v);
+  for (int w = 8; w >= 1; w /= 2)
     for (int l = 0; l < w; ++l) t[l] += t[l + w];
   return t[0];
+}
+#endif
+
+// out[q] = a . b_q for NB rows b_q = b + q*ldb of length K; the same fixed order for every q.
+template <int NB>
+void dots(const float* a, const float* b, int64_t ldb, int K, float* out) {
+#ifdef __AVX512F__
+  __m512 acc[NB];
+  for (int q = 0; q < NB; ++q) acc[q] = _mm512_setzero_ps();
+  for (int k = 0; k < K; k += 16) {
+    const __mmask16 m = lanes(K - k);
+    const __m512 va = _mm512_maskz_loadu_ps(m, a + k);
+    for (int q = 0; q < NB; ++q) acc[q] = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, b + q * ldb + k), acc[q]);
+  }
+  for (int q = 0; q < NB; ++q) out[q] = reduce16(acc[q]);
 #else
-  float acc = 0.0f;
-  for (int k = 0; k < K; ++k) acc = std::fma(a[k], b[k], acc);
-  return acc;
+  for (int q = 0; q < NB; ++q) {
+    float acc = 0.0f;
+    for (int k = 0; k < K; ++k) acc = std::fma(a[k], b[q * ldb + k], acc);
+    out[q] = acc;
+  }
 #endif
 }
 
+// C[i0:i1, j0:j1] = alpha * op(A) op(B) + beta * C; scratch holds (K rounded up to 16) + (j1 - j0) + 16 floats.
 void sgemm_direct(bool ta, bool tb, int i0, int i1, int j0, int j1, int K, float alpha, const float* A, int lda,
-                  const float* B, int ldb, float beta, float* C, int ldc, float* arow) {
+                  const float* B, int ldb, float beta, float* C, int ldc, float* scratch) {
+  const int n = j1 - j0;
+  float* arow = scratch;     // a(i, :)      (K)
+  float* acc = scratch + (K + 15) / 16 * 16;  // row i of AB (n), 64-byte aligned
   for (int i = i0; i < i1; ++i) {
-    float* c = C + (size_t)i * ldc;
-    for (int k = 0; k < K; ++k) arow[k] = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];  // a(i, :)
-    if (!tb) {  // row i of C = sum_k a(i,k) * B[k, :], vectorised across j, ascending k
-      int j = j0;
+    float* c = C + (size_t)i * ldc + j0;
+    for (int k = 0; k < K; ++k) arow[k] = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+    if (!tb) {  // acc += a(i,k) * B[k, j0:j1] for ascending k: B is read row by row
 #ifdef __AVX512F__
-      for (; j + 16 <= j1; j += 16) {
-        __m512 acc = _mm512_setzero_ps();
-        for (int k = 0; k < K; ++k)
-          acc = _mm512_fmadd_ps(_mm512_set1_ps(arow[k]), _mm512_loadu_ps(B + (size_t)k * ldb + j), acc);
-        acc = _mm512_mul_ps(_mm512_set1_ps(alpha), acc);
-        if (beta != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(c + j), acc);
-        _mm512_storeu_ps(c + j, acc);
+      // acc is padded to whole vectors: unmasked loads/stores keep store-to-load forwarding fast
+      for (int j = 0; j < n; j += 16) _mm512_storeu_ps(acc + j, _mm512_setzero_ps());
+      for (int k = 0; k < K; ++k) {
+        const __m512 va = _mm512_set1_ps(arow[k]);
+        const float* b = B + (size_t)k * ldb + j0;
+        for (int j = 0; j < n; j += 16)
+          _mm512_storeu_ps(acc + j, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(lanes(n - j), b + j), _mm512_loadu_ps(acc + j)));
       }
+#else
+      for (int j = 0; j < n; ++j) acc[j] = 0.0f;
+      for (int k = 0; k < K; ++k)
+        for (int j = 0; j < n; ++j) acc[j] = std::fma(arow[k], B[(size_t)k * ldb + j0 + j], acc[j]);
 #endif
-      for (; j < j1; ++j) {
-        float acc = 0.0f;
-        for (int k = 0; k < K; ++k) acc = std::fma(arow[k], B[(size_t)k * ldb + j], acc);
-        c[j] = beta == 0.0f ? alpha * acc : std::fma(beta, c[j], alpha * acc);
-      }
-    } else {  // C(i,j) = a(i,:) . B[j, :]
-      for (int j = j0; j < j1; ++j) {
-        float acc = dot_direct(arow, B + (size_t)j * ldb, K);
-        c[j] = beta == 0.0f ? alpha * acc : std::fma(beta, c[j], alpha * acc);
-      }
+    } else {  // acc[j] = a(i,:) . B[j0 + j, :]
+      int j = 0;
+      for (; j + 4 <= n; j += 4) dots<4>(arow, B + (size_t)(j0 + j) * ldb, ldb, K, acc + j);
+      for (; j < n; ++j) dots<1>(arow, B + (size_t)(j0 + j) * ldb, ldb, K, acc + j);
     }
+    for (int j = 0; j < n; ++j) c[j] = beta == 0.0f ? alpha * acc[j] : std::fma(beta, c[j], alpha * acc[j]);
   }
 }
 
@@ -373,13 +389,12 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
     return;
   }
   const double work = (double)M * N * K;
-  if (work < kDirectWork || M < 4) {
-    // Small: one pass. Few rows (packing would cost as much as the product): column blocks over threads.
-    const int64_t jblocks = work < kDirectWork ? 1 : (N + 63) / 64;
+  if (M < kDirectRows) {  // column blocks over threads
+    const int64_t jblocks = work < kSerialWork ? 1 : (N + 63) / 64;
     parallel_for(jblocks, [&](int64_t b0, int64_t b1) {
-      float* arow = t_pack_a.get(K);
       const int j0 = (int)(b0 * 64), j1 = b1 == jblocks ? N : (int)(b1 * 64);
-      sgemm_direct(ta, tb, 0, M, j0, j1, K, alpha, A, lda, B, ldb, beta, C, ldc, arow);
+      float* scratch = t_pack_a.get((size_t)(K + 15) / 16 * 16 + (j1 - j0) + 16);
+      sgemm_direct(ta, tb, 0, M, j0, j1, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch);
     });
   } else if (K >= 4096 && (int64_t)((M + MC - 1) / MC) * std::max(1, (N + NR - 1) / NR / 4) < 4) {
     sgemm_ksplit(std::min(8, K / 2048), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
