@@ -52,10 +52,18 @@ inline float elu_grad_from_out(float y) { return y > 0.0f ? 1.0f : y + 1.0f; }
 // softplus(p) = log(1 + e^p), stable for large |p|; only S values per sample, so std::log1p.
 inline float softplus(float p) { return std::max(p, 0.0f) + std::log1p(exp_fast(-std::fabs(p))); }
 
+// Out-of-line elementwise kernels: their restrict parameters are honoured there, and where
+// AVX-512 is available they use full 512-bit vectors (GCC prefers 256 by default).
+#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
+#define LATCO_WIDE_VECTORS __attribute__((noinline, target("prefer-vector-width=512")))
+#else
+#define LATCO_WIDE_VECTORS __attribute__((noinline))
+#endif
+
 enum class Act { None, Elu };
 
 // y = act(y + b) for one row; b may be null.
-__attribute__((noinline)) void bias_act(int out, const float* __restrict b, float* __restrict y, Act act) {
+LATCO_WIDE_VECTORS void bias_act(int out, const float* __restrict b, float* __restrict y, Act act) {
   if (b && act == Act::Elu)
     for (int j = 0; j < out; ++j) y[j] = elu(y[j] + b[j]);
   else if (b)
@@ -132,12 +140,10 @@ void for_chunks_serial(int N, int chunk, const Fn& fn) {
 
 // GRU gates of one sample, in place: the gate products x W_x (r, u, n blocks of D) become
 // [r, u, n~]; the n block of h W_h gets its bias added (the Jacobians read it); hn = h'.
-// Restrict parameters (kept out of line, where the compiler honours them) let the loop vectorise.
-__attribute__((noinline)) void gru_gates(int D, float* __restrict gr, float* __restrict gu, float* __restrict gn,
-                                         const float* __restrict hr, const float* __restrict hu,
-                                         float* __restrict hnn, const float* __restrict bx,
-                                         const float* __restrict bh, const float* __restrict h,
-                                         float* __restrict hn) {
+LATCO_WIDE_VECTORS void gru_gates(int D, float* __restrict gr, float* __restrict gu, float* __restrict gn,
+                                  const float* __restrict hr, const float* __restrict hu, float* __restrict hnn,
+                                  const float* __restrict bx, const float* __restrict bh,
+                                  const float* __restrict h, float* __restrict hn) {
   for (int d = 0; d < D; ++d) {
     const float r = sigmoid_fast(gr[d] + bx[d] + hr[d] + bh[d]);
     const float u = sigmoid_fast(gu[d] + bx[D + d] + hu[d] + bh[D + d]);
