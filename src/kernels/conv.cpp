@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -162,21 +163,69 @@ void col2im_channel(const Geom& g, const float* col, int64_t ld, int64_t col0, i
   }
 }
 
+// Short output rows (Wo < 16) make the row loops above all overhead; there a table built once
+// per call drives plain loops instead: tab[kk*P + p] is the offset in the input plane read by
+// patch row kk = ki*K + kj at output pixel p, or -1 in the padding. Same order of additions.
+constexpr int kTableMaxWo = 16;
+thread_local std::vector<int32_t> t_table;
+
+const int32_t* patch_table(const Geom& g) {
+  const int KK = g.K * g.K;
+  const int64_t P = g.P();
+  t_table.resize((size_t)KK * P);
+  for (int ki = 0; ki < g.K; ++ki)
+    for (int kj = 0; kj < g.K; ++kj)
+      for (int i = 0; i < g.Ho; ++i)
+        for (int j = 0; j < g.Wo; ++j) {
+          const int hi = i * g.stride - g.pad + ki, wj = j * g.stride - g.pad + kj;
+          t_table[(size_t)(ki * g.K + kj) * P + i * g.Wo + j] =
+              hi < 0 || hi >= g.H || wj < 0 || wj >= g.W ? -1 : hi * g.W + wj;
+        }
+  return t_table.data();
+}
+
 // im2col of images [n0, n0+gn) of x (N, C, H, W) into col (rows, gn*P).
 void im2col_group(const Geom& g, const float* x, int n0, int gn, float* col) {
-  const int64_t ld = gn * g.P(), img = (int64_t)g.C * g.H * g.W;
+  const int64_t P = g.P(), ld = gn * P, img = (int64_t)g.C * g.H * g.W;
+  const int KK = g.K * g.K;
+  const int32_t* tab = g.Wo < kTableMaxWo ? patch_table(g) : nullptr;
   parallel_for((int64_t)gn * g.C, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      im2col_channel(g, x + (n0 + t / g.C) * img, (int)(t % g.C), col, ld, (t / g.C) * g.P());
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / g.C, c = t % g.C;
+      if (!tab) {
+        im2col_channel(g, x + (n0 + n) * img, (int)c, col, ld, n * P);
+        continue;
+      }
+      const float* plane = x + (n0 + n) * img + c * g.H * g.W;
+      for (int kk = 0; kk < KK; ++kk) {
+        float* d = col + (c * KK + kk) * ld + n * P;
+        const int32_t* tk = tab + (int64_t)kk * P;
+        for (int64_t p = 0; p < P; ++p) d[p] = tk[p] >= 0 ? plane[tk[p]] : 0.0f;
+      }
+    }
   });
 }
 
 // x[n0 + n] += col2im(col) for the group's images; x: (N, C, H, W), col: (rows, gn*P).
 void col2im_group(const Geom& g, const float* col, int n0, int gn, float* x) {
-  const int64_t ld = gn * g.P(), img = (int64_t)g.C * g.H * g.W;
+  const int64_t P = g.P(), ld = gn * P, img = (int64_t)g.C * g.H * g.W;
+  const int KK = g.K * g.K;
+  const int32_t* tab = g.Wo < kTableMaxWo ? patch_table(g) : nullptr;
   parallel_for((int64_t)gn * g.C, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      col2im_channel(g, col, ld, (t / g.C) * g.P(), (int)(t % g.C), x + (n0 + t / g.C) * img);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / g.C, c = t % g.C;
+      if (!tab) {
+        col2im_channel(g, col, ld, n * P, (int)c, x + (n0 + n) * img);
+        continue;
+      }
+      float* plane = x + (n0 + n) * img + c * g.H * g.W;
+      for (int kk = 0; kk < KK; ++kk) {
+        const float* src = col + (c * KK + kk) * ld + n * P;
+        const int32_t* tk = tab + (int64_t)kk * P;
+        for (int64_t p = 0; p < P; ++p)
+          if (tk[p] >= 0) plane[tk[p]] += src[p];
+      }
+    }
   });
 }
 
