@@ -137,6 +137,7 @@ StepResult Env::step(const float* action) {
 Observation Env::render() const {
   Observation o;
   o.height = o.width = settings_.image_size;
+  if (!settings_.render_images) return o;
   o.image.resize(static_cast<size_t>(o.height) * o.width * 3);
   mj_camlight(m_, d_);
   renderer_->render(d_, camera_id_, o.height, o.width, o.image.data());

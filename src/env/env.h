@@ -23,6 +23,7 @@ struct EnvSettings {
   int time_limit = 0;                   // agent decisions per episode; 0 = the task's default
   int action_repeat = 0;                // physics decisions per agent action; 0 = the task's default
   bool shadows = true;                  // one shadow ray per lit pixel
+  bool render_images = true;            // false: observations carry no image (state-only runs, tests)
   template <class V>
   void visit(V& v) {
     v("image_size", image_size, 8, 1024);
@@ -30,6 +31,7 @@ struct EnvSettings {
     v("time_limit", time_limit, 0, 1000000);
     v("action_repeat", action_repeat, 0, 1000);
     v("shadows", shadows);
+    v("render_images", render_images);
   }
 };
 

@@ -181,6 +181,21 @@ class HammerExpert : public GraspExpert {
   }
 };
 
+// lottery: the action is a position target; head for the chosen goal's centre.
+class LotteryExpert : public Expert {
+ public:
+  explicit LotteryExpert(bool safe) : safe_(safe) {}
+  int action_dim() const override { return 2; }
+
+ protected:
+  void policy(const std::vector<double>& s, float* a) override {
+    int g = safe_ ? 4 : 6;  // state: [x, y, vx, vy, safe xy, lottery xy]
+    a[0] = static_cast<float>(s[g]);
+    a[1] = static_cast<float>(s[g + 1]);
+  }
+  bool safe_;
+};
+
 std::map<std::string, std::function<std::unique_ptr<Expert>()>>& expert_table() {
   static std::map<std::string, std::function<std::unique_ptr<Expert>()>> t = {
       {"reach", [] { return std::unique_ptr<Expert>(new ReachExpert); }},
@@ -190,6 +205,8 @@ std::map<std::string, std::function<std::unique_ptr<Expert>()>>& expert_table() 
       {"drawer", [] { return std::unique_ptr<Expert>(new DrawerExpert); }},
       {"thermos", [] { return std::unique_ptr<Expert>(new ThermosExpert); }},
       {"hammer", [] { return std::unique_ptr<Expert>(new HammerExpert); }},
+      {"lottery", [] { return std::unique_ptr<Expert>(new LotteryExpert(false)); }},
+      {"lottery_safe", [] { return std::unique_ptr<Expert>(new LotteryExpert(true)); }},
   };
   return t;
 }

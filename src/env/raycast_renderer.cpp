@@ -11,6 +11,37 @@ namespace latco {
 namespace {
 const mjtByte kDrawnGroups[mjNGROUP] = {1, 1, 1, 0, 1, 1};  // everything but kGroupHidden
 
+// Reference ray query: MuJoCo's own mj_ray over every geom.
+double ray_reference(const mjModel* m, const mjData* d, const int*, int, const double* p, const double* v, int* g) {
+  return mj_ray(m, d, p, v, kDrawnGroups, 1, -1, g);
+}
+
+// Fast ray query over a precomputed geom list: reject by bounding sphere (v is
+// unit length), then the exact test.
+double ray_fast(const mjModel* m, const mjData* d, const int* geoms, int n, const double* p, const double* v, int* g) {
+  double best = -1;
+  *g = -1;
+  for (int k = 0; k < n; ++k) {
+    int i = geoms[k];
+    const double* c = d->geom_xpos + 3 * i;
+    double r = m->geom_rbound[i];
+    if (r > 0) {
+      double dx = c[0] - p[0], dy = c[1] - p[1], dz = c[2] - p[2];
+      double along = dx * v[0] + dy * v[1] + dz * v[2];
+      double d2 = dx * dx + dy * dy + dz * dz - along * along;
+      if (d2 > r * r || along < -r) continue;
+      if (best >= 0 && along - r > best) continue;
+    }
+    double x;
+    int type = m->geom_type[i];
+    if (type == mjGEOM_MESH) x = mj_rayMesh(m, d, i, p, v);
+    else if (type == mjGEOM_HFIELD) x = mj_rayHfield(m, d, i, p, v);
+    else x = mju_rayGeom(c, d->geom_xmat + 9 * i, m->geom_size + 3 * i, p, v, type);
+    if (x >= 0 && (best < 0 || x < best)) { best = x; *g = i; }
+  }
+  return best;
+}
+
 inline uint8_t to_u8(float x) {
   x = x < 0 ? 0 : (x > 1 ? 1 : x);
   return static_cast<uint8_t>(x * 255.0f + 0.5f);
@@ -22,6 +53,15 @@ RaycastRenderer::RaycastRenderer(const mjModel* m, RenderSettings s) : m_(m), s_
   double l[3] = {0.3, 0.4, -1.0};
   double n = std::sqrt(l[0] * l[0] + l[1] * l[1] + l[2] * l[2]);
   for (int i = 0; i < 3; ++i) light_dir_[i] = l[i] / n;
+  // A scene may set its own checker size: <custom><numeric name="checker_size" data="0.5"/></custom>.
+  int c = mj_name2id(m, mjOBJ_NUMERIC, "checker_size");
+  if (c >= 0 && m->numeric_size[c] >= 1) s_.checker_size = m->numeric_data[m->numeric_adr[c]];
+  // Drawn geoms, as mj_ray picks them: group not hidden, visible (alpha > 0).
+  for (int g = 0; g < m->ngeom; ++g) {
+    int grp = m->geom_group[g];
+    const float* rgba = m->geom_matid[g] >= 0 ? m->mat_rgba + 4 * m->geom_matid[g] : m->geom_rgba + 4 * g;
+    if (grp >= 0 && grp < mjNGROUP && kDrawnGroups[grp] && rgba[3] != 0) drawn_.push_back(g);
+  }
 }
 
 void RaycastRenderer::geom_normal(const mjModel* m, const mjData* d, int g, const double p[3], double n[3]) {
@@ -72,13 +112,28 @@ void RaycastRenderer::geom_normal(const mjModel* m, const mjData* d, int g, cons
 }
 
 void RaycastRenderer::render(const mjData* d, int cam, int h, int w, uint8_t* rgb) const {
+  render_with(d, cam, h, w, rgb, false);
+}
+
+void RaycastRenderer::render_reference(const mjData* d, int cam, int h, int w, uint8_t* rgb) const {
+  render_with(d, cam, h, w, rgb, true);
+}
+
+void RaycastRenderer::render_with(const mjData* d, int cam, int h, int w, uint8_t* rgb, bool reference) const {
   const mjModel* m = m_;
+  RayFn ray = reference ? ray_reference : ray_fast;
+  const int* geoms = drawn_.data();
+  const int ng = static_cast<int>(drawn_.size());
   const double* cp = d->cam_xpos + 3 * cam;
   const double* cR = d->cam_xmat + 9 * cam;  // columns: right, up, backward
   const double t = std::tan(0.5 * m->cam_fovy[cam] * M_PI / 180.0);
   const double aspect = static_cast<double>(w) / h;
   double L[3] = {light_dir_[0], light_dir_[1], light_dir_[2]};
-  if (m->nlight > 0) for (int i = 0; i < 3; ++i) L[i] = d->light_xdir[i];
+  if (m->nlight > 0) {
+    double n = std::sqrt(d->light_xdir[0] * d->light_xdir[0] + d->light_xdir[1] * d->light_xdir[1] +
+                         d->light_xdir[2] * d->light_xdir[2]);
+    if (n > 0) for (int i = 0; i < 3; ++i) L[i] = d->light_xdir[i] / n;
+  }
   for (int row = 0; row < h; ++row) {
     for (int col = 0; col < w; ++col) {
       double u = (2.0 * (col + 0.5) / w - 1.0) * t * aspect;
@@ -88,7 +143,7 @@ void RaycastRenderer::render(const mjData* d, int cam, int h, int w, uint8_t* rg
       double dn = std::sqrt(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]);
       for (int i = 0; i < 3; ++i) dir[i] /= dn;
       int g = -1;
-      double dist = mj_ray(m, d, cp, dir, kDrawnGroups, 1, -1, &g);
+      double dist = ray(m, d, geoms, ng, cp, dir, &g);
       uint8_t* px = rgb + 3 * (row * w + col);
       if (g < 0 || dist < 0) {
         // Sky: a vertical gradient.
@@ -123,7 +178,7 @@ void RaycastRenderer::render(const mjData* d, int cam, int h, int w, uint8_t* rg
           double q[3], toL[3] = {-L[0], -L[1], -L[2]};
           for (int i = 0; i < 3; ++i) q[i] = p[i] + 1e-4 * n[i];
           int gs = -1;
-          lit = mj_ray(m, d, q, toL, kDrawnGroups, 1, -1, &gs) < 0;
+          lit = ray(m, d, geoms, ng, q, toL, &gs) < 0;
         }
         if (lit) shade += s_.diffuse * static_cast<float>(lambert);
       }
