@@ -8,6 +8,7 @@
 
 #include "autodiff/var.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "gradcheck.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
@@ -399,4 +400,44 @@ TEST(Autodiff, ShapeErrorsNameOpAndShapes) {
   Var x = ad::leaf(Tensor::zeros({2, 3}), true);
   m = error_of([&] { ad::backward(x * 2.0f); });
   EXPECT_NE(m.find("one element"), std::string::npos) << m;
+}
+
+// ----- large tensors take the threaded paths: same as plain loops, for any thread count -----
+TEST(Autodiff, LargeTensorsMatchPlainLoopsAndThreadCounts) {
+  const int R = 300, C = 500;  // 150k elements: above the threading grain
+  Tensor at = random_tensor({R, C}, 130), bt = random_tensor({R, C}, 131), ct = random_tensor({C}, 132),
+         dt = random_tensor({R, 1}, 133, 0.5f, 1.5f);
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    Var a = ad::leaf(at, true), b = ad::leaf(bt, true), c = ad::leaf(ct, true), d = ad::leaf(dt, true);
+    Var y = ad::tanh((a * b + c) / d);  // (R,C): same-shape, row-broadcast and column-broadcast patterns
+    Var l = ad::sum(ad::sum(y, 0)) + ad::mean(ad::sum(ad::square(y), 1, true));
+    ad::backward(l);
+    std::vector<Tensor> out = {y.value(), l.value(), a.grad(), b.grad(), c.grad(), d.grad()};
+    return out;
+  };
+  const int saved = num_threads();
+  std::vector<Tensor> t1 = run(1), t2 = run(2);
+  set_num_threads(saved);
+  for (size_t k = 0; k < t1.size(); ++k)
+    for (int64_t i = 0; i < t1[k].numel(); ++i) ASSERT_EQ(t1[k][i], t2[k][i]) << "output " << k << " [" << i << "]";
+  // Plain loops in double.
+  std::vector<double> gc(C, 0.0), gd(R, 0.0);
+  double lsum = 0, lsq = 0;
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < C; ++j) {
+      const int i = r * C + j;
+      const double u = (double(at[i]) * bt[i] + ct[j]) / dt[r], y = std::tanh(u);
+      ASSERT_NEAR(t1[0][i], y, 1e-5);
+      lsum += y;
+      lsq += y * y;
+      const double dl_dy = 1.0 + 2.0 * y / R, dl_du = dl_dy * (1 - y * y);
+      ASSERT_NEAR(t1[2][i], dl_du * bt[i] / dt[r], 1e-4);
+      ASSERT_NEAR(t1[3][i], dl_du * at[i] / dt[r], 1e-4);
+      gc[j] += dl_du / dt[r];
+      gd[r] -= dl_du * u / dt[r];
+    }
+  EXPECT_NEAR(t1[1][0], lsum + lsq / R, 1e-2);
+  for (int j = 0; j < C; ++j) ASSERT_NEAR(t1[4][j], gc[j], 1e-3 * (1 + std::fabs(gc[j])));
+  for (int r = 0; r < R; ++r) ASSERT_NEAR(t1[5][r], gd[r], 1e-3 * (1 + std::fabs(gd[r])));
 }

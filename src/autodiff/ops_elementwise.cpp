@@ -58,32 +58,45 @@ Bcast make_bcast(const char* op, const Shape& a, const Shape& b) {
 
 namespace {
 
-// g summed back onto a broadcast input: gi[ia] += scale * g[o] (side 0 = a, 1 = b).
-void reduce_into(const Bcast& p, int side, const float* g, float* gi, float scale) {
-  if (side == 0) for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t) { gi[ia] += scale * g[o]; });
-  else for_each_bcast(p, [&](int64_t o, int64_t, int64_t ib) { gi[ib] += scale * g[o]; });
+// Runs f(o, ia, ib) over every output element; split over threads when each call
+// writes only to its own slot (the forward, or a gradient with no broadcast to sum over).
+template <class F>
+void run_bcast(const Bcast& p, bool parallel, F f) {
+  if (parallel && p.numel >= 2 * detail::kElementwiseGrain)
+    parallel_for(p.numel, [&](int64_t b, int64_t e) { detail::for_each_bcast_range(p, b, e, f); },
+                 detail::kElementwiseGrain);
+  else
+    for_each_bcast(p, f);
 }
 
-Var binary_inputs_check(const char* op, const Var& a, const Var& b) {
+// Does input i of this node have the output's size (so its gradient needs no summing)?
+inline bool full_size(const Node& self, size_t i) { return self.inputs[i]->value.numel() == self.value.numel(); }
+
+void binary_inputs_check(const char* op, const Var& a, const Var& b) {
   check_defined(op, a);
   check_defined(op, b);
-  return Var();
 }
 
 }  // namespace
 
-// ----- add / sub: out = a + s b (s = +1 or -1) -----
+// ----- add / sub: out = a + s b (s = +1 or -1);  da += g,  db += s g -----
 static Var add_sub(const char* op, const Var& a, const Var& b, float s) {
   binary_inputs_check(op, a, b);
   Bcast p = detail::make_bcast(op, a.shape(), b.shape());
   Tensor out(p.out);
   const float *pa = a.value().data(), *pb = b.value().data();
   float* po = out.data();
-  for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] + s * pb[ib]; });
+  run_bcast(p, true, [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] + s * pb[ib]; });
   return make_result(out, op, {a.node(), b.node()}, [p, s](Node& self) {
     const float* g = self.grad.data();
-    if (wants(self, 0)) reduce_into(p, 0, g, self.inputs[0]->grad_buffer().data(), 1.0f);
-    if (wants(self, 1)) reduce_into(p, 1, g, self.inputs[1]->grad_buffer().data(), s);
+    if (wants(self, 0)) {
+      float* ga = self.inputs[0]->grad_buffer().data();
+      run_bcast(p, full_size(self, 0), [&](int64_t o, int64_t ia, int64_t) { ga[ia] += g[o]; });
+    }
+    if (wants(self, 1)) {
+      float* gb = self.inputs[1]->grad_buffer().data();
+      run_bcast(p, full_size(self, 1), [&](int64_t o, int64_t, int64_t ib) { gb[ib] += s * g[o]; });
+    }
   });
 }
 Var add(const Var& a, const Var& b) { return add_sub("add", a, b, 1.0f); }
@@ -96,18 +109,18 @@ Var mul(const Var& a, const Var& b) {
   Tensor out(p.out);
   const float *pa = a.value().data(), *pb = b.value().data();
   float* po = out.data();
-  for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] * pb[ib]; });
+  run_bcast(p, true, [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] * pb[ib]; });
   return make_result(out, "mul", {a.node(), b.node()}, [p](Node& self) {
     const float* g = self.grad.data();
     const float* va = self.inputs[0]->value.data();
     const float* vb = self.inputs[1]->value.data();
     if (wants(self, 0)) {
       float* ga = self.inputs[0]->grad_buffer().data();
-      for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { ga[ia] += g[o] * vb[ib]; });
+      run_bcast(p, full_size(self, 0), [&](int64_t o, int64_t ia, int64_t ib) { ga[ia] += g[o] * vb[ib]; });
     }
     if (wants(self, 1)) {
       float* gb = self.inputs[1]->grad_buffer().data();
-      for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { gb[ib] += g[o] * va[ia]; });
+      run_bcast(p, full_size(self, 1), [&](int64_t o, int64_t ia, int64_t ib) { gb[ib] += g[o] * va[ia]; });
     }
   });
 }
@@ -119,25 +132,25 @@ Var div(const Var& a, const Var& b) {
   Tensor out(p.out);
   const float *pa = a.value().data(), *pb = b.value().data();
   float* po = out.data();
-  for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] / pb[ib]; });
+  run_bcast(p, true, [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] / pb[ib]; });
   return make_result(out, "div", {a.node(), b.node()}, [p](Node& self) {
     const float* g = self.grad.data();
     const float* y = self.value.data();
     const float* vb = self.inputs[1]->value.data();
     if (wants(self, 0)) {
       float* ga = self.inputs[0]->grad_buffer().data();
-      for_each_bcast(p, [&](int64_t o, int64_t ia, int64_t ib) { ga[ia] += g[o] / vb[ib]; });
+      run_bcast(p, full_size(self, 0), [&](int64_t o, int64_t ia, int64_t ib) { ga[ia] += g[o] / vb[ib]; });
     }
     if (wants(self, 1)) {
       float* gb = self.inputs[1]->grad_buffer().data();
-      for_each_bcast(p, [&](int64_t o, int64_t, int64_t ib) { gb[ib] -= g[o] * y[o] / vb[ib]; });
+      run_bcast(p, full_size(self, 1), [&](int64_t o, int64_t, int64_t ib) { gb[ib] -= g[o] * y[o] / vb[ib]; });
     }
   });
 }
 
 // ----- unary: y = f(x), dx += g * f'(x, y) -----
 namespace {
-constexpr int64_t kGrain = 1 << 14;
+constexpr int64_t kGrain = detail::kElementwiseGrain;
 
 template <class Fwd, class Deriv>
 Var unary(const char* op, const Var& x, Fwd f, Deriv df) {

@@ -2,6 +2,7 @@
 // a result node, device checks, and numpy-style broadcasting plans.
 // Left out: anything a caller of var.h needs.
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -42,20 +43,32 @@ struct Bcast {
 // Throws "<op>: cannot broadcast (2,3) with (4,3)".
 Bcast make_bcast(const char* op, const Shape& a, const Shape& b);
 
-// Calls f(o, ia, ib) for every output element o in row-major order.
+// Calls f(o, ia, ib) for the output elements o in [begin, end), in row-major order.
+// Disjoint ranges may run on different threads when f writes only to index o.
 template <class F>
-inline void for_each_bcast(const Bcast& p, F f) {
+inline void for_each_bcast_range(const Bcast& p, int64_t begin, int64_t end, F f) {
   const int nd = static_cast<int>(p.dims.size());
-  if (p.numel == 0) return;
+  if (begin >= end) return;
   if (nd == 0) { f(0, 0, 0); return; }
-  const int64_t inner = p.dims[nd - 1], ia_s = p.sa[nd - 1], ib_s = p.sb[nd - 1];
   std::vector<int64_t> idx(nd, 0);
-  int64_t o = 0, ia = 0, ib = 0;
-  while (true) {
-    for (int64_t j = 0; j < inner; ++j) f(o + j, ia + j * ia_s, ib + j * ib_s);
-    o += inner;
+  int64_t ia = 0, ib = 0, rem = begin;
+  for (int k = nd - 1; k >= 0; --k) {  // the multi-index of `begin`
+    idx[k] = rem % p.dims[k];
+    rem /= p.dims[k];
+    ia += idx[k] * p.sa[k];
+    ib += idx[k] * p.sb[k];
+  }
+  const int64_t inner = p.dims[nd - 1], ia_s = p.sa[nd - 1], ib_s = p.sb[nd - 1];
+  int64_t o = begin;
+  while (o < end) {
+    const int64_t j0 = idx[nd - 1], n = std::min(inner - j0, end - o);
+    for (int64_t j = 0; j < n; ++j) f(o + j, ia + j * ia_s, ib + j * ib_s);
+    o += n;
+    ia -= j0 * ia_s;  // back to the start of this row, then odometer over the outer dims
+    ib -= j0 * ib_s;
+    idx[nd - 1] = 0;
     int k = nd - 2;
-    for (; k >= 0; --k) {  // odometer over the outer dims
+    for (; k >= 0; --k) {
       ++idx[k];
       ia += p.sa[k];
       ib += p.sb[k];
@@ -67,5 +80,13 @@ inline void for_each_bcast(const Bcast& p, F f) {
     if (k < 0) return;
   }
 }
+
+template <class F>
+inline void for_each_bcast(const Bcast& p, F f) {
+  for_each_bcast_range(p, 0, p.numel, f);
+}
+
+// Elementwise loops split over threads in chunks of at least this many elements.
+constexpr int64_t kElementwiseGrain = 1 << 15;
 
 }  // namespace latco::ad::detail
