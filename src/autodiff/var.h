@@ -4,6 +4,9 @@
 //   Var x = ad::leaf(t, /*requires_grad=*/true);
 //   Var y = ad::sum(ad::square(ad::matmul(x, w)));
 //   ad::backward(y);   // x.grad() now holds dy/dx
+// backward is non-destructive (the graph can be swept again); interior grads are
+// released during the sweep, leaf grads accumulate until zeroed. Graphs may be built
+// on several threads at once, but sweeps that reach the same leaves must not overlap.
 // Deliberately left out: higher-order gradients (backward does not build a graph),
 // in-place ops on Vars.
 #pragma once
@@ -63,7 +66,9 @@ struct NoGradGuard {                           // ops inside build no graph
 };
 
 // Vector-Jacobian products for S seeds at once: rows of  seeds (S, numel(y)) x dy/dx
-// -> (S, numel(x)) for each x in xs. The graph from xs to y must already be built.
+// -> (S, numel(x)) for each x in xs. The graph from xs to y must already be built;
+// each x must require grad (a leaf or an interior node). Only the part of the graph
+// between xs and y is swept: other leaves' grads and the xs' own grads are untouched.
 std::vector<Tensor> vjp_batched(const Var& y, const std::vector<Var>& xs, const Tensor& seeds);
 
 // ----- linear algebra -----
