@@ -75,6 +75,8 @@ struct RssmSequence {
 };
 
 // The filter's state for acting: posterior mean s and GRU state h of one environment.
+// Acting filters with the posterior mean (no sampling), so the latent handed to the
+// planner is a deterministic function of the observations and actions.
 struct RssmState {
   Tensor s;  // (S)
   Tensor h;  // (D), empty when D = 0
