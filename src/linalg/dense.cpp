@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/thread_pool.h"
 
@@ -160,25 +161,39 @@ void run_gemm(const GemmJob& g) {
 }
 
 // In-panel triangular solve: X (m x jb) <- X L^{-T}, L: (jb x jb) lower tile.
-struct PanelJob {
-  int jb, ldl, ldx;
-  const double* L;
-  double* X;
-  void rows(int64_t r0, int64_t r1) const {
-    for (int64_t r = r0; r < r1; ++r) {
-      double* x = X + r * ldx;
-      for (int j = 0; j < jb; ++j) x[j] = (x[j] - dot(x, L + j * ldl, j)) / L[j * ldl + j];
-    }
+// Small panels go row by row; tall ones invert the tile (jb^3/3, well conditioned:
+// it is a Cholesky factor's diagonal tile) and multiply, so the bulk runs in the
+// register-blocked kernel: X <- X_copy (L^{-1})^T.
+void trsm_panel_rows(int r0, int r1, int jb, const double* L, int ldl, double* X, int ldx) {
+  for (int r = r0; r < r1; ++r) {
+    double* x = X + long(r) * ldx;
+    for (int j = 0; j < jb; ++j) x[j] = (x[j] - dot(x, L + j * ldl, j)) / L[j * ldl + j];
   }
-};
+}
 void trsm_panel(int m, int jb, const double* L, int ldl, double* X, int ldx) {
-  const PanelJob job{jb, ldl, ldx, L, X};
-  if (double(m) * jb * jb < 2e5) {
-    job.rows(0, m);
+  if (m < 16) {
+    trsm_panel_rows(0, m, jb, L, ldl, X, ldx);
     return;
   }
-  const PanelJob* jp = &job;  // one-pointer capture: no allocation inside std::function
-  parallel_for(m, [jp](int64_t r0, int64_t r1) { jp->rows(r0, r1); }, 16);
+  thread_local std::vector<double> scratch;  // grows once to the largest panel, then reused
+  const size_t need = size_t(jb) * jb + size_t(m) * jb;
+  if (scratch.size() < need) scratch.resize(need);
+  double* Linv = scratch.data();      // (jb, jb) lower
+  double* Xc = Linv + size_t(jb) * jb;  // (m, jb) copy of the panel
+  std::fill(Linv, Linv + size_t(jb) * jb, 0.0);
+  for (int c = 0; c < jb; ++c) {  // column c of L^{-1}: forward substitution on e_c
+    Linv[c * jb + c] = 1.0 / L[c * ldl + c];
+    for (int i = c + 1; i < jb; ++i) {
+      double s = 0;
+      for (int k = c; k < i; ++k) s += L[i * ldl + k] * Linv[k * jb + c];
+      Linv[i * jb + c] = -s / L[i * ldl + i];
+    }
+  }
+  for (int r = 0; r < m; ++r) {
+    std::memcpy(Xc + size_t(r) * jb, X + long(r) * ldx, sizeof(double) * jb);
+    std::fill(X + long(r) * ldx, X + long(r) * ldx + jb, 0.0);
+  }
+  dgemm_nt(m, jb, jb, 1.0, Xc, jb, Linv, jb, X, ldx);
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ CollocationLM::CollocationLM(const CollocationProblem& p, int H, int K, const La
   pred_.assign(K, 0.0);
   cost0_.assign(K, 0.0);
   accept_.assign(K, 0);
-  scratch_.resize(Y_, C_);
+  scratch_.resize(H_, Y_, C_);
 }
 
 PlanView CollocationLM::view(int k, bool trial) const {

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "linalg/dense.h"
 
 namespace latco {
@@ -103,96 +104,114 @@ void plan_jacobian_dense(const PlanView& v, double* J) {
   }
 }
 
-void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g, AssemblyScratch& s) {
+// Block row t of the normal equations: D_t, B_t and g_t, from step t's residual rows
+// (dynamics, action, cost) and step t+1's dynamics rows (which involve y_{t+1}).
+// Block rows are independent, so they are assembled in parallel.
+static void assemble_block(const PlanView& v, int t, double* D, double* B, double* g, double* FyT,
+                           double* JcT) {
   const int H = v.H, Y = v.Y, A = v.A, C = v.C, n = v.n();
   const size_t nn = size_t(n) * n;
-  if (s.FyT.size() != size_t(Y) * Y || s.JcT.size() != size_t(Y) * C) s.resize(Y, C);  // sized once
-  std::memset(D, 0, sizeof(double) * nn * H);
-  std::memset(g, 0, sizeof(double) * size_t(n) * H);
-  for (int t = 0; t < H; ++t) {
-    double* Dt = D + t * nn;
-    double* gt = g + size_t(t) * n;
-    const double lam = v.lambda[t], nu = v.nu[t], w = v.w;
-    const float* Fa = v.Fa + size_t(t) * Y * A;  // (Y, A)
-    const float* Fy = v.Fy + size_t(t) * Y * Y;  // (Y, Y)
-    const float* yn = v.y + size_t(t + 1) * Y;
-    const float* ft = v.f + size_t(t) * Y;
-    const float* at = v.a + size_t(t) * A;
+  double* Dt = D + t * nn;
+  double* gt = g + size_t(t) * n;
+  std::memset(Dt, 0, sizeof(double) * nn);
+  std::memset(gt, 0, sizeof(double) * n);
+  const double lam = v.lambda[t], nu = v.nu[t], w = v.w;
+  const float* Fa = v.Fa + size_t(t) * Y * A;  // (Y, A)
+  const float* Fy = v.Fy + size_t(t) * Y * Y;  // (Y, Y)
+  const float* yn = v.y + size_t(t + 1) * Y;
+  const float* ft = v.f + size_t(t) * Y;
+  const float* at = v.a + size_t(t) * A;
 
-    // ----- dynamics rows of step t: J = sqrt(lam) [.. -Fy | -Fa  I ..] -----
-    // aa: lam Fa^T Fa; ya: -lam Fa; yy: lam I
-    for (int i = 0; i < A; ++i)
-      for (int j = 0; j <= i; ++j) {
-        double acc = 0;
-        for (int k = 0; k < Y; ++k) acc += double(Fa[k * A + i]) * Fa[k * A + j];
-        Dt[i * n + j] += lam * acc;
-      }
-    for (int i = 0; i < Y; ++i) {
-      for (int j = 0; j < A; ++j) Dt[(A + i) * n + j] += -lam * Fa[i * A + j];
-      Dt[(A + i) * n + A + i] += lam;
+  // ----- step t's dynamics rows: J = sqrt(lam) [.. -Fy | -Fa  I ..] -----
+  // aa: lam Fa^T Fa; ya: -lam Fa; yy: lam I; g_a -= lam Fa^T e; g_y += lam e
+  for (int i = 0; i < A; ++i)
+    for (int j = 0; j <= i; ++j) {
+      double acc = 0;
+      for (int k = 0; k < Y; ++k) acc += double(Fa[k * A + i]) * Fa[k * A + j];
+      Dt[i * n + j] += lam * acc;
     }
-    // g: a -= lam Fa^T e, y_{t+1} += lam e, y_t -= lam Fy^T e
-    double* gprev = t > 0 ? g + size_t(t - 1) * n + A : nullptr;
+  for (int i = 0; i < Y; ++i) {
+    for (int j = 0; j < A; ++j) Dt[(A + i) * n + j] += -lam * Fa[i * A + j];
+    Dt[(A + i) * n + A + i] += lam;
+    const double e = double(yn[i]) - ft[i];
+    gt[A + i] += lam * e;
+    for (int j = 0; j < A; ++j) gt[j] -= lam * Fa[i * A + j] * e;
+  }
+  if (t > 0) {
+    // Coupling block B_t = lam [[0, Fa^T Fy], [0, -Fy]]  (rows: block t, cols: block t-1)
+    double* Bt = B + t * nn;
+    for (int i = 0; i < n; ++i) std::fill(Bt + i * n, Bt + i * n + A, 0.0);
+    for (int i = 0; i < A; ++i) std::fill(Bt + i * n + A, Bt + (i + 1) * n, 0.0);
     for (int k = 0; k < Y; ++k) {
-      const double e = double(yn[k]) - ft[k];
-      gt[A + k] += lam * e;
-      for (int j = 0; j < A; ++j) gt[j] -= lam * Fa[k * A + j] * e;
-      if (gprev) {
-        const float* Fk = Fy + size_t(k) * Y;
-        for (int j = 0; j < Y; ++j) gprev[j] -= lam * Fk[j] * e;
+      const float* Fk = Fy + size_t(k) * Y;
+      for (int i = 0; i < A; ++i) {
+        const double c = lam * Fa[k * A + i];
+        double* row = Bt + i * n + A;
+        for (int j = 0; j < Y; ++j) row[j] += c * Fk[j];
       }
     }
-    if (t > 0) {
-      // Coupling block B_t = lam [[0, Fa^T Fy], [0, -Fy]]  (rows: block t, cols: block t-1)
-      double* Bt = B + t * nn;
-      for (int i = 0; i < n; ++i) std::fill(Bt + i * n, Bt + i * n + A, 0.0);
-      for (int i = 0; i < A; ++i) std::fill(Bt + i * n + A, Bt + (i + 1) * n, 0.0);
-      for (int k = 0; k < Y; ++k) {
-        const float* Fk = Fy + size_t(k) * Y;
-        for (int i = 0; i < A; ++i) {
-          const double c = lam * Fa[k * A + i];
-          double* row = Bt + i * n + A;
-          for (int j = 0; j < Y; ++j) row[j] += c * Fk[j];
-        }
-      }
-      for (int i = 0; i < Y; ++i) {
-        double* row = Bt + (A + i) * n + A;
-        const float* Fi = Fy + size_t(i) * Y;
-        for (int j = 0; j < Y; ++j) row[j] = -lam * Fi[j];
-      }
-      // D_{t-1}'s y block += lam Fy^T Fy = lam FyT FyT^T
-      for (int i = 0; i < Y; ++i)
-        for (int k = 0; k < Y; ++k) s.FyT[size_t(i) * Y + k] = Fy[size_t(k) * Y + i];
-      double* Dp = D + (t - 1) * nn + A * n + A;
-      dsyrk_lower(Y, Y, lam, s.FyT.data(), Y, Dp, n);
-    }
-
-    // ----- action rows: bound sqrt(nu) max(0, |a|-am), cost sqrt(w) a -----
-    for (int i = 0; i < A; ++i) {
-      const double ai = at[i];
-      double diag = w;
-      gt[i] += w * ai;
-      if (std::fabs(ai) > v.amax) {
-        const double sg = ai > 0 ? 1.0 : -1.0;
-        diag += nu;
-        gt[i] += nu * sg * (std::fabs(ai) - v.amax);
-      }
-      Dt[i * n + i] += diag;
-    }
-
-    // ----- cost rows c(y_{t+1}): yy += Jc^T Jc, g_y += Jc^T c -----
-    if (C > 0) {
-      const float* Jc = v.Jc + size_t(t) * C * Y;
-      const float* ct = v.c + size_t(t) * C;
-      for (int i = 0; i < Y; ++i)
-        for (int k = 0; k < C; ++k) s.JcT[size_t(i) * C + k] = Jc[size_t(k) * Y + i];
-      dsyrk_lower(Y, C, 1.0, s.JcT.data(), C, Dt + A * n + A, n);
-      for (int k = 0; k < C; ++k) {
-        const double ck = ct[k];
-        for (int j = 0; j < Y; ++j) gt[A + j] += double(Jc[size_t(k) * Y + j]) * ck;
-      }
+    for (int i = 0; i < Y; ++i) {
+      double* row = Bt + (A + i) * n + A;
+      const float* Fi = Fy + size_t(i) * Y;
+      for (int j = 0; j < Y; ++j) row[j] = -lam * Fi[j];
     }
   }
+
+  // ----- step t+1's dynamics rows on y_{t+1}: yy += lam' Fy'^T Fy', g_y -= lam' Fy'^T e' -----
+  if (t + 1 < H) {
+    const double lam1 = v.lambda[t + 1];
+    const float* Fy1 = v.Fy + size_t(t + 1) * Y * Y;
+    const float* yn1 = v.y + size_t(t + 2) * Y;
+    const float* f1 = v.f + size_t(t + 1) * Y;
+    for (int k = 0; k < Y; ++k) {
+      const float* Fk = Fy1 + size_t(k) * Y;
+      const double e = lam1 * (double(yn1[k]) - f1[k]);
+      for (int j = 0; j < Y; ++j) gt[A + j] -= Fk[j] * e;
+    }
+    for (int i = 0; i < Y; ++i)
+      for (int k = 0; k < Y; ++k) FyT[size_t(i) * Y + k] = Fy1[size_t(k) * Y + i];
+    dsyrk_lower(Y, Y, lam1, FyT, Y, Dt + A * n + A, n);
+  }
+
+  // ----- action rows: bound sqrt(nu) max(0, |a|-am), cost sqrt(w) a -----
+  for (int i = 0; i < A; ++i) {
+    const double ai = at[i];
+    double diag = w;
+    gt[i] += w * ai;
+    if (std::fabs(ai) > v.amax) {
+      const double sg = ai > 0 ? 1.0 : -1.0;
+      diag += nu;
+      gt[i] += nu * sg * (std::fabs(ai) - v.amax);
+    }
+    Dt[i * n + i] += diag;
+  }
+
+  // ----- cost rows c(y_{t+1}): yy += Jc^T Jc, g_y += Jc^T c -----
+  if (C > 0) {
+    const float* Jc = v.Jc + size_t(t) * C * Y;
+    const float* ct = v.c + size_t(t) * C;
+    for (int i = 0; i < Y; ++i)
+      for (int k = 0; k < C; ++k) JcT[size_t(i) * C + k] = Jc[size_t(k) * Y + i];
+    dsyrk_lower(Y, C, 1.0, JcT, C, Dt + A * n + A, n);
+    for (int k = 0; k < C; ++k) {
+      const double ck = ct[k];
+      for (int j = 0; j < Y; ++j) gt[A + j] += double(Jc[size_t(k) * Y + j]) * ck;
+    }
+  }
+}
+
+void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g, AssemblyScratch& s) {
+  const size_t fy = size_t(v.Y) * v.Y, jc = size_t(v.Y) * v.C;
+  if (s.FyT.size() < fy * v.H || s.JcT.size() < jc * v.H) s.resize(v.H, v.Y, v.C);  // sized once
+  struct Job {
+    const PlanView* v;
+    double *D, *B, *g, *FyT, *JcT;
+    size_t fy, jc;
+  } job{&v, D, B, g, s.FyT.data(), s.JcT.data(), fy, jc};
+  const Job* jp = &job;  // one-pointer capture: no allocation inside std::function
+  parallel_tasks(v.H, [jp](int64_t t) {
+    assemble_block(*jp->v, int(t), jp->D, jp->B, jp->g, jp->FyT + t * jp->fy, jp->JcT + t * jp->jc);
+  });
 }
 
 }  // namespace latco

@@ -58,8 +58,11 @@ void plan_residuals(const PlanView& v, double* rho);
 void plan_jacobian_dense(const PlanView& v, double* J);
 
 struct AssemblyScratch {
-  std::vector<double> FyT, JcT;  // (Y, Y), (Y, C)
-  void resize(int Y, int C) { FyT.assign(size_t(Y) * Y, 0.0); JcT.assign(size_t(Y) * C, 0.0); }
+  std::vector<double> FyT, JcT;  // (H, Y, Y), (H, Y, C): one per block row, assembled in parallel
+  void resize(int H, int Y, int C) {
+    FyT.assign(size_t(H) * Y * Y, 0.0);
+    JcT.assign(size_t(H) * Y * C, 0.0);
+  }
 };
 // Eq. (9)'s normal equations, block by block: D: (H, n, n) lower triangles of J^T J's
 // diagonal blocks, B: (H, n, n) sub-diagonal blocks (B_0 untouched), g: (H, n) = J^T rho.

@@ -1,0 +1,85 @@
+// `latco bench lm`: one LatCo LM iteration (residuals, Jacobians, assembly, block
+// solve, dual update) on a randomly initialised paper-size RSSM (Z = 230, A = 4),
+// for several horizons, its breakdown, a full 200-iteration plan, and the same
+// iteration with the dense solve. Not here: learned weights (timing only).
+#include <cstdio>
+#include <vector>
+
+#include "core/command.h"
+#include "core/rng.h"
+#include "core/timer.h"
+#include "model/rssm_latent_model.h"
+#include "model/transition_weights.h"
+#include "plan/latco.h"
+
+namespace latco {
+namespace {
+
+struct IterTiming {
+  double iter = 0, jacobian = 0, assembly = 0, solve = 0;
+};
+
+// Average over `reps` LM iterations after one warm-up iteration.
+IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int reps, bool dense) {
+  LatcoSettings s;
+  s.dense_solve = dense;
+  s.load(Config());
+  LatcoPlanner p(m, H, s);
+  p.initialise(z0, 1);
+  CollocationLM& lm = p.solver();
+  lm.step();
+  const double d0 = lm.t_derivatives, a0 = lm.t_assembly, s0 = lm.t_solve;
+  Timer t;
+  for (int i = 0; i < reps; ++i) lm.step();
+  IterTiming r;
+  r.iter = t.seconds() / reps;
+  r.jacobian = (lm.t_derivatives - d0) / reps;
+  r.assembly = (lm.t_assembly - a0) / reps;
+  r.solve = (lm.t_solve - s0) / reps;
+  return r;
+}
+
+}  // namespace
+}  // namespace latco
+
+using namespace latco;
+
+LATCO_BENCH(lm) {
+  const int reps = static_cast<int>(args.get_int("reps", 5));
+  const bool dense = !args.has("no-dense");
+  const int plan_iters = static_cast<int>(args.get_int("plan-iterations", 200));
+  args.check_all_read("bench lm");
+  TransitionSizes sz;  // paper size: stoch 30 + deter 200, hidden 200, A = 4
+  Rng rng(0);
+  TransitionWeights w = TransitionWeights::init(sz, rng);
+  RssmLatentModel model(w);
+  const int Z = model.latent_dim();
+  std::vector<float> z0(Z);
+  Rng zr = Rng(1);
+  for (auto& v : z0) v = zr.normal();
+
+  for (int H : {10, 30, 50, 100}) {
+    IterTiming t = time_iterations(model, H, z0.data(), H >= 100 ? std::max(1, reps / 2) : reps, false);
+    bench_print("lm_iter_s_H" + std::to_string(H), t.iter, "s");
+    if (H == 30) {
+      bench_print("lm_jacobian_s_H30", t.jacobian, "s");
+      bench_print("lm_assembly_s_H30", t.assembly, "s");
+      bench_print("lm_solve_s_H30", t.solve, "s");
+    }
+  }
+  {
+    LatcoSettings s;
+    s.iterations = plan_iters;
+    s.load(Config());
+    LatcoPlanner p(model, 30, s);
+    Timer t;
+    p.plan(z0.data(), 1);
+    bench_print("lm_plan_s_H30", t.seconds(), "s");
+  }
+  if (dense) {
+    IterTiming t = time_iterations(model, 30, z0.data(), 1, true);
+    bench_print("lm_dense_iter_s_H30", t.iter, "s");
+    bench_print("lm_dense_solve_s_H30", t.solve, "s");
+  }
+  return 0;
+}
