@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <ctime>
 
 #include "core/command.h"
 #include "core/error.h"
@@ -25,7 +26,7 @@ PolicyKind parse_policy(const std::string& p) {
 }
 
 // Runs one episode from `seed`; keeps every frame (Dreamer-aligned rows, see io/npz.h).
-Episode run_episode(Env& env, PolicyKind kind, Expert* expert, float noise, uint64_t seed) {
+Episode run_episode(Env& env, PolicyKind kind, Expert* expert, uint64_t seed) {
   Episode e;
   e.H = e.W = env.image_size();
   e.A = env.action_dim();
@@ -46,7 +47,6 @@ Episode run_episode(Env& env, PolicyKind kind, Expert* expert, float noise, uint
     state = r.state;
     if (r.done) break;
   }
-  (void)noise;
   return e;
 }
 
@@ -84,7 +84,7 @@ LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--nois
   double total = 0;
   for (int i = 0; i < episodes; ++i) {
     uint64_t es = Rng(seed).derive(static_cast<uint64_t>(i)).next_u64();
-    Episode e = run_episode(*env, kind, expert.get(), noise, es);
+    Episode e = run_episode(*env, kind, expert.get(), es);
     char name[64];
     std::snprintf(name, sizeof name, "/%s_%05d.npz", task.c_str(), i);
     save_episode(out + name, e);
@@ -112,7 +112,7 @@ LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted
   auto env = make_env(task, s);
   std::unique_ptr<Expert> expert;
   if (kind == PolicyKind::Scripted) expert = make_expert(task, noise);
-  Episode e = run_episode(*env, kind, expert.get(), noise, seed);
+  Episode e = run_episode(*env, kind, expert.get(), seed);
   if (every <= 0) every = std::max(1, (e.T - 1) / 31);  // about 32 frames
   std::vector<Image> tiles;
   std::vector<std::string> labels;
@@ -129,7 +129,15 @@ LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted
   return 0;
 }
 
+// Thread CPU seconds: on a shared, loaded machine this is steadier than wall time.
+static double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
 LATCO_BENCH(env) {
+  // One thread: step (action repeat included) + a 64x64 render per agent decision.
   for (const char* task : {"push", "cheetah_run"}) {
     EnvSettings s;
     s.task_dir = args.get("task_dir", s.task_dir);
@@ -139,13 +147,16 @@ LATCO_BENCH(env) {
     std::vector<float> a(env->action_dim());
     int frames = 0;
     Timer t;
+    double cpu0 = thread_cpu_seconds();
     while (t.seconds() < 1.0) {
       for (float& x : a) x = rng.uniform(-1.0f, 1.0f);
       StepResult r = env->step(a.data());
       ++frames;
       if (r.done) env->reset(frames);
     }
+    double cpu = thread_cpu_seconds() - cpu0;
     bench_print(std::string("env_frames_per_s_") + task, frames / t.seconds(), "frames/s");
+    bench_print(std::string("env_frames_per_cpu_s_") + task, frames / cpu, "frames/cpu-s");
   }
   return 0;
 }
