@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "env/env.h"
 #include "env/experts.h"
 #include "env/rewards.h"
@@ -238,6 +239,29 @@ TEST(Render, FastPathMatchesMjRayReference) {
     for (size_t i = 0; i < fast.size(); ++i) differ += fast[i] != ref[i];
     EXPECT_LE(differ, static_cast<int>(fast.size() / 200)) << name;  // ties between touching geoms only
   }
+}
+
+TEST(Render, ConcurrentRendersOnSeparateDataMatchSerial) {
+  auto env = make_env("hammer");
+  env->reset(1);
+  const mjModel* m = env->model();
+  // Four states: the reset one and three after further steps.
+  std::vector<mjData*> states;
+  std::vector<float> a = {0.5f, 0.5f, -0.5f, 1.0f};
+  for (int k = 0; k < 4; ++k) {
+    states.push_back(mj_copyData(mj_makeData(m), m, env->data()));
+    mj_camlight(m, states.back());
+    env->step(a);
+  }
+  std::vector<std::vector<uint8_t>> serial(4, std::vector<uint8_t>(64 * 64 * 3)), par = serial;
+  for (int k = 0; k < 4; ++k) env->renderer().render(states[k], env->camera(), 64, 64, serial[k].data());
+  int old = num_threads();
+  set_num_threads(2);
+  parallel_tasks(4, [&](int64_t k) { env->renderer().render(states[k], env->camera(), 64, 64, par[k].data()); });
+  set_num_threads(old);
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(serial[k], par[k]) << k;
+  EXPECT_NE(serial[0], serial[3]);
+  for (mjData* d : states) mj_deleteData(d);
 }
 
 TEST(Render, NormalsOfPrimitiveGeoms) {
