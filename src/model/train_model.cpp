@@ -64,6 +64,15 @@ Image to_image(const Tensor& t, int64_t row) {
       im.rgb[i * 3 + c] = uint8_t(std::lround(std::fmin(std::fmax((p[c * HW + i] + 0.5f) * 255.0f, 0.0f), 255.0f)));
   return im;
 }
+// The grid upscaled x2 under a one-line caption.
+Image captioned(const Image& grid, const std::string& caption) {
+  Image big = upscale(grid, 2);
+  Image out(big.height + 2 * kFontLineHeight + 4, big.width, 255);
+  const uint8_t black[3] = {0, 0, 0};
+  draw_text(out, 2, 2, caption, black, 2);
+  blit(out, big, 2 * kFontLineHeight + 4, 0);
+  return out;
+}
 Image abs_diff(const Image& a, const Image& b) {
   Image d(a.height, a.width);
   for (size_t i = 0; i < a.rgb.size(); ++i) d.rgb[i] = uint8_t(std::abs(int(a.rgb[i]) - int(b.rgb[i])));
@@ -89,7 +98,7 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
     for (int t = 0; t < L; ++t) tiles.push_back(to_image(images, int64_t(t) * n + i));
     for (int t = 0; t < L; ++t) tiles.push_back(to_image(recon, int64_t(t) * n + i));
   }
-  write_png(prefix + "_recon.png", upscale(image_grid(tiles, L, 1), 2));
+  write_png(prefix + "_recon.png", captioned(image_grid(tiles, L, 1), "rows: truth / posterior reconstruction"));
 
   // Open loop: posterior on steps [0, C), prior from there on the true actions [C, L).
   Tensor ctx_img = images.slice0(0, int64_t(C) * n), ctx_act = actions.slice0(0, C);
@@ -109,7 +118,9 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
     for (int t = 0; t < L; ++t) tiles.push_back(pred[t]);
     for (int t = 0; t < L; ++t) tiles.push_back(abs_diff(truth[t], pred[t]));
   }
-  write_png(prefix + "_openloop.png", upscale(image_grid(tiles, L, 1), 2));
+  write_png(prefix + "_openloop.png",
+            captioned(image_grid(tiles, L, 1), "rows: truth / " + std::to_string(C) +
+                                                   " posterior frames, then open-loop prior / |difference|"));
 }
 
 // The batch that produced a NaN, as arrays image (B, L, H, W, 3) u1, action (B, L, A) f4, reward (B, L) f4.
