@@ -93,4 +93,4 @@ bench: all
 clean:
 	rm -rf build build-*
 
--include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) $(BUILD)/tests -name '*.d' 2>/dev/null)

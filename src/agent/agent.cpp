@@ -1,0 +1,259 @@
+#include "agent/agent.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/timer.h"
+#include "io/checkpoint.h"
+#include "io/progress.h"
+
+namespace fs = std::filesystem;
+
+namespace latco {
+namespace {
+
+constexpr uint64_t kTrainEpisodes = 11, kEvalEpisodes = 12, kReplay = 13;
+
+std::string resolved_config(const Config& cfg, AgentSettings& s, RssmSettings& ms) {
+  // Defaults first, then what the config changed (printed at start and saved).
+  std::vector<std::pair<std::string, std::string>> now, defaults;
+  Config::describe(s, now);
+  Config::describe(ms, now);
+  AgentSettings ds;
+  RssmSettings dms;
+  Config::describe(ds, defaults);
+  Config::describe(dms, defaults);
+  std::string text = "# resolved agent and model settings\n", diff;
+  for (size_t i = 0; i < now.size(); ++i) {
+    text += now[i].first + ": " + now[i].second + "\n";
+    if (now[i].second != defaults[i].second)
+      diff += "  " + now[i].first + ": " + now[i].second + "   (default " + defaults[i].second + ")\n";
+  }
+  text += "# every key given (including planner settings)\n";
+  for (const auto& [k, e] : cfg.entries()) text += "# " + k + ": " + e.value + "\n";
+  return text + (diff.empty() ? "" : "# changed from the defaults:\n" + diff);
+}
+
+}  // namespace
+
+Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet) : dir_(run_dir), quiet_(quiet) {
+  cfg.apply(s_);
+  cfg.apply(ms_);
+  if (s_.device == "cuda") {
+    std::printf("device: %s; the training and planning paths run on the CPU in this build\n",
+                device::cuda_status().c_str());
+  } else if (s_.device != "cpu") {
+    LATCO_FAIL(cfg.where("device") << ": expected cpu or cuda, got '" << s_.device << "'");
+  }
+  EnvSettings es;
+  es.image_size = ms_.image_size;
+  es.time_limit = s_.time_limit;
+  env_ = make_env(s_.task, es);
+  model_ = std::make_unique<Rssm>(ms_, env_->action_dim(), s_.seed);
+  trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed);
+  latent_ = std::make_unique<RssmLatentModel>(model_->transition());
+  planner_ = make_planner(s_.planner, *latent_, s_.horizon, cfg);
+  cfg.check_all_used();
+  replay_ = std::make_unique<Replay>(s_.replay_capacity, ms_.image_size, ms_.image_size, env_->action_dim(),
+                                     Rng(s_.seed).derive(kReplay).next_u64(), !quiet_);
+
+  fs::create_directories(dir_ + "/episodes");
+  fs::create_directories(dir_ + "/checkpoints");
+  fs::create_directories(dir_ + "/eval");
+  fs::create_directories(dir_ + "/plans");
+  config_text_ = resolved_config(cfg, s_, ms_);
+  if (!quiet_) std::printf("run %s: task %s, planner %s, %lld model parameters\n%s", dir_.c_str(), s_.task.c_str(),
+                           s_.planner.c_str(), (long long)model_->num_parameters(),
+                           config_text_.substr(config_text_.find("# changed")).c_str());
+
+  // Section 5.3: offline data first, then the run's own episodes (in collection order).
+  if (!s_.offline_data.empty()) {
+    int n = replay_->load_dir(s_.offline_data);
+    if (!quiet_) std::printf("replay: %d offline episodes from %s\n", n, s_.offline_data.c_str());
+  }
+  std::string ck;
+  if (resume) {
+    ck = latest_checkpoint(dir_ + "/checkpoints");
+    if (ck.empty()) LATCO_FAIL("--resume: no checkpoint in " << dir_ << "/checkpoints");
+  } else if (!latest_checkpoint(dir_ + "/checkpoints").empty()) {
+    LATCO_FAIL(dir_ << " already holds a run: pass --resume to continue it, or choose another --out");
+  }
+  if (resume) {
+    load_checkpoint_from(ck);
+  } else {
+    std::ofstream(dir_ + "/config.yaml") << config_text_;
+  }
+  csv_ = std::make_unique<CsvWriter>(dir_ + "/metrics.csv",
+                                     std::vector<std::string>{"episode", "env_steps", "agent_steps", "grad_steps",
+                                                              "eval", "return", "success", "loss", "kl", "image_ll",
+                                                              "reward_ll", "plan_s_per_step", "seconds"},
+                                     resume);
+}
+
+Agent::~Agent() = default;
+
+uint64_t Agent::episode_seed(int64_t index, bool eval) const {
+  return Rng(s_.seed).derive(eval ? kEvalEpisodes : kTrainEpisodes).derive(uint64_t(index)).next_u64();
+}
+
+void Agent::add_episode(const Episode& e, bool write_file) {
+  if (write_file) {
+    char name[64];
+    std::snprintf(name, sizeof name, "/episodes/ep%06lld.npz", (long long)episodes_);
+    save_episode(dir_ + name, e);
+  }
+  replay_->add(e);
+}
+
+void Agent::log_row(bool eval, const EpisodeStats& st, const TrainMetrics& m) {
+  csv_->row({double(episodes_), double(env_steps_), double(agent_steps_), double(trainer_->steps()), eval ? 1.0 : 0.0,
+             st.ret, st.success ? 1.0 : 0.0, m.loss, m.kl, m.image_ll, m.reward_ll,
+             st.steps ? st.plan_seconds / st.steps : 0.0, started_});
+}
+
+void Agent::collect(bool random) {
+  Episode e;
+  ActSettings as{s_.replan_every, random ? 0.0f : s_.action_noise};
+  EpisodeStats st = run_episode(*env_, *model_, random ? nullptr : planner_.get(), as, episode_seed(episodes_, false), &e);
+  add_episode(e, true);
+  ++episodes_;
+  env_steps_ += st.env_steps;
+  agent_steps_ += st.steps;
+  TrainMetrics m = random ? TrainMetrics{} : train(s_.updates_per_episode);
+  log_row(false, st, m);
+}
+
+TrainMetrics Agent::train(int steps) {
+  TrainMetrics avg;
+  SequenceBatch batch;
+  const int L = std::min<int>(ms_.length, env_->time_limit() + 1);
+  for (int i = 0; i < steps; ++i) {
+    replay_->sample(ms_.batch, L, batch);
+    TrainMetrics m = trainer_->step(batch);
+    avg.loss += m.loss / steps;
+    avg.kl += m.kl / steps;
+    avg.image_ll += m.image_ll / steps;
+    avg.reward_ll += m.reward_ll / steps;
+    avg.grad_norm += m.grad_norm / steps;
+    avg.grad_step = m.grad_step;
+  }
+  latent_->refresh();  // the planner's transposed weight copies follow the training
+  return avg;
+}
+
+void Agent::evaluate() {
+  for (int i = 0; i < s_.eval_episodes; ++i) {
+    Episode e;
+    PlanResult first;
+    EpisodeStats st = run_episode(*env_, *model_, planner_.get(), ActSettings{s_.replan_every, 0.0f},
+                                  episode_seed(episodes_ * 1000 + i, true), &e, &first);
+    log_row(true, st, TrainMetrics{});
+    char name[96];
+    std::snprintf(name, sizeof name, "/eval/ep%06lld_%d.png", (long long)episodes_, i);
+    write_png(dir_ + name, episode_sheet(e, 5, 10));
+    if (i == 0 && first.latents.defined()) {
+      std::snprintf(name, sizeof name, "/plans/ep%06lld.png", (long long)episodes_);
+      write_png(dir_ + name, upscale(decode_latents(*model_, first.latents, 1), 2));
+    }
+    if (!quiet_)
+      std::printf("eval after %lld episodes: return %.2f, success %d, planning %.3f s/step\n", (long long)episodes_,
+                  st.ret, int(st.success), st.steps ? st.plan_seconds / st.steps : 0.0);
+  }
+}
+
+void Agent::save_checkpoint_now() {
+  Checkpoint ck;
+  trainer_->save(ck);
+  ck.env_steps = env_steps_;
+  ck.episodes = episodes_;
+  ck.rngs["replay"] = replay_->rng();
+  ck.notes["config"] = config_text_;
+  ck.notes["agent_steps"] = std::to_string(agent_steps_);
+  ck.notes["seconds"] = std::to_string(started_);
+  save_checkpoint(checkpoint_path(dir_ + "/checkpoints", episodes_), ck);
+  prune_checkpoints(dir_ + "/checkpoints", s_.keep_checkpoints);
+}
+
+void Agent::load_checkpoint_from(const std::string& path) {
+  Checkpoint ck = load_checkpoint(path);
+  trainer_->load(ck, path);
+  latent_->refresh();
+  env_steps_ = ck.env_steps;
+  episodes_ = ck.episodes;
+  agent_steps_ = std::stoll(ck.notes.count("agent_steps") ? ck.notes.at("agent_steps") : "0");
+  started_ = std::stod(ck.notes.count("seconds") ? ck.notes.at("seconds") : "0");
+  // The replay is the run's own episode files, re-added in order; then its sampling stream.
+  for (int64_t i = 0; i < episodes_; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "/episodes/ep%06lld.npz", (long long)i);
+    add_episode(load_episode(dir_ + name), false);
+  }
+  replay_->rng() = ck.rng("replay", path);
+  if (!quiet_)
+    std::printf("resumed %s: %lld episodes, %lld env steps, %lld gradient steps\n", path.c_str(),
+                (long long)episodes_, (long long)env_steps_, (long long)trainer_->steps());
+}
+
+void Agent::run() {
+  const int64_t total = s_.prefill_episodes + s_.episodes;
+  Progress progress(total, "episodes");
+  Timer clock;
+  const double offset = started_;
+  char info[256];
+  while (episodes_ < total) {
+    const bool prefill = episodes_ < s_.prefill_episodes;
+    collect(prefill);
+    if (episodes_ == s_.prefill_episodes && s_.pretrain_steps > 0 && replay_->steps() > 0) train(s_.pretrain_steps);
+    started_ = offset + clock.seconds();
+    const int64_t online = episodes_ - s_.prefill_episodes;
+    if (!prefill && s_.eval_every > 0 && online % s_.eval_every == 0) evaluate();
+    if (online > 0 && (online % s_.checkpoint_every_episodes == 0 || episodes_ == total)) save_checkpoint_now();
+    std::snprintf(info, sizeof info, "env steps %lld, grad steps %lld", (long long)env_steps_,
+                  (long long)trainer_->steps());
+    if (!quiet_) progress.update(episodes_, info);
+  }
+  if (!quiet_) progress.finish(info);
+}
+
+// ----- pictures -----
+
+Image decode_latents(const Rssm& model, const Tensor& latents, int every) {
+  ad::NoGradGuard no_grad;
+  const int64_t T = latents.size(0);
+  std::vector<int64_t> rows;
+  for (int64_t t = 0; t < T; t += every) rows.push_back(t);
+  Tensor z({int64_t(rows.size()), latents.size(1)});
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::copy(latents.data() + rows[i] * latents.size(1), latents.data() + (rows[i] + 1) * latents.size(1),
+              z.data() + i * latents.size(1));
+  Tensor img = model.decode(ad::constant(z)).value();  // (n, 3, H, W) in [-0.5, 0.5]
+  const int H = int(img.size(2)), W = int(img.size(3)), HW = H * W;
+  std::vector<Image> tiles;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Image im(H, W);
+    const float* p = img.data() + i * 3 * HW;
+    for (int k = 0; k < HW; ++k)
+      for (int c = 0; c < 3; ++c)
+        im.rgb[k * 3 + c] = uint8_t(std::lround(std::fmin(std::fmax((p[c * HW + k] + 0.5f) * 255.0f, 0.0f), 255.0f)));
+    tiles.push_back(im);
+  }
+  return image_grid(tiles, int(tiles.size()), 1);
+}
+
+Image episode_sheet(const Episode& e, int every, int cols) {
+  std::vector<Image> tiles;
+  std::vector<std::string> labels;
+  for (int t = 0; t < e.T; t += every) {
+    Image im(e.H, e.W);
+    std::copy(e.image.begin() + size_t(t) * e.H * e.W * 3, e.image.begin() + size_t(t + 1) * e.H * e.W * 3,
+              im.rgb.begin());
+    tiles.push_back(im);
+    labels.push_back(std::to_string(t) + (e.success[t] ? "*" : ""));
+  }
+  return image_grid(tiles, cols, 2, labels);
+}
+
+}  // namespace latco

@@ -1,0 +1,77 @@
+#include "agent/evaluation.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "model/rssm_latent_model.h"
+#include "plan/planner.h"
+
+namespace latco {
+namespace {
+void mean_se(const std::vector<double>& x, double& mean, double& se) {
+  mean = se = 0;
+  if (x.empty()) return;
+  for (double v : x) mean += v / x.size();
+  if (x.size() < 2) return;
+  double var = 0;
+  for (double v : x) var += (v - mean) * (v - mean) / (x.size() - 1);
+  se = std::sqrt(var / x.size());
+}
+}  // namespace
+
+EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& planner, const Config& planner_cfg,
+                             int horizon, int replan_every, int episodes, uint64_t seed,
+                             std::vector<Episode>* records) {
+  RssmLatentModel latent(model.transition());
+  std::unique_ptr<Planner> p = make_planner(planner, latent, horizon, planner_cfg);
+  EvalSummary sum;
+  sum.planner = planner;
+  sum.episodes = episodes;
+  std::vector<double> succ, ret;
+  double plan_s = 0;
+  int steps = 0, plans = 0;
+  for (int i = 0; i < episodes; ++i) {
+    Episode e;
+    EpisodeStats st = run_episode(env, model, p.get(), ActSettings{replan_every, 0.0f}, Rng(seed).derive(i).next_u64(),
+                                  records ? &e : nullptr);
+    if (records) records->push_back(std::move(e));
+    succ.push_back(st.success ? 1.0 : 0.0);
+    ret.push_back(st.ret);
+    plan_s += st.plan_seconds;
+    steps += st.steps;
+    plans += st.plans;
+    sum.runs.push_back(st);
+  }
+  mean_se(succ, sum.success_rate, sum.success_se);
+  mean_se(ret, sum.mean_return, sum.return_se);
+  sum.plan_s_per_step = steps ? plan_s / steps : 0;
+  sum.plan_s_per_plan = plans ? plan_s / plans : 0;
+  return sum;
+}
+
+std::string format_eval_table(const std::vector<EvalSummary>& rows, bool md) {
+  std::string out;
+  char buf[256];
+  if (md) {
+    out += "| planner | episodes | success rate | return | planning s/step | s/plan |\n";
+    out += "|---|---|---|---|---|---|\n";
+  } else {
+    std::snprintf(buf, sizeof buf, "%-24s %8s %16s %18s %15s %10s\n", "planner", "episodes", "success", "return",
+                  "plan s/step", "s/plan");
+    out += buf;
+  }
+  for (const auto& r : rows) {
+    if (md)
+      std::snprintf(buf, sizeof buf, "| %s | %d | %.2f ± %.2f | %.2f ± %.2f | %.3f | %.2f |\n", r.planner.c_str(),
+                    r.episodes, r.success_rate, r.success_se, r.mean_return, r.return_se, r.plan_s_per_step,
+                    r.plan_s_per_plan);
+    else
+      std::snprintf(buf, sizeof buf, "%-24s %8d %8.2f ± %5.2f %9.2f ± %6.2f %15.3f %10.2f\n", r.planner.c_str(),
+                    r.episodes, r.success_rate, r.success_se, r.mean_return, r.return_se, r.plan_s_per_step,
+                    r.plan_s_per_plan);
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace latco
