@@ -2,20 +2,36 @@
 // Left out: weight decay, learning-rate schedules (set_lr is the hook).
 #include "nn/adam.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace latco::nn {
 
+// Sum of squares over fixed blocks, added in block order: the same for any thread count.
+static double sum_squares(const float* p, int64_t n) {
+  constexpr int64_t kBlock = 1 << 15;
+  const int64_t nb = (n + kBlock - 1) / kBlock;
+  std::vector<double> part(nb, 0.0);
+  parallel_for(nb, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      double acc = 0;
+      const int64_t e = std::min(n, (b + 1) * kBlock);
+      for (int64_t i = b * kBlock; i < e; ++i) acc += double(p[i]) * p[i];
+      part[b] = acc;
+    }
+  });
+  double ss = 0;
+  for (double v : part) ss += v;
+  return ss;
+}
+
 double global_grad_norm(const NamedVars& params) {
   double ss = 0;
-  for (const auto& p : params) {
-    if (!p.second.has_grad()) continue;
-    const Tensor& g = p.second.node()->grad;
-    const float* pg = g.data();
-    for (int64_t i = 0; i < g.numel(); ++i) ss += double(pg[i]) * pg[i];
-  }
+  for (const auto& p : params)
+    if (p.second.has_grad()) ss += sum_squares(p.second.node()->grad.data(), p.second.node()->grad.numel());
   return std::sqrt(ss);
 }
 
@@ -55,7 +71,9 @@ float Adam::step() {
   ++t_;
   const double c1 = 1.0 - std::pow(double(s_.beta1), double(t_));
   const double c2 = 1.0 - std::pow(double(s_.beta2), double(t_));
-  const float b1 = s_.beta1, b2 = s_.beta2;
+  // p -= lr * (m / c1) / (sqrt(v / c2) + eps)  ==  p -= step * m / (sqrt(v) * rc2 + eps)
+  const float b1 = s_.beta1, b2 = s_.beta2, gs = static_cast<float>(scale), eps = s_.eps;
+  const float step = static_cast<float>(s_.lr / c1), rc2 = static_cast<float>(1.0 / std::sqrt(c2));
   for (size_t k = 0; k < params_.size(); ++k) {
     ad::Var& p = params_[k].second;
     if (!p.has_grad()) continue;
@@ -63,14 +81,14 @@ float Adam::step() {
     float* x = p.mutable_value().data();
     float* m = m_[k].data();
     float* v = v_[k].data();
-    const int64_t n = m_[k].numel();
-    for (int64_t i = 0; i < n; ++i) {
-      const float gi = static_cast<float>(g[i] * scale);
-      m[i] = b1 * m[i] + (1.0f - b1) * gi;
-      v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-      const double mhat = m[i] / c1, vhat = v[i] / c2;
-      x[i] -= static_cast<float>(s_.lr * mhat / (std::sqrt(vhat) + s_.eps));
-    }
+    parallel_for(m_[k].numel(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const float gi = g[i] * gs;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        x[i] -= step * m[i] / (std::sqrt(v[i]) * rc2 + eps);
+      }
+    }, 1 << 15);
   }
   return static_cast<float>(norm);
 }
