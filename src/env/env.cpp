@@ -110,7 +110,7 @@ StepResult Env::step(const float* action) {
   for (int i = 0; i < action_dim_; ++i) {
     LATCO_CHECK(std::isfinite(action[i]))
         << "task '" << name_ << "': action[" << i << "] = " << action[i] << " is not finite";
-    a[i] = action[i] < -1 ? -1.0f : (action[i] > 1 ? 1.0f : action[i]);
+    a[i] = action[i] < kActionLow ? kActionLow : (action[i] > kActionHigh ? kActionHigh : action[i]);
   }
   StepResult r;
   const int nsub = substeps();

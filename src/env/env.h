@@ -63,6 +63,7 @@ class Env {
 
   const std::string& name() const { return name_; }
   int action_dim() const { return action_dim_; }
+  static constexpr float kActionLow = -1, kActionHigh = 1;  // every action entry lies in [-1, 1]
   int action_repeat() const { return action_repeat_; }
   int time_limit() const { return time_limit_; }  // in agent decisions
   int image_size() const { return settings_.image_size; }

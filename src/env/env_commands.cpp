@@ -63,7 +63,8 @@ EnvSettings settings_from(const Args& args) {
 }
 }  // namespace
 
-LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--noise 0.3] --episodes N --out DIR [--seed S] [--size 64]") {
+// --expert picks another expert for the task (lottery: --expert lottery_safe).
+LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--noise 0.3] [--expert E] --episodes N --out DIR [--seed S] [--size 64]") {
   std::string task = args.get("task", "");
   LATCO_CHECK(!task.empty()) << "collect: --task is required";
   PolicyKind kind = parse_policy(args.get("policy", "scripted"));
@@ -73,12 +74,11 @@ LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--nois
   LATCO_CHECK(!out.empty()) << "collect: --out DIR is required";
   uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
   EnvSettings s = settings_from(args);
+  std::string expert_name = args.get("expert", task);
   args.check_all_read("collect");
   auto env = make_env(task, s);
   std::unique_ptr<Expert> expert;
-  if (kind == PolicyKind::Scripted) {
-    expert = make_expert(task, noise);
-  }
+  if (kind == PolicyKind::Scripted) expert = make_expert(expert_name, noise);
   make_dir(out);
   int successes = 0;
   double total = 0;
@@ -97,7 +97,7 @@ LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--nois
   return 0;
 }
 
-LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted|random] [--seed S] [--every k] [--size 64] --out sheet.png") {
+LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted|random] [--expert E] [--seed S] [--every k] [--size 64] --out sheet.png") {
   std::string task = args.get("task", "");
   LATCO_CHECK(!task.empty()) << "render: --task is required";
   PolicyKind kind = parse_policy(args.get("policy", "scripted"));
@@ -108,10 +108,11 @@ LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted
   int every = static_cast<int>(args.get_int("every", 0));
   int cols = static_cast<int>(args.get_int("cols", 8));
   EnvSettings s = settings_from(args);
+  std::string expert_name = args.get("expert", task);
   args.check_all_read("render");
   auto env = make_env(task, s);
   std::unique_ptr<Expert> expert;
-  if (kind == PolicyKind::Scripted) expert = make_expert(task, noise);
+  if (kind == PolicyKind::Scripted) expert = make_expert(expert_name, noise);
   Episode e = run_episode(*env, kind, expert.get(), seed);
   if (every <= 0) every = std::max(1, (e.T - 1) / 31);  // about 32 frames
   std::vector<Image> tiles;
