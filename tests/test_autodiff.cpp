@@ -169,6 +169,7 @@ TEST(Autodiff, ShapeOps) {
   expect_grad("transpose 1,2", [](const std::vector<Var>& v) { return weighted_sum(ad::transpose(v[0], 2, 1)); }, {a});
   Tensor f = random_tensor({2, 3, 4, 5}, 12);
   expect_grad("transpose 1,3", [](const std::vector<Var>& v) { return weighted_sum(ad::transpose(v[0], 1, 3)); }, {f});
+  expect_grad("transpose 1,1", [](const std::vector<Var>& v) { return weighted_sum(ad::transpose(v[0], 1, -2)); }, {a});
   Tensor g = random_tensor({2, 3, 4}, 13);
   expect_grad("stack0", [](const std::vector<Var>& v) { return weighted_sum(ad::stack0({v[0], v[1], v[0]})); },
               {a, g});

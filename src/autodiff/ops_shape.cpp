@@ -147,6 +147,7 @@ Var transpose(const Var& x, int d0, int d1) {
   const Shape& xs = x.shape();
   const int nd = x.dim();
   int a0 = norm_axis("transpose", d0, nd, xs), a1 = norm_axis("transpose", d1, nd, xs);
+  if (a0 == a1) return reshape(x, xs);  // nothing to swap: an identity view
   if (a0 > a1) std::swap(a0, a1);
   Swap s{1, xs[a0], 1, xs[a1], 1};
   for (int k = 0; k < a0; ++k) s.A *= xs[k];
