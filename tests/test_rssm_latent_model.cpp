@@ -1,7 +1,8 @@
 // RssmLatentModel: predict / reward / std against a plain per-sample double-precision
 // reference written here from the equations in model/transition_weights.h, and every
 // Jacobian against central finite differences of that reference. Small random weights
-// (all entries), paper size (chosen entries), D = 0, thread-count invariance, large N.
+// (all entries), paper size (chosen entries), D = 0, thread-count invariance, large N,
+// and agreement with the training graph's prior step (model/rssm.*) on the same weights.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/thread_pool.h"
+#include "autodiff/var.h"
+#include "model/rssm.h"
 #include "model/rssm_latent_model.h"
 
 using namespace latco;
@@ -366,5 +369,50 @@ TEST(RssmLatentModel, WrongWeightShapeIsNamed) {
     FAIL() << "no throw";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("W_x"), std::string::npos) << e.what();
+  }
+}
+
+// The planner's view and the autodiff training graph compute the same prior step and reward
+// from the same tensors (with and without the deterministic path).
+TEST(RssmLatentModel, MatchesTheTrainingGraph) {
+  for (bool det : {true, false}) {
+    RssmSettings st;
+    st.stoch = 6, st.deter = 10, st.hidden = 12, st.depth = 2, st.image_size = 16, st.reward_hidden = 14;
+    st.deterministic_path = det;
+    Rssm rssm(st, 3, 21);
+    // Random biases, written through the shared storage as a training step would.
+    Rng rb(22);
+    const TransitionWeights& tw = rssm.transition();
+    for (const Tensor* b : {&tw.b_in, &tw.b_x, &tw.b_h, &tw.b_p, &tw.b_m, &tw.b_s, &tw.c1, &tw.c2, &tw.c3})
+      if (b->defined()) {
+        Tensor shared = *b;
+        for (int64_t i = 0; i < shared.numel(); ++i) shared[i] = rb.uniform(-0.5f, 0.5f);
+      }
+    RssmLatentModel m(tw);
+    const int N = 9, S = rssm.stoch(), D = rssm.deter(), Z = S + D, A = 3;
+    ASSERT_EQ(m.latent_dim(), Z);
+    std::vector<float> z, a;
+    random_inputs(N, Z, A, 23, &z, &a);
+    Tensor s_t({N, S}), h_t({N, std::max(D, 1)}), a_t = Tensor::from({N, A}, a);
+    for (int i = 0; i < N; ++i) {
+      for (int k = 0; k < S; ++k) s_t[i * S + k] = z[size_t(i) * Z + k];
+      for (int k = 0; k < D; ++k) h_t[i * D + k] = z[size_t(i) * Z + S + k];
+    }
+    ad::Var h_next, pm, psd, u;
+    rssm.prior_step(ad::constant(s_t), D > 0 ? ad::constant(h_t) : ad::Var(), ad::constant(a_t), h_next, pm, psd, u);
+    ad::Var r_graph = rssm.reward(ad::constant(Tensor::from({N, Z}, z)));
+    std::vector<float> next(size_t(N) * Z), sd(size_t(N) * Z), r(N);
+    m.predict(N, z.data(), a.data(), next.data());
+    m.predict_std(N, z.data(), a.data(), sd.data(), nullptr, nullptr);
+    m.reward(N, z.data(), r.data());
+    for (int i = 0; i < N; ++i) {
+      for (int k = 0; k < S; ++k) {
+        EXPECT_NEAR(next[size_t(i) * Z + k], pm.value()[i * S + k], 1e-5) << "prior mean " << i << "," << k;
+        EXPECT_NEAR(sd[size_t(i) * Z + k], psd.value()[i * S + k], 1e-5) << "prior std " << i << "," << k;
+      }
+      for (int k = 0; k < D; ++k)
+        EXPECT_NEAR(next[size_t(i) * Z + S + k], h_next.value()[i * D + k], 1e-5) << "h' " << i << "," << k;
+      EXPECT_NEAR(r[i], r_graph.value()[i], 1e-5) << "reward " << i;
+    }
   }
 }
