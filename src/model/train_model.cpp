@@ -82,7 +82,7 @@ Image abs_diff(const Image& a, const Image& b) {
 // PlaNet-style diagnostics for the first few sequences of a batch: reconstructions from
 // the posterior (rows truth / reconstruction), and open-loop predictions: `context`
 // posterior frames, then the prior mean rolled forward on the true actions (rows truth /
-// prediction / |difference|). Posterior samples are replaced by means (eps = 0).
+// prediction / absolute difference). Posterior samples are replaced by means (eps = 0).
 void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context, const std::string& prefix) {
   ad::NoGradGuard no_grad;
   const int n = std::min(full.B, 4), L = std::min(full.L, 16), C = std::min(context, L - 1);
@@ -120,7 +120,7 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
   }
   write_png(prefix + "_openloop.png",
             captioned(image_grid(tiles, L, 1), "rows: truth / " + std::to_string(C) +
-                                                   " posterior frames, then open-loop prior / |difference|"));
+                                                   " posterior frames, then open-loop prior / abs difference"));
 }
 
 // The batch that produced a NaN, as arrays image (B, L, H, W, 3) u1, action (B, L, A) f4, reward (B, L) f4.
