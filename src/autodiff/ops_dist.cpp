@@ -7,6 +7,7 @@
 
 namespace latco::ad {
 
+// Eq. (2), the KL term of the ELBO per element:
 // KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2 / s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
 Var kl_normal(const Var& m1, const Var& s1, const Var& m2, const Var& s2) {
   Var num = square(s1) + square(m1 - m2);
@@ -14,6 +15,7 @@ Var kl_normal(const Var& m1, const Var& s1, const Var& m2, const Var& s2) {
   return add_scalar(log(s2) - log(s1) + num / den, -0.5f);
 }
 
+// Eq. (2), the log-likelihood terms ln p(o, r | z) per element:
 // log N(x; m, s^2) = -((x - m) / s)^2 / 2 - log s - log(2 pi) / 2
 Var normal_log_prob(const Var& x, const Var& m, const Var& s) {
   const float half_log_2pi = 0.5f * std::log(2.0f * static_cast<float>(M_PI));

@@ -62,6 +62,7 @@ void Adam::zero_grad() {
     if (p.second.has_grad()) p.second.grad().zero();
 }
 
+// Algorithm 1, model update: phi += alpha grad L_ELBO (Eq. (2)), taken with Adam.
 float Adam::step() {
   // ----- global-norm clipping -----
   const double norm = global_grad_norm(params_);
