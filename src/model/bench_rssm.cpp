@@ -1,12 +1,14 @@
 // `latco bench rssm`: one ELBO training step (forward, backward, Adam) of the world
 // model at B = 16, L = 32 on 64x64 images, paper sizes unless overridden; prints the
-// step time, images per second, the time of each phase and the peak resident memory.
+// step time, images per second, the time of each phase, the CPU time per step (a figure
+// that contention on a shared machine inflates less than wall time) and the peak memory.
 // Left out: data loading (a random batch is used), CUDA.
 #include <sys/resource.h>
 
 #include <cstdio>
 
 #include "core/command.h"
+#include "core/thread_pool.h"
 #include "core/timer.h"
 #include "io/config.h"
 #include "model/elbo.h"
@@ -27,6 +29,14 @@ struct BenchRssmSettings {
     v("bench_steps", steps, 1, 1000);
   }
 };
+
+// Process CPU seconds (user + system, all threads): on a shared machine, CPU time per
+// step divided by the thread count estimates the step time on an idle one.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 double peak_rss_mb() {
   rusage u{};
@@ -60,9 +70,10 @@ LATCO_BENCH(rssm) {
               ms.image_size, ms.image_size, bs.batch, bs.length);
 
   // Phases of one step, timed separately (the same work as ModelTrainer::step).
-  double t_fwd = 0, t_bwd = 0, t_adam = 0, t_total = 0;
+  double t_fwd = 0, t_bwd = 0, t_adam = 0, t_total = 0, cpu0 = 0;
   nn::Adam& adam = trainer.adam();
   for (int k = 0; k <= bs.steps; ++k) {
+    if (k == 1) cpu0 = cpu_seconds();
     Timer all;
     Tensor images, actions, rewards;
     model.batch_tensors(batch, images, actions, rewards);
@@ -89,9 +100,11 @@ LATCO_BENCH(rssm) {
     t_adam += a;
     t_total += total;
   }
-  const double n = bs.steps, step_s = t_total / n;
+  const double n = bs.steps, step_s = t_total / n, cpu_s = (cpu_seconds() - cpu0) / n;
   bench_print("rssm_step_s", step_s, "s");
   bench_print("rssm_images_per_s", bs.batch * bs.length / step_s, "images/s");
+  bench_print("rssm_step_cpu_s", cpu_s, "s");
+  bench_print("rssm_step_cpu_per_thread_s", cpu_s / num_threads(), "s");
   bench_print("rssm_forward_s", t_fwd / n, "s");
   bench_print("rssm_backward_s", t_bwd / n, "s");
   bench_print("rssm_adam_s", t_adam / n, "s");
