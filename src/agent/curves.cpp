@@ -1,0 +1,79 @@
+#include "agent/curves.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/command.h"
+#include "core/error.h"
+
+namespace latco {
+
+std::map<std::string, std::vector<double>> read_metrics(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) LATCO_FAIL(path << ": cannot open metrics file");
+  std::string line;
+  if (!std::getline(f, line)) LATCO_FAIL(path << ": empty metrics file");
+  std::vector<std::string> cols;
+  std::stringstream hs(line);
+  for (std::string c; std::getline(hs, c, ',');) cols.push_back(c);
+  std::map<std::string, std::vector<double>> out;
+  for (const auto& c : cols) out[c];
+  int lineno = 1;
+  while (std::getline(f, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    std::stringstream ss(line);
+    size_t i = 0;
+    for (std::string v; std::getline(ss, v, ','); ++i) {
+      if (i >= cols.size()) LATCO_FAIL(path << " line " << lineno << ": more values than columns");
+      char* end = nullptr;
+      double x = std::strtod(v.c_str(), &end);
+      if (end == v.c_str()) LATCO_FAIL(path << " line " << lineno << ": '" << v << "' is not a number");
+      out[cols[i]].push_back(x);
+    }
+    if (i != cols.size()) LATCO_FAIL(path << " line " << lineno << ": " << i << " values for " << cols.size() << " columns");
+  }
+  return out;
+}
+
+Series metric_series(const std::string& csv_path, const std::string& label, const std::string& xc,
+                     const std::string& yc, int eval_filter) {
+  auto m = read_metrics(csv_path);
+  for (const auto& c : {xc, yc})
+    if (!m.count(c)) LATCO_FAIL(csv_path << ": no column '" << c << "'");
+  Series s;
+  s.label = label;
+  const auto& ev = m.count("eval") ? m["eval"] : std::vector<double>(m[xc].size(), 0.0);
+  for (size_t i = 0; i < m[xc].size(); ++i) {
+    if (eval_filter >= 0 && int(ev[i]) != eval_filter) continue;
+    s.x.push_back(m[xc][i]);
+    s.y.push_back(m[yc][i]);
+  }
+  return s;
+}
+
+Image learning_curves(const std::vector<std::string>& runs) {
+  std::vector<Series> succ, ret;
+  for (const auto& r : runs) {
+    std::string label = std::filesystem::path(r).filename().string();
+    if (label.empty()) label = std::filesystem::path(r).parent_path().filename().string();
+    succ.push_back(metric_series(r + "/metrics.csv", label, "env_steps", "success", 1));
+    ret.push_back(metric_series(r + "/metrics.csv", label, "env_steps", "return", 1));
+  }
+  PlotStyle a{"evaluation success", "environment steps", "success", false, 420, 300};
+  PlotStyle b{"evaluation return", "environment steps", "return", false, 420, 300};
+  return plot_row({plot_lines(succ, a), plot_lines(ret, b)});
+}
+
+LATCO_COMMAND(plot, "learning curves: latco plot runs/a runs/b ... --out curves.png") {
+  const std::string out = args.get("out", "curves.png");
+  args.check_all_read("plot");
+  LATCO_CHECK(!args.positional.empty()) << "plot: name at least one run folder";
+  write_png(out, learning_curves(args.positional));
+  std::printf("plot: wrote %s (%zu runs)\n", out.c_str(), args.positional.size());
+  return 0;
+}
+
+}  // namespace latco

@@ -1,0 +1,232 @@
+// `latco demo` (what `make run` runs): a short end-to-end experiment on a sparse
+// tabletop task. Collect scripted-expert (with noise) and random episodes, train
+// the small world model on them, then evaluate LatCo, CEM and shooting GD on the
+// same model from the same seeds, and write results/: the table, the model's
+// learning curve, a Figure 1-style LatCo plan strip and a Figure 6-style
+// optimisation plot. It reports what it measures.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "agent/agent.h"
+#include "agent/curves.h"
+#include "agent/evaluation.h"
+#include "core/command.h"
+#include "core/timer.h"
+#include "env/experts.h"
+#include "io/checkpoint.h"
+#include "io/plot.h"
+#include "io/progress.h"
+
+namespace fs = std::filesystem;
+
+namespace latco {
+namespace {
+
+struct DemoSettings {
+  int expert_episodes = 30;        // scripted-expert episodes (with noise) in the dataset
+  int random_episodes = 10;        // random-action episodes in the dataset
+  float expert_noise = 0.3f;       // expert action noise std
+  int train_steps = 2000;          // world-model gradient steps at most
+  double train_seconds = 300;      // ... and at most this much training time
+  int eval_episodes = 10;          // evaluation episodes per planner (same seeds for all)
+  std::string planners = "latco,cem,shooting_gd";  // compared planners, comma-separated
+  std::string out = "results";     // output folder
+  template <class V>
+  void visit(V& v) {
+    v("demo_expert_episodes", expert_episodes, 0, 100000);
+    v("demo_random_episodes", random_episodes, 0, 100000);
+    v("demo_expert_noise", expert_noise, 0.0, 10.0);
+    v("demo_train_steps", train_steps, 0, 100000000);
+    v("demo_train_seconds", train_seconds, 0.0, 1e9);
+    v("demo_eval_episodes", eval_episodes, 1, 100000);
+    v("demo_planners", planners);
+    v("demo_out", out);
+  }
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> v;
+  std::stringstream ss(s);
+  for (std::string x; std::getline(ss, x, ',');)
+    if (!x.empty()) v.push_back(x);
+  return v;
+}
+
+// ----- 1. data -----
+int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, const std::string& dir) {
+  fs::create_directories(dir);
+  auto expert = make_expert(s.task, d.expert_noise);
+  std::vector<float> act(env.action_dim());
+  Rng rng = Rng(s.seed).derive(101);
+  int successes = 0;
+  for (int i = 0; i < d.expert_episodes + d.random_episodes; ++i) {
+    const bool scripted = i < d.expert_episodes;
+    const uint64_t seed = rng.derive(i).next_u64();
+    Episode e;
+    Observation o = env.reset(seed);
+    e.H = o.height, e.W = o.width, e.A = env.action_dim();
+    e.append(o.image.data(), nullptr, 0.0f, false);
+    expert->reset(seed);
+    Rng random = Rng(seed).derive(7);
+    for (int t = 0; t < env.time_limit(); ++t) {
+      if (scripted) expert->act(env.state(), act.data());
+      else
+        for (auto& a : act) a = random.uniform(-1.0f, 1.0f);
+      StepResult r = env.step(act.data());
+      e.append(r.obs.image.data(), act.data(), r.reward, r.success);
+      if (r.done) break;
+    }
+    successes += e.any_success();
+    char name[64];
+    std::snprintf(name, sizeof name, "/%s%04d.npz", scripted ? "expert" : "random", i);
+    save_episode(dir + name, e);
+  }
+  return successes;
+}
+
+// ----- 2. world model -----
+void train_world_model(Rssm& model, const DemoSettings& d, const AgentSettings& s, const std::string& data,
+                       const std::string& dir) {
+  fs::create_directories(dir);
+  const RssmSettings& ms = model.settings();
+  std::vector<Episode> eps = load_episode_dir(data);
+  int64_t steps = 0;
+  for (const auto& e : eps) steps += e.T;
+  Replay replay(steps, ms.image_size, ms.image_size, model.action_dim(), Rng(s.seed).derive(102).next_u64());
+  for (const auto& e : eps) replay.add(e);
+  ModelTrainer trainer(model, s.seed);
+  CsvWriter csv(dir + "/metrics.csv", {"grad_step", "loss", "kl", "image_ll", "reward_ll", "grad_norm", "seconds"});
+  Progress progress(d.train_steps, "world model");
+  SequenceBatch batch;
+  Timer clock;
+  char info[160];
+  while (trainer.steps() < d.train_steps && clock.seconds() < d.train_seconds) {
+    replay.sample(ms.batch, ms.length, batch);
+    TrainMetrics m = trainer.step(batch);
+    csv.row({double(m.grad_step), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
+    std::snprintf(info, sizeof info, "loss %.1f kl %.2f reward_ll %.3f", m.loss, m.kl, m.reward_ll);
+    progress.update(m.grad_step, info);
+  }
+  progress.finish(info);
+  Checkpoint ck;
+  trainer.save(ck);
+  save_checkpoint(checkpoint_path(dir, trainer.steps()), ck);
+  // The model's learning curve.
+  Series loss = metric_series(dir + "/metrics.csv", "", "grad_step", "loss", -1);
+  Series rll = metric_series(dir + "/metrics.csv", "", "grad_step", "reward_ll", -1);
+  write_png(d.out + "/learning_curve.png",
+            plot_row({plot_lines({loss}, PlotStyle{"world model: ELBO loss", "gradient step", "loss", false, 420, 300}),
+                      plot_lines({rll}, PlotStyle{"reward log-likelihood", "gradient step", "ln p(r|z)", false, 420, 300})}));
+}
+
+// ----- 4. figures from one planning problem -----
+void plan_figures(Env& env, const Rssm& model, const Config& cfg, const AgentSettings& s, const DemoSettings& d) {
+  RssmLatentModel latent(model.transition());
+  // The latent of the first evaluation episode's first observation.
+  Observation o = env.reset(Rng(s.seed + 1000).derive(0).next_u64());
+  std::vector<float> zero(env.action_dim(), 0.0f), z0(model.latent_dim());
+  model.latent(model.filter_step(model.initial_state(), zero.data(), o.image.data()), z0.data());
+
+  // Figure 1: the LatCo plan after k iterations (same seed, so each is a prefix of the full run).
+  std::vector<Image> rows;
+  std::vector<std::string> labels;
+  const int full = int(cfg.get_int("latco_iterations", 200));
+  for (int k : {0, full / 20, full / 5, full}) {
+    Config c = cfg;
+    c.override_with("latco_iterations=" + std::to_string(k));
+    auto p = make_planner("latco", latent, s.horizon, c);
+    const PlanResult& r = p->plan(z0.data(), 5);
+    rows.push_back(decode_latents(model, r.latents, std::max(1, s.horizon / 10)));
+    labels.push_back("ITERATION " + std::to_string(k));
+  }
+  write_png(d.out + "/latco_plan.png", upscale(image_grid(rows, 1, 4, labels), 2));
+
+  // Figure 6: reward of the plan against iterations, LatCo vs shooting GD; LatCo's constraints.
+  std::vector<Series> reward;
+  Series dyn{"dynamics", {}, {}}, lam{"", {}, {}};
+  for (const std::string name : {"latco", "shooting_gd"}) {
+    auto p = make_planner(name, latent, s.horizon, cfg);
+    const PlanResult& r = p->plan(z0.data(), 5);
+    Series ser{name, {}, {}};
+    for (const auto& it : r.iters) {
+      ser.x.push_back(it.iter);
+      ser.y.push_back(it.reward);
+      if (name == "latco") {
+        dyn.x.push_back(it.iter), dyn.y.push_back(it.dyn_violation);
+        lam.x.push_back(it.iter), lam.y.push_back(it.mean_lambda);
+      }
+    }
+    reward.push_back(ser);
+  }
+  write_png(d.out + "/optimization.png",
+            plot_row({plot_lines(reward, PlotStyle{"planned reward", "iteration", "sum r(z_t)", false, 420, 300}),
+                      plot_lines({dyn}, PlotStyle{"latco: dynamics violation", "iteration", "sum sq.", true, 420, 300}),
+                      plot_lines({lam}, PlotStyle{"latco: multiplier", "iteration", "mean lambda", true, 420, 300})}));
+}
+
+int demo(const Args& args) {
+  Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
+  for (const auto& kv : args.overrides) cfg.override_with(kv);
+  args.check_all_read("demo");
+  DemoSettings d;
+  AgentSettings s;
+  RssmSettings ms;
+  cfg.apply(d);
+  cfg.apply(s);
+  cfg.apply(ms);
+  Timer total;
+  fs::create_directories(d.out);
+  EnvSettings es;
+  es.image_size = ms.image_size;
+  es.time_limit = s.time_limit;
+  auto env = make_env(s.task, es);
+  const std::vector<std::string> planners = split(d.planners);
+  {  // Check every key now (planner settings included), before spending minutes.
+    Rssm probe_model(ms, env->action_dim(), s.seed);
+    RssmLatentModel probe(probe_model.transition());
+    for (const auto& p : planners) make_planner(p, probe, s.horizon, cfg);
+    make_planner("latco", probe, s.horizon, cfg);
+    make_planner("shooting_gd", probe, s.horizon, cfg);
+    cfg.check_all_used();
+  }
+  std::printf("demo: task %s, %dx%d images, planners %s, results in %s/\n", s.task.c_str(), ms.image_size,
+              ms.image_size, d.planners.c_str(), d.out.c_str());
+
+  std::printf("[1/4] collecting %d expert (noise %.2f) + %d random episodes\n", d.expert_episodes, d.expert_noise,
+              d.random_episodes);
+  int succ = collect_dataset(*env, d, s, d.out + "/data");
+  std::printf("      %d of %d dataset episodes succeed\n", succ, d.expert_episodes + d.random_episodes);
+
+  std::printf("[2/4] training the world model (at most %d steps, %.0f s)\n", d.train_steps, d.train_seconds);
+  Rssm model(ms, env->action_dim(), s.seed);
+  train_world_model(model, d, s, d.out + "/data", d.out + "/model");
+
+  std::printf("[3/4] evaluating %zu planners on %d episodes each (same seeds)\n", planners.size(), d.eval_episodes);
+  std::vector<EvalSummary> rows;
+  for (const auto& p : planners) {
+    std::vector<Episode> eps;
+    rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + 1000, &eps));
+    write_png(d.out + "/episode_" + p + ".png", episode_sheet(eps[0], 5, 10));
+    std::printf("      %-14s success %.2f  return %.2f  %.3f s/step\n", p.c_str(), rows.back().success_rate,
+                rows.back().mean_return, rows.back().plan_s_per_step);
+  }
+  std::printf("[4/4] plan figures\n");
+  plan_figures(*env, model, cfg, s, d);
+
+  const std::string table = format_eval_table(rows, false);
+  std::ofstream(d.out + "/results.md") << "# latco demo: task " << s.task << ", " << d.eval_episodes
+                                      << " evaluation episodes per planner\n\n"
+                                      << format_eval_table(rows, true);
+  std::printf("\n%s\nwrote %s/: results.md learning_curve.png latco_plan.png optimization.png "
+              "episode_<planner>.png data/ model/  (%.0f s)\n",
+              table.c_str(), d.out.c_str(), total.seconds());
+  return 0;
+}
+
+}  // namespace
+
+LATCO_COMMAND(demo, "end-to-end demo (make run): --config configs/demo.yaml [key=value ...]") { return demo(args); }
+
+}  // namespace latco
