@@ -134,8 +134,48 @@ void RaycastRenderer::render_with(const mjData* d, int cam, int h, int w, uint8_
                          d->light_xdir[2] * d->light_xdir[2]);
     if (n > 0) for (int i = 0; i < 3; ++i) L[i] = d->light_xdir[i] / n;
   }
+  // Fast path: the pixel rectangle each geom's bounding sphere can cover, so a
+  // primary ray only tests the geoms whose rectangle holds its pixel.
+  std::vector<int> r0(ng, 0), r1(ng, h - 1), c0(ng, 0), c1(ng, w - 1), cand(ng);
+  if (!reference) {
+    for (int k = 0; k < ng; ++k) {
+      int g = geoms[k];
+      double r = m->geom_rbound[g];
+      if (r <= 0) continue;  // planes: everywhere
+      const double* gp = d->geom_xpos + 3 * g;
+      double rel[3] = {gp[0] - cp[0], gp[1] - cp[1], gp[2] - cp[2]}, x = 0, y = 0, z = 0;
+      for (int i = 0; i < 3; ++i) {
+        x += cR[i * 3 + 0] * rel[i];
+        y += cR[i * 3 + 1] * rel[i];
+        z += cR[i * 3 + 2] * rel[i];
+      }
+      if (z - r > 0) { r0[k] = h; r1[k] = -1; continue; }  // wholly behind the camera
+      // Extremes of u = x / -z over the sphere: tangents to its disk in the (x, z) plane; same for v.
+      auto range = [&](double a, double* lo, double* hi) {
+        double dist = std::sqrt(a * a + z * z);
+        if (dist <= r) return false;
+        double ang = std::atan2(a, -z), half = std::asin(r / dist);
+        if (std::fabs(ang) + half >= 0.5 * M_PI - 1e-6) return false;
+        *lo = std::tan(ang - half);
+        *hi = std::tan(ang + half);
+        return true;
+      };
+      double lo, hi;
+      if (range(x, &lo, &hi)) {
+        c0[k] = std::max(0, static_cast<int>(std::floor((lo / (t * aspect) + 1) * 0.5 * w - 0.5)) - 1);
+        c1[k] = std::min(w - 1, static_cast<int>(std::ceil((hi / (t * aspect) + 1) * 0.5 * w - 0.5)) + 1);
+      }
+      if (range(y, &lo, &hi)) {
+        r0[k] = std::max(0, static_cast<int>(std::floor((1 - hi / t) * 0.5 * h - 0.5)) - 1);
+        r1[k] = std::min(h - 1, static_cast<int>(std::ceil((1 - lo / t) * 0.5 * h - 0.5)) + 1);
+      }
+    }
+  }
   for (int row = 0; row < h; ++row) {
     for (int col = 0; col < w; ++col) {
+      int nc = 0;
+      for (int k = 0; k < ng; ++k)
+        if (row >= r0[k] && row <= r1[k] && col >= c0[k] && col <= c1[k]) cand[nc++] = geoms[k];
       double u = (2.0 * (col + 0.5) / w - 1.0) * t * aspect;
       double v = (1.0 - 2.0 * (row + 0.5) / h) * t;
       double dir[3];
@@ -143,7 +183,7 @@ void RaycastRenderer::render_with(const mjData* d, int cam, int h, int w, uint8_
       double dn = std::sqrt(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]);
       for (int i = 0; i < 3; ++i) dir[i] /= dn;
       int g = -1;
-      double dist = ray(m, d, geoms, ng, cp, dir, &g);
+      double dist = ray(m, d, cand.data(), nc, cp, dir, &g);
       uint8_t* px = rgb + 3 * (row * w + col);
       if (g < 0 || dist < 0) {
         // Sky: a vertical gradient.
