@@ -1,3 +1,5 @@
+// Sequence replay (see replay.h): a ring of uint8 frames, actions and rewards with
+// whole-episode eviction, and uniform window sampling from the buffer's own stream.
 #include "agent/replay.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Metrics CSV writer (see csv.h): header check on append, one flushed row per call.
 #include "io/csv.h"
 
 #include <cmath>

@@ -1,3 +1,5 @@
+// Eq. (2): the world model's negative ELBO with free nats, and one Adam step on it
+// (see elbo.h). Left out: overshooting, KL balancing.
 #include "model/elbo.h"
 
 #include <cmath>

@@ -1,3 +1,5 @@
+// PlaNet's RSSM on the autodiff graph (see rssm.h for the architecture and sizes).
+// Encoder and decoder run once over all L*B frames; only the recurrence is per step.
 #include "model/rssm.h"
 
 #include <cstring>
