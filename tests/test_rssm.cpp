@@ -247,6 +247,7 @@ TEST(Rssm, OverfitsAFewSequences) {
 }
 
 TEST(Rssm, SameSeedSameLossesBitForBit) {
+  const int threads = num_threads();
   set_num_threads(1);
   auto run = [](uint64_t seed) {
     Rssm model(tiny(), 2, seed);
@@ -263,7 +264,7 @@ TEST(Rssm, SameSeedSameLossesBitForBit) {
   std::vector<double> a = run(21), b = run(21), c = run(22);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
-  set_num_threads(2);
+  set_num_threads(threads);
 }
 
 TEST(Rssm, NonFiniteLossNamesStepAndLeavesParametersUntouched) {
