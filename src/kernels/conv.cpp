@@ -163,13 +163,14 @@ void col2im_channel(const Geom& g, const float* col, int64_t ld, int64_t col0, i
   }
 }
 
-// Short output rows (Wo < 16) make the row loops above all overhead; there a table built once
+// Short output rows (Wo < 8) make the row loops above all overhead; there a table built once
 // per call drives plain loops instead: tab[kk*P + p] is the offset in the input plane read by
 // patch row kk = ki*K + kj at output pixel p, or -1 in the padding. Same order of additions.
-constexpr int kTableMaxWo = 16;
+constexpr int kTableMaxWo = 8;
 thread_local std::vector<int32_t> t_table;
 
 const int32_t* patch_table(const Geom& g) {
+  if (g.Wo >= kTableMaxWo) return nullptr;
   const int KK = g.K * g.K;
   const int64_t P = g.P();
   t_table.resize((size_t)KK * P);
@@ -185,10 +186,10 @@ const int32_t* patch_table(const Geom& g) {
 }
 
 // im2col of images [n0, n0+gn) of x (N, C, H, W) into col (rows, gn*P).
-void im2col_group(const Geom& g, const float* x, int n0, int gn, float* col) {
+// tab: patch_table(g) for short rows, else null.
+void im2col_group(const Geom& g, const int32_t* tab, const float* x, int n0, int gn, float* col) {
   const int64_t P = g.P(), ld = gn * P, img = (int64_t)g.C * g.H * g.W;
   const int KK = g.K * g.K;
-  const int32_t* tab = g.Wo < kTableMaxWo ? patch_table(g) : nullptr;
   parallel_for((int64_t)gn * g.C, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / g.C, c = t % g.C;
@@ -207,10 +208,9 @@ void im2col_group(const Geom& g, const float* x, int n0, int gn, float* col) {
 }
 
 // x[n0 + n] += col2im(col) for the group's images; x: (N, C, H, W), col: (rows, gn*P).
-void col2im_group(const Geom& g, const float* col, int n0, int gn, float* x) {
+void col2im_group(const Geom& g, const int32_t* tab, const float* col, int n0, int gn, float* x) {
   const int64_t P = g.P(), ld = gn * P, img = (int64_t)g.C * g.H * g.W;
   const int KK = g.K * g.K;
-  const int32_t* tab = g.Wo < kTableMaxWo ? patch_table(g) : nullptr;
   parallel_for((int64_t)gn * g.C, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / g.C, c = t % g.C;
@@ -327,12 +327,13 @@ Geom tconv_geom(const ConvShape& s) { return {s.O, s.Ho(), s.Wo(), s.K, s.stride
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   check_conv_shape(s, false, "conv2d_forward");
   const Geom g = conv_geom(s);
+  const int32_t* tab = patch_table(g);  // null unless rows are short
   const int64_t P = g.P(), R = g.rows();
   const Plan plan = make_plan(s.N, R, P);
   parallel_tasks(plan.ngroups, [&](int64_t gi) {
     const int n0 = (int)gi * plan.g, gn = std::min(plan.g, s.N - n0), ncol = (int)(gn * P);
     float* col = t_col.get(R * ncol);
-    im2col_group(g, x, n0, gn, col);
+    im2col_group(g, tab, x, n0, gn, col);
     if (gn == 1) {  // one image: (O, P) is already its NCHW layout
       float* yn = y + (int64_t)n0 * s.O * P;
       sgemm(false, false, s.O, ncol, (int)R, 1.0f, w, (int)R, col, ncol, 0.0f, yn, ncol);
@@ -350,6 +351,7 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
                      float* db) {
   check_conv_shape(s, false, "conv2d_backward");
   const Geom g = conv_geom(s);
+  const int32_t* tab = patch_table(g);  // null unless rows are short
   const int64_t P = g.P(), R = g.rows(), nw = s.O * R;
   if (db) bias_grad(dy, s.N, s.O, P, db);
   if (!dx && !dw) return;
@@ -368,14 +370,14 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
       }
       float* col = t_col.get(R * ncol);
       if (dw) {  // dW (O, R) += dY (O, ncol) col^T
-        im2col_group(g, x, n0, gn, col);
+        im2col_group(g, tab, x, n0, gn, col);
         float* dst = part ? part + sl * nw : dw;
         sgemm(false, true, s.O, (int)R, ncol, 1.0f, dyg, ncol, col, ncol, part && gi == gbeg ? 0.0f : 1.0f, dst,
               (int)R);
       }
       if (dx) {  // dcol (R, ncol) = W^T dY, scattered back onto the images
         sgemm(true, false, (int)R, ncol, s.O, 1.0f, w, (int)R, dyg, ncol, 0.0f, col, ncol);
-        col2im_group(g, col, n0, gn, dx);
+        col2im_group(g, tab, col, n0, gn, dx);
       }
     }
   });
@@ -386,6 +388,7 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
 void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   check_conv_shape(s, true, "conv_transpose2d_forward");
   const Geom g = tconv_geom(s);
+  const int32_t* tab = patch_table(g);  // null unless rows are short
   const int64_t P = g.P(), R = g.rows(), Pout = (int64_t)s.Ho() * s.Wo();
   const Plan plan = make_plan(s.N, R, P);
   parallel_tasks(plan.ngroups, [&](int64_t gi) {
@@ -400,7 +403,7 @@ void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w
     }
     float* col = t_col.get(R * ncol);
     sgemm(true, false, (int)R, ncol, s.C, 1.0f, w, (int)R, xg, ncol, 0.0f, col, ncol);
-    col2im_group(g, col, n0, gn, y);
+    col2im_group(g, tab, col, n0, gn, y);
   });
 }
 
@@ -409,6 +412,7 @@ void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* 
                                float* dw, float* db) {
   check_conv_shape(s, true, "conv_transpose2d_backward");
   const Geom g = tconv_geom(s);
+  const int32_t* tab = patch_table(g);  // null unless rows are short
   const int64_t P = g.P(), R = g.rows(), nw = s.C * R;
   if (db) bias_grad(dy, s.N, s.O, (int64_t)s.Ho() * s.Wo(), db);
   if (!dx && !dw) return;
@@ -420,7 +424,7 @@ void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* 
     for (int gi = gbeg; gi < gend; ++gi) {
       const int n0 = gi * plan.g, gn = std::min(plan.g, s.N - n0), ncol = (int)(gn * P);
       float* col = t_col.get(R * ncol);
-      im2col_group(g, dy, n0, gn, col);
+      im2col_group(g, tab, dy, n0, gn, col);
       if (dx) {  // dX (C, ncol) += W col
         if (gn == 1) {
           sgemm(false, false, s.C, ncol, (int)R, 1.0f, w, (int)R, col, ncol, 1.0f, dx + (int64_t)n0 * s.C * P, ncol);
