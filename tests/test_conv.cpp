@@ -132,6 +132,7 @@ static const int kConvCases[][8] = {
     {3, 128, 34, 34, 3, 5, 1, 2},  // patch matrix > 16 MB per image: one image per GEMM group
     {9, 2, 18, 18, 3, 3, 1, 1},    // 9 groups of 1 image, run in parallel; 8 weight-gradient slices
     {50, 2, 7, 7, 3, 3, 1, 1},     // groups of 6 images, the last one short
+    {2, 2, 26, 25, 3, 3, 3, 1},    // stride 3 with rows long enough for the row (not table) loops
 };
 // (N,C,H,W,O,K,stride,pad,out_pad): odd sizes and the paper's decoder layers.
 static const int kTConvCases[][9] = {
@@ -142,6 +143,7 @@ static const int kTConvCases[][9] = {
     {3, 2, 30, 30, 128, 6, 2, 0, 0},  // one image per GEMM group
     {9, 3, 16, 16, 2, 3, 1, 1, 0},    // 9 groups of 1 image in parallel
     {50, 2, 7, 7, 3, 2, 1, 0, 0},     // groups of 6 images, the last one short
+    {2, 2, 8, 9, 3, 4, 3, 1, 2},      // stride 3, out_pad 2
 };
 
 namespace {
