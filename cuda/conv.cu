@@ -2,6 +2,7 @@
 // as kernels/conv.h (backward accumulates into dx, dw, db). Images go through in chunks so the
 // column workspace stays bounded. Left out: cuDNN, implicit-GEMM kernels, non-square kernels.
 #include <algorithm>
+#include <atomic>
 
 #include "common.cuh"
 
@@ -113,10 +114,11 @@ void bias_grad(int64_t N, int O, int64_t P, const float* dy, float* db) {
   cudaCheckLaunch();
 }
 
-// Images per chunk: each workspace (nb x per_image floats) stays under ~64 MB.
+std::atomic<int64_t> g_workspace_floats{int64_t(16) << 20};
+
+// Images per chunk: each workspace (nb x per_image floats) stays within the budget.
 int chunk_images(int N, int64_t per_image) {
-  const int64_t budget = int64_t(16) << 20;  // floats
-  int64_t nb = budget / std::max<int64_t>(per_image, 1);
+  int64_t nb = g_workspace_floats.load() / std::max<int64_t>(per_image, 1);
   return (int)std::max<int64_t>(1, std::min<int64_t>(N, nb));
 }
 
@@ -127,6 +129,11 @@ void reduce_weight_grad(int nb, int64_t rows_cols, const float* prod, float* dw,
 }
 
 }  // namespace
+
+int64_t set_conv_workspace_floats(int64_t floats) {
+  LATCO_CHECK(floats >= 1) << "cuda conv workspace must be at least 1 float, got " << floats;
+  return g_workspace_floats.exchange(floats);
+}
 
 void im2col(int C, int H, int W, int K, int stride, int pad, int Ho, int Wo, const float* x, float* col) {
   launch_im2col(1, C, H, W, K, stride, pad, Ho, Wo, x, col);

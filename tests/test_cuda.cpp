@@ -288,48 +288,59 @@ TEST(CudaReduce, SumAndMeanAllAndPerAxisMatchAutodiff) {
 // ----- convolution: against the plain-loop references of kernels/conv.h -----
 TEST(CudaConv, Conv2dForwardBackwardMatchReference) {
   REQUIRE_GPU();
-  for (auto [K, stride, pad] : std::vector<std::tuple<int, int, int>>{{4, 2, 0}, {3, 1, 1}, {5, 2, 2}}) {
-    ConvShape s{3, 5, 13, 11, 7, K, stride, pad};
-    const int Ho = s.Ho(), Wo = s.Wo();
-    const int64_t nx = (int64_t)s.N * s.C * s.H * s.W, nw = (int64_t)s.O * s.C * K * K,
-                  ny = (int64_t)s.N * s.O * Ho * Wo;
-    std::vector<float> x = randn(nx, 61), w = randn(nw, 62, 0.3f), b = randn(s.O, 63), dy = randn(ny, 64);
-    std::vector<float> y(ny), dx = randn(nx, 65), dw = randn(nw, 66), db = randn(s.O, 67);  // += into these
-    Dev gx(x), gw(w), gb(b), gy(ny), gdy(dy), gdx(dx), gdw(dw), gdb(db);
-    conv2d_forward_ref(s, x.data(), w.data(), b.data(), y.data());
-    conv2d_backward_ref(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
-    cuda::conv2d_forward(s, gx.p(), gw.p(), gb.p(), gy.p());
-    cuda::conv2d_backward(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p());
-    std::string what = "conv2d K=" + std::to_string(K) + " s=" + std::to_string(stride) + " p=" + std::to_string(pad);
-    expect_close(gy.get(), y, 1e-4, 1e-4, what + " y");
-    expect_close(gdx.get(), dx, 1e-4, 1e-4, what + " dx");
-    expect_close(gdw.get(), dw, 1e-3, 1e-4, what + " dw");
-    expect_close(gdb.get(), db, 1e-3, 1e-4, what + " db");
+  // default workspace (one chunk), then one image per chunk
+  for (int64_t ws : {int64_t(16) << 20, int64_t(1)}) {
+    const int64_t prev = cuda::set_conv_workspace_floats(ws);
+    for (auto [K, stride, pad] : std::vector<std::tuple<int, int, int>>{{4, 2, 0}, {3, 1, 1}, {5, 2, 2}}) {
+      ConvShape s{3, 5, 13, 11, 7, K, stride, pad};
+      const int Ho = s.Ho(), Wo = s.Wo();
+      const int64_t nx = (int64_t)s.N * s.C * s.H * s.W, nw = (int64_t)s.O * s.C * K * K,
+                    ny = (int64_t)s.N * s.O * Ho * Wo;
+      std::vector<float> x = randn(nx, 61), w = randn(nw, 62, 0.3f), b = randn(s.O, 63), dy = randn(ny, 64);
+      std::vector<float> y(ny), dx = randn(nx, 65), dw = randn(nw, 66), db = randn(s.O, 67);  // += into these
+      Dev gx(x), gw(w), gb(b), gy(ny), gdy(dy), gdx(dx), gdw(dw), gdb(db);
+      conv2d_forward_ref(s, x.data(), w.data(), b.data(), y.data());
+      conv2d_backward_ref(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
+      cuda::conv2d_forward(s, gx.p(), gw.p(), gb.p(), gy.p());
+      cuda::conv2d_backward(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p());
+      std::string what = "conv2d ws=" + std::to_string(ws) + " K=" + std::to_string(K) +
+                         " s=" + std::to_string(stride) + " p=" + std::to_string(pad);
+      expect_close(gy.get(), y, 1e-4, 1e-4, what + " y");
+      expect_close(gdx.get(), dx, 1e-4, 1e-4, what + " dx");
+      expect_close(gdw.get(), dw, 1e-3, 1e-4, what + " dw");
+      expect_close(gdb.get(), db, 1e-3, 1e-4, what + " db");
+    }
+    cuda::set_conv_workspace_floats(prev);
   }
 }
 
 TEST(CudaConv, ConvTranspose2dForwardBackwardMatchReference) {
   REQUIRE_GPU();
-  for (auto [K, stride, pad, out_pad] :
-       std::vector<std::tuple<int, int, int, int>>{{5, 2, 0, 0}, {6, 2, 0, 0}, {3, 2, 1, 1}, {3, 1, 1, 0}}) {
-    ConvShape s{2, 6, 5, 7, 4, K, stride, pad, out_pad};
-    s.transposed = true;
-    const int Ho = s.Ho(), Wo = s.Wo();
-    const int64_t nx = (int64_t)s.N * s.C * s.H * s.W, nw = (int64_t)s.C * s.O * K * K,
-                  ny = (int64_t)s.N * s.O * Ho * Wo;
-    std::vector<float> x = randn(nx, 71), w = randn(nw, 72, 0.3f), b = randn(s.O, 73), dy = randn(ny, 74);
-    std::vector<float> y(ny), dx = randn(nx, 75), dw = randn(nw, 76), db = randn(s.O, 77);
-    Dev gx(x), gw(w), gb(b), gy(ny), gdy(dy), gdx(dx), gdw(dw), gdb(db);
-    conv_transpose2d_forward_ref(s, x.data(), w.data(), b.data(), y.data());
-    conv_transpose2d_backward_ref(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
-    cuda::conv_transpose2d_forward(s, gx.p(), gw.p(), gb.p(), gy.p());
-    cuda::conv_transpose2d_backward(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p());
-    std::string what = "conv_transpose2d K=" + std::to_string(K) + " s=" + std::to_string(stride) +
-                       " p=" + std::to_string(pad) + " op=" + std::to_string(out_pad);
-    expect_close(gy.get(), y, 1e-4, 1e-4, what + " y");
-    expect_close(gdx.get(), dx, 1e-4, 1e-4, what + " dx");
-    expect_close(gdw.get(), dw, 1e-3, 1e-4, what + " dw");
-    expect_close(gdb.get(), db, 1e-3, 1e-4, what + " db");
+  // default workspace (one chunk), then one image per chunk
+  for (int64_t ws : {int64_t(16) << 20, int64_t(1)}) {
+    const int64_t prev = cuda::set_conv_workspace_floats(ws);
+    for (auto [K, stride, pad, out_pad] :
+         std::vector<std::tuple<int, int, int, int>>{{5, 2, 0, 0}, {6, 2, 0, 0}, {3, 2, 1, 1}, {3, 1, 1, 0}}) {
+      ConvShape s{2, 6, 5, 7, 4, K, stride, pad, out_pad};
+      s.transposed = true;
+      const int Ho = s.Ho(), Wo = s.Wo();
+      const int64_t nx = (int64_t)s.N * s.C * s.H * s.W, nw = (int64_t)s.C * s.O * K * K,
+                    ny = (int64_t)s.N * s.O * Ho * Wo;
+      std::vector<float> x = randn(nx, 71), w = randn(nw, 72, 0.3f), b = randn(s.O, 73), dy = randn(ny, 74);
+      std::vector<float> y(ny), dx = randn(nx, 75), dw = randn(nw, 76), db = randn(s.O, 77);
+      Dev gx(x), gw(w), gb(b), gy(ny), gdy(dy), gdx(dx), gdw(dw), gdb(db);
+      conv_transpose2d_forward_ref(s, x.data(), w.data(), b.data(), y.data());
+      conv_transpose2d_backward_ref(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
+      cuda::conv_transpose2d_forward(s, gx.p(), gw.p(), gb.p(), gy.p());
+      cuda::conv_transpose2d_backward(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p());
+      std::string what = "conv_transpose2d ws=" + std::to_string(ws) + " K=" + std::to_string(K) +
+                         " s=" + std::to_string(stride) + " p=" + std::to_string(pad) + " op=" + std::to_string(out_pad);
+      expect_close(gy.get(), y, 1e-4, 1e-4, what + " y");
+      expect_close(gdx.get(), dx, 1e-4, 1e-4, what + " dx");
+      expect_close(gdw.get(), dw, 1e-3, 1e-4, what + " dw");
+      expect_close(gdb.get(), db, 1e-3, 1e-4, what + " db");
+    }
+    cuda::set_conv_workspace_floats(prev);
   }
 }
 

@@ -108,6 +108,9 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
 void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y);
 void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx,
                                float* dw, float* db);
+// Images go through in chunks whose workspace (columns, per-image weight grads) fits this many
+// floats (default 16M = 64 MB; at least one image per chunk). Returns the previous value.
+int64_t set_conv_workspace_floats(int64_t floats);
 
 // ----- fused GRU cell (cuda/rssm_ops.cu), the gate math of model/transition_weights.h -----
 // gx = x W_x + b_x, gh = h W_h + b_h: (B, 3D), gates ordered [r, u, n]; h, h_new: (B, D).
