@@ -63,14 +63,17 @@ inline void valid_range(int n_out, int n_in, int stride, int pad, int k, int* lo
 
 // ----- strided row copies (the inner loops of im2col / col2im) -----
 #ifdef __AVX512F__
-inline __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1); }
+inline __mmask16 lanes(int n) {  // the first n of 16 lanes
+  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
 #endif
 
 // d[j] = src[j * stride] for j < n
 inline void gather_row(float* d, const float* src, int n, int stride) {
 #ifdef __AVX512F__
   if (stride == 1) {
-    for (int j = 0; j < n; j += 16) _mm512_mask_storeu_ps(d + j, lanes(n - j), _mm512_maskz_loadu_ps(lanes(n - j), src + j));
+    for (int j = 0; j < n; j += 16)
+      _mm512_mask_storeu_ps(d + j, lanes(n - j), _mm512_maskz_loadu_ps(lanes(n - j), src + j));
     return;
   }
   if (stride == 2) {  // load 32 neighbours, keep the even ones
@@ -93,7 +96,8 @@ inline void scatter_add_row(float* dst, const float* s, int n, int stride) {
   if (stride == 1) {
     for (int j = 0; j < n; j += 16) {
       const __mmask16 m = lanes(n - j);
-      _mm512_mask_storeu_ps(dst + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + j), _mm512_maskz_loadu_ps(m, s + j)));
+      _mm512_mask_storeu_ps(dst + j, m,
+                            _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + j), _mm512_maskz_loadu_ps(m, s + j)));
     }
     return;
   }
@@ -106,9 +110,10 @@ inline void scatter_add_row(float* dst, const float* s, int n, int stride) {
       const __mmask16 mlo = lanes(need) & 0x5555, mhi = lanes(need - 16) & 0x5555;
       __m512 v = _mm512_maskz_loadu_ps(lanes(n - j), s + j);
       float* d = dst + 2 * j;
-      _mm512_mask_storeu_ps(d, mlo, _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, d), _mm512_maskz_permutexvar_ps(0xFFFF, lo_idx, v)));
-      _mm512_mask_storeu_ps(d + 16, mhi,
-                            _mm512_add_ps(_mm512_maskz_loadu_ps(mhi, d + 16), _mm512_maskz_permutexvar_ps(0xFFFF, hi_idx, v)));
+      const __m512 vlo = _mm512_maskz_permutexvar_ps(0xFFFF, lo_idx, v);
+      const __m512 vhi = _mm512_maskz_permutexvar_ps(0xFFFF, hi_idx, v);
+      _mm512_mask_storeu_ps(d, mlo, _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, d), vlo));
+      _mm512_mask_storeu_ps(d + 16, mhi, _mm512_add_ps(_mm512_maskz_loadu_ps(mhi, d + 16), vhi));
     }
     return;
   }
@@ -265,7 +270,8 @@ void bias_grad(const float* dy, int N, int O, int64_t P, float* db) {
         const float* p = dy + ((int64_t)n * O + o) * P;
 #ifdef __AVX512F__
         __m512 v = _mm512_setzero_ps();
-        for (int64_t i = 0; i < P; i += 16) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes((int)std::min<int64_t>(16, P - i)), p + i));
+        for (int64_t i = 0; i < P; i += 16)
+          v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes((int)std::min<int64_t>(16, P - i)), p + i));
         alignas(64) float t[16];
         _mm512_store_ps(t, v);
         for (int w = 8; w >= 1; w /= 2)

@@ -50,7 +50,9 @@ struct Scratch {
 thread_local Scratch t_pack_a, t_pack_b;
 
 #ifdef __AVX512F__
-inline __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1); }
+inline __mmask16 lanes(int n) {  // the first n of 16 lanes
+  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
 
 // Full-mask "maskz" forms of the shuffles: the same instructions, but GCC 12's plain forms
 // warn about their undefined pass-through operand.
@@ -352,7 +354,8 @@ void sgemm_direct(bool ta, bool tb, int i0, int i1, int j0, int j1, int K, float
         const __m512 va = _mm512_set1_ps(arow[k]);
         const float* b = B + (size_t)k * ldb + j0;
         for (int j = 0; j < n; j += 16)
-          _mm512_storeu_ps(acc + j, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(lanes(n - j), b + j), _mm512_loadu_ps(acc + j)));
+          _mm512_storeu_ps(acc + j,
+                           _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(lanes(n - j), b + j), _mm512_loadu_ps(acc + j)));
       }
 #else
       for (int j = 0; j < n; ++j) acc[j] = 0.0f;
