@@ -303,7 +303,7 @@ void sgemm_ksplit(int slices, bool ta, bool tb, int M, int N, int K, float alpha
   });
 }
 
-// ----- direct path (small or skinny products) -----
+// ----- direct path (fewer than kDirectRows rows: gemv-like products) -----
 // C[i0:i1, j0:j1] = alpha * op(A) op(B) + beta * C. Every element follows the same arithmetic
 // wherever the range starts, so splitting ranges over threads never changes a bit.
 #ifdef __AVX512F__
