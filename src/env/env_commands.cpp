@@ -26,7 +26,7 @@ PolicyKind parse_policy(const std::string& p) {
 }
 
 // Runs one episode from `seed`; keeps every frame (Dreamer-aligned rows, see io/npz.h).
-Episode run_episode(Env& env, PolicyKind kind, Expert* expert, uint64_t seed) {
+Episode collect_episode(Env& env, PolicyKind kind, Expert* expert, uint64_t seed) {
   Episode e;
   e.H = e.W = env.image_size();
   e.A = env.action_dim();
@@ -84,7 +84,7 @@ LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--nois
   double total = 0;
   for (int i = 0; i < episodes; ++i) {
     uint64_t es = Rng(seed).derive(static_cast<uint64_t>(i)).next_u64();
-    Episode e = run_episode(*env, kind, expert.get(), es);
+    Episode e = collect_episode(*env, kind, expert.get(), es);
     char name[64];
     std::snprintf(name, sizeof name, "/%s_%05d.npz", task.c_str(), i);
     save_episode(out + name, e);
@@ -113,7 +113,7 @@ LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted
   auto env = make_env(task, s);
   std::unique_ptr<Expert> expert;
   if (kind == PolicyKind::Scripted) expert = make_expert(expert_name, noise);
-  Episode e = run_episode(*env, kind, expert.get(), seed);
+  Episode e = collect_episode(*env, kind, expert.get(), seed);
   if (every <= 0) every = std::max(1, (e.T - 1) / 31);  // about 32 frames
   std::vector<Image> tiles;
   std::vector<std::string> labels;
