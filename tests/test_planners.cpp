@@ -305,9 +305,11 @@ TEST(Ilqr, BackwardPassMatchesRiccatiGains) {
   LqrExpansion e{H, 2, 1, fz.data(), fa.data(), lz.data(), lzz.data(), la.data(), laa.data()};
   BackwardWorkspace ws;
   ws.resize(2, 1);
-  std::vector<double> k(H), K(H * 2);
+  std::vector<double> k(H), K(H * 2), k_ref(H), K_ref(H * 2);
   double dV[2];
+  ASSERT_EQ(ilqr_backward_pass_ref(e, 0.0, &ws, k_ref.data(), K_ref.data(), dV), -1);
   ASSERT_EQ(ilqr_backward_pass(e, 0.0, &ws, k.data(), K.data(), dV), -1);
+  for (int i = 0; i < H * 2; ++i) EXPECT_NEAR(K_ref[i], K[i], 1e-12);
 
   // Riccati, written out for 2x2: P_H = Q; K_t = -(R + G'PG)^{-1} G'PF; P_t = Q_t + F'PF + F'PG K_t,
   // with Q_0 = 0 (z_0 carries no cost). Here G = (0, dt), F = [[1, dt], [0, 1]].
@@ -374,6 +376,35 @@ TEST(Ilqr, ExpectedImprovementIsExactOnAQuadraticProblem) {
   EXPECT_LT(dV[0] + dV[1], 0.0);
   EXPECT_NEAR(-(J1 - J0), dV[0] + dV[1], 1e-3 * std::fabs(dV[0] + dV[1]));
   EXPECT_NEAR(J1, lq.J_opt, 1e-4 * std::fabs(lq.J_opt));  // one Newton step solves an LQ problem
+}
+
+TEST(Ilqr, BlockedBackwardPassMatchesReference) {
+  const int H = 6, Z = 37, A = 3;
+  auto fz = random_vec(H * Z * Z, 81, 0.2f), fa = random_vec(H * Z * A, 82);
+  std::vector<double> lz((H + 1) * Z), lzz((H + 1) * Z * Z, 0.0), la(H * A), laa(H * A * A, 0.0);
+  auto r1 = random_vec((H + 1) * Z, 83), r2 = random_vec((H + 1) * Z * 4, 84), r3 = random_vec(H * A, 85);
+  for (int i = 0; i < (H + 1) * Z; ++i) lz[i] = r1[i];
+  for (int i = 0; i < H * A; ++i) la[i] = r3[i];
+  for (int t = 0; t <= H; ++t)  // l_zz = 2 C^T C with C (4, Z): positive semi-definite, rank 4
+    for (int i = 0; i < Z; ++i)
+      for (int j = 0; j < Z; ++j)
+        for (int q = 0; q < 4; ++q) lzz[(t * Z + i) * Z + j] += 2.0 * r2[(t * 4 + q) * Z + i] * r2[(t * 4 + q) * Z + j];
+  for (int t = 0; t < H; ++t)
+    for (int i = 0; i < A; ++i) laa[(t * A + i) * A + i] = 0.2;
+  LqrExpansion e{H, Z, A, fz.data(), fa.data(), lz.data(), lzz.data(), la.data(), laa.data()};
+  BackwardWorkspace w1, w2;
+  w1.resize(Z, A);
+  w2.resize(Z, A);
+  std::vector<double> k1(H * A), K1(H * A * Z), k2(H * A), K2(H * A * Z);
+  double dV1[2], dV2[2];
+  ASSERT_EQ(ilqr_backward_pass_ref(e, 1e-3, &w1, k1.data(), K1.data(), dV1), -1);
+  ASSERT_EQ(ilqr_backward_pass(e, 1e-3, &w2, k2.data(), K2.data(), dV2), -1);
+  auto close = [](double a, double b) { return std::fabs(a - b) <= 1e-8 * (1 + std::fabs(b)); };
+  for (int i = 0; i < H * A; ++i) ASSERT_TRUE(close(k2[i], k1[i])) << i << ": " << k2[i] << " vs " << k1[i];
+  for (int i = 0; i < H * A * Z; ++i) ASSERT_TRUE(close(K2[i], K1[i])) << i << ": " << K2[i] << " vs " << K1[i];
+  EXPECT_TRUE(close(dV2[0], dV1[0]));
+  EXPECT_TRUE(close(dV2[1], dV1[1]));
+  for (int i = 0; i < Z * Z; ++i) ASSERT_TRUE(close(w2.Vxx[i], w1.Vxx[i])) << i;
 }
 
 TEST(Ilqr, BackwardPassReportsIndefiniteQuu) {

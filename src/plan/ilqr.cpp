@@ -23,10 +23,108 @@ void BackwardWorkspace::resize(int Z, int A) {
   VF.assign(Z * Z, 0);
   VG.assign(Z * A, 0);
   L.assign(A * A, 0);
+  FT.assign(Z * Z, 0);
+  GT.assign(A * Z, 0);
+  QuuK.assign(A * Z, 0);
 }
+
+namespace {
+
+// Gains and value update at step t, shared by both versions once Qx, Qu, Qxx, Quu (with mu), Qux
+// are in the workspace. Returns false when Q_uu is not positive definite.
+bool gains_and_value(int Z, int A, BackwardWorkspace& w, double* kt, double* Kt, double dV[2]) {
+  // k = -Q_uu^{-1} Q_u,  K = -Q_uu^{-1} Q_ux   (Cholesky; fails when Q_uu is not positive definite)
+  std::copy(w.Quu.begin(), w.Quu.end(), w.L.begin());
+  if (!cholesky_ref(A, w.L.data(), A)) return false;
+  for (int i = 0; i < A; ++i) kt[i] = -w.Qu[i];
+  cholesky_solve_ref(A, w.L.data(), A, kt);
+  double b[64];
+  for (int j = 0; j < Z; ++j) {
+    for (int i = 0; i < A; ++i) b[i] = -w.Qux[i * Z + j];
+    cholesky_solve_ref(A, w.L.data(), A, b);
+    for (int i = 0; i < A; ++i) Kt[i * Z + j] = b[i];
+  }
+  // Expected change and the value function at t:
+  //   dV += [k^T Q_u, 1/2 k^T Q_uu k]
+  //   V_x  = Q_x + K^T Q_uu k + K^T Q_u + Q_ux^T k
+  //   V_xx = Q_xx + K^T Q_uu K + K^T Q_ux + Q_ux^T K
+  // (kept in full rather than simplified with K = -Q_uu^{-1} Q_ux, so they hold for mu > 0 too).
+  double kQuk = 0, Quuk[64];
+  for (int i = 0; i < A; ++i) {
+    dV[0] += kt[i] * w.Qu[i];
+    Quuk[i] = 0;
+    for (int j = 0; j < A; ++j) Quuk[i] += w.Quu[i * A + j] * kt[j];
+    kQuk += kt[i] * Quuk[i];
+  }
+  dV[1] += 0.5 * kQuk;
+  for (int x = 0; x < Z; ++x) {
+    double v = w.Qx[x];
+    for (int i = 0; i < A; ++i) v += Kt[i * Z + x] * (Quuk[i] + w.Qu[i]) + w.Qux[i * Z + x] * kt[i];
+    w.Vx[x] = v;
+  }
+  double* QuuK = w.QuuK.data();  // (A, Z)
+  for (int i = 0; i < A; ++i)
+    for (int y = 0; y < Z; ++y) {
+      double s = 0;
+      for (int j = 0; j < A; ++j) s += w.Quu[i * A + j] * Kt[j * Z + y];
+      QuuK[i * Z + y] = s;
+    }
+  for (int x = 0; x < Z; ++x)
+    for (int y = x; y < Z; ++y) {
+      double v = w.Qxx[x * Z + y];
+      for (int i = 0; i < A; ++i)
+        v += Kt[i * Z + x] * (QuuK[i * Z + y] + w.Qux[i * Z + y]) + w.Qux[i * Z + x] * Kt[i * Z + y];
+      w.Vxx[x * Z + y] = w.Vxx[y * Z + x] = v;  // symmetric by construction
+    }
+  return true;
+}
+
+}  // namespace
 
 int ilqr_backward_pass(const LqrExpansion& e, double mu, BackwardWorkspace* ws, double* k, double* K, double dV[2]) {
   const int H = e.H, Z = e.Z, A = e.A;
+  LATCO_CHECK(A <= 64) << "ilqr: action size " << A << " above 64 not supported";
+  auto& w = *ws;
+  dV[0] = dV[1] = 0;
+  for (int i = 0; i < Z; ++i) w.Vx[i] = e.lz[H * Z + i];
+  for (int i = 0; i < Z * Z; ++i) w.Vxx[i] = e.lzz[static_cast<size_t>(H) * Z * Z + i];
+  for (int t = H - 1; t >= 0; --t) {
+    const float* F = e.fz + static_cast<size_t>(t) * Z * Z;  // (Z, Z)
+    const float* G = e.fa + static_cast<size_t>(t) * Z * A;  // (Z, A)
+    for (int i = 0; i < Z; ++i) {
+      for (int j = 0; j < Z; ++j) w.FT[j * Z + i] = F[i * Z + j];
+      for (int j = 0; j < A; ++j) w.GT[j * Z + i] = G[i * A + j];
+    }
+    // VF^T = F^T Vxx^T = (Vxx F)^T (Vxx symmetric);  VG^T = G^T Vxx  (stored (A, Z) in VG)
+    std::fill(w.VF.begin(), w.VF.end(), 0.0);
+    std::fill(w.VG.begin(), w.VG.end(), 0.0);
+    dgemm_nt(Z, Z, Z, 1.0, w.FT.data(), Z, w.Vxx.data(), Z, w.VF.data(), Z);
+    dgemm_nt(A, Z, Z, 1.0, w.GT.data(), Z, w.Vxx.data(), Z, w.VG.data(), Z);
+    // Q_x = l_z + F^T V_x,  Q_u = l_a + G^T V_x
+    for (int j = 0; j < Z; ++j) w.Qx[j] = e.lz[t * Z + j];
+    for (int j = 0; j < A; ++j) w.Qu[j] = e.la[t * A + j];
+    for (int m = 0; m < Z; ++m) {
+      const double v = w.Vx[m];
+      for (int j = 0; j < Z; ++j) w.Qx[j] += F[m * Z + j] * v;
+      for (int j = 0; j < A; ++j) w.Qu[j] += G[m * A + j] * v;
+    }
+    // Q_xx = l_zz + F^T (VF^T)^T,  Q_ux = G^T (VF^T)^T,  Q_uu = l_aa + G^T (VG^T)^T + mu I
+    std::copy(e.lzz + static_cast<size_t>(t) * Z * Z, e.lzz + static_cast<size_t>(t + 1) * Z * Z, w.Qxx.begin());
+    std::copy(e.laa + static_cast<size_t>(t) * A * A, e.laa + static_cast<size_t>(t + 1) * A * A, w.Quu.begin());
+    std::fill(w.Qux.begin(), w.Qux.end(), 0.0);
+    dgemm_nt(Z, Z, Z, 1.0, w.FT.data(), Z, w.VF.data(), Z, w.Qxx.data(), Z);
+    dgemm_nt(A, Z, Z, 1.0, w.GT.data(), Z, w.VF.data(), Z, w.Qux.data(), Z);
+    dgemm_nt(A, A, Z, 1.0, w.GT.data(), Z, w.VG.data(), Z, w.Quu.data(), A);
+    for (int i = 0; i < A; ++i) w.Quu[i * A + i] += mu;
+    if (!gains_and_value(Z, A, w, k + t * A, K + static_cast<size_t>(t) * A * Z, dV)) return t;
+  }
+  return -1;
+}
+
+int ilqr_backward_pass_ref(const LqrExpansion& e, double mu, BackwardWorkspace* ws, double* k, double* K,
+                           double dV[2]) {
+  const int H = e.H, Z = e.Z, A = e.A;
+  LATCO_CHECK(A <= 64) << "ilqr: action size " << A << " above 64 not supported";
   auto& w = *ws;
   dV[0] = dV[1] = 0;
   // V at the final state: V_x = l_z(H), V_xx = l_zz(H).
@@ -75,51 +173,7 @@ int ilqr_backward_pass(const LqrExpansion& e, double mu, BackwardWorkspace* ws, 
       }
     }
     for (int i = 0; i < A; ++i) w.Quu[i * A + i] += mu;
-    // k = -Q_uu^{-1} Q_u,  K = -Q_uu^{-1} Q_ux   (Cholesky; fails when Q_uu is not positive definite)
-    std::copy(w.Quu.begin(), w.Quu.end(), w.L.begin());
-    if (!cholesky_ref(A, w.L.data(), A)) return t;
-    double* kt = k + t * A;
-    double* Kt = K + static_cast<size_t>(t) * A * Z;
-    for (int i = 0; i < A; ++i) kt[i] = -w.Qu[i];
-    cholesky_solve_ref(A, w.L.data(), A, kt);
-    for (int j = 0; j < Z; ++j) {
-      double b[64];
-      LATCO_CHECK(A <= 64) << "ilqr: action size above 64 not supported";
-      for (int i = 0; i < A; ++i) b[i] = -w.Qux[i * Z + j];
-      cholesky_solve_ref(A, w.L.data(), A, b);
-      for (int i = 0; i < A; ++i) Kt[i * Z + j] = b[i];
-    }
-    // Expected change and the value function at t:
-    //   dV += [k^T Q_u, 1/2 k^T Q_uu k]
-    //   V_x  = Q_x + K^T Q_uu k + K^T Q_u + Q_ux^T k
-    //   V_xx = Q_xx + K^T Q_uu K + K^T Q_ux + Q_ux^T K
-    double kQuk = 0;
-    for (int i = 0; i < A; ++i) {
-      dV[0] += kt[i] * w.Qu[i];
-      for (int j = 0; j < A; ++j) kQuk += kt[i] * w.Quu[i * A + j] * kt[j];
-    }
-    dV[1] += 0.5 * kQuk;
-    for (int x = 0; x < Z; ++x) {
-      double v = w.Qx[x];
-      for (int i = 0; i < A; ++i) {
-        double Quuk = 0;
-        for (int j = 0; j < A; ++j) Quuk += w.Quu[i * A + j] * kt[j];
-        v += Kt[i * Z + x] * (Quuk + w.Qu[i]) + w.Qux[i * Z + x] * kt[i];
-      }
-      w.Vx[x] = v;
-    }
-    // With K = -Q_uu^{-1} Q_ux the three K terms are -Q_ux^T Q_uu^{-1} Q_ux each up to sign;
-    // they are kept in full so the formula holds for any K (and mu > 0).
-    for (int x = 0; x < Z; ++x)
-      for (int y = x; y < Z; ++y) {
-        double v = w.Qxx[x * Z + y];
-        for (int i = 0; i < A; ++i) {
-          double QuuK_iy = 0;
-          for (int j = 0; j < A; ++j) QuuK_iy += w.Quu[i * A + j] * Kt[j * Z + y];
-          v += Kt[i * Z + x] * QuuK_iy + Kt[i * Z + x] * w.Qux[i * Z + y] + w.Qux[i * Z + x] * Kt[i * Z + y];
-        }
-        w.Vxx[x * Z + y] = w.Vxx[y * Z + x] = v;  // symmetric by construction
-      }
+    if (!gains_and_value(Z, A, w, k + t * A, K + static_cast<size_t>(t) * A * Z, dV)) return t;
   }
   return -1;
 }

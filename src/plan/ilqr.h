@@ -26,7 +26,9 @@ struct LqrExpansion {
 
 // Scratch for the backward pass, sized once.
 struct BackwardWorkspace {
-  std::vector<double> Vx, Vxx, Qx, Qu, Qxx, Quu, Qux, VF, VG, L;
+  std::vector<double> Vx, Vxx, Qx, Qu, Qxx, Quu, Qux, VF, VG, L;  // VF, VG: (Z,Z), (Z,A)
+  std::vector<double> FT, GT;  // (Z, Z), (A, Z): transposed step Jacobians in double (fast version)
+  std::vector<double> QuuK;    // (A, Z)
   void resize(int Z, int A);
 };
 
@@ -35,7 +37,11 @@ struct BackwardWorkspace {
 // and the expected cost change dV = alpha dV[0] + alpha^2 dV[1].
 // Q_uu gets + mu I. Returns -1 on success, else the step t at which Q_uu was not
 // positive definite (k, K then undefined).
+// ilqr_backward_pass forms F^T Vxx F, G^T Vxx F, G^T Vxx G with the blocked dgemm_nt of
+// linalg/dense.h; ilqr_backward_pass_ref is the plain-loop version it is tested against.
 int ilqr_backward_pass(const LqrExpansion& e, double mu, BackwardWorkspace* ws, double* k, double* K, double dV[2]);
+int ilqr_backward_pass_ref(const LqrExpansion& e, double mu, BackwardWorkspace* ws, double* k, double* K,
+                           double dV[2]);
 
 struct IlqrSettings {
   int iterations = 50;        // outer iterations (backward + forward pass)
