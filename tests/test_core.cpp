@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <vector>
 
 #include "core/error.h"
@@ -144,4 +145,17 @@ TEST(Planner, RolloutReturnMatchesHandComputation) {
   m.reward(1, lat + 8, &r2);
   EXPECT_NEAR(J, double(r1) + r2, 1e-9);
   EXPECT_THROW(make_planner("no_such_planner", m, 10, Config()), Error);
+}
+
+TEST(Config, IncludeLoadsBaseAndOverrides) {
+  const std::string dir = ::testing::TempDir();
+  { std::ofstream(dir + "/base.yaml") << "horizon: 30\nlr: 0.1\n"; }
+  { std::ofstream(dir + "/exp.yaml") << "include: base.yaml\nhorizon: 50\n"; }
+  Config c = Config::load(dir + "/exp.yaml");
+  EXPECT_EQ(c.get_int("horizon", 0), 50);
+  EXPECT_DOUBLE_EQ(c.get_double("lr", 0), 0.1);
+  EXPECT_FALSE(c.has("include"));
+  EXPECT_NE(c.where("lr").find("base.yaml line 2"), std::string::npos) << c.where("lr");
+  { std::ofstream(dir + "/loop.yaml") << "include: loop.yaml\n"; }
+  EXPECT_THROW(Config::load(dir + "/loop.yaml"), Error);
 }

@@ -25,12 +25,24 @@ bool valid_key(const std::string& k) {
 
 }  // namespace
 
-Config Config::load(const std::string& path) {
+Config Config::load(const std::string& path) { return load_nested(path, 0); }
+
+// `include: other.yaml` (relative to the including file) loads that file first;
+// keys of the including file then override it.
+Config Config::load_nested(const std::string& path, int depth) {
+  if (depth > 8) LATCO_FAIL(path << ": includes nested more than 8 deep (a cycle?)");
   std::ifstream f(path);
   if (!f) LATCO_FAIL(path << ": cannot open config file");
   std::stringstream ss;
   ss << f.rdbuf();
-  return parse(ss.str(), path);
+  Config own = parse(ss.str(), path);
+  auto inc = own.entries_.find("include");
+  if (inc == own.entries_.end()) return own;
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  Config base = load_nested(inc->second.value.front() == '/' ? inc->second.value : dir + inc->second.value, depth + 1);
+  own.entries_.erase(inc);
+  for (auto& [k, e] : own.entries_) base.entries_[k] = e;
+  return base;
 }
 
 Config Config::parse(const std::string& text, const std::string& source) {

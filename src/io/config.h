@@ -8,6 +8,7 @@
 //   };
 //   cfg.apply(cem);          // reads the keys it knows; range- and type-checked
 //   cfg.check_all_used();    // any key nobody asked for is an error: file, line, key
+// `include: base.yaml` (relative path) loads a base file whose keys this file overrides.
 // Not supported: nesting, lists, multi-line strings, anchors.
 #pragma once
 #include <cstdint>
@@ -93,6 +94,7 @@ class Config {
     static std::string to_text(const T& v) { return num_text(static_cast<double>(v)); }
   };
   static std::string num_text(double v);
+  static Config load_nested(const std::string& path, int depth);
   std::map<std::string, Entry> entries_;
 };
 
