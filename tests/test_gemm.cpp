@@ -65,7 +65,7 @@ struct ThreadGuard {
 // (M, N, K): skinny M < 4 (direct path), exact micro-tiles, odd edges, B read in place (one
 // row block), several KC / MC blocks (K > 256, M > 144), two NC blocks (N > 3072), and few
 // tiles over a long K (the K-split path).
-const int kSizes[][3] = {{1, 1, 1},     {7, 13, 5},    {33, 65, 17},   {130, 70, 257}, {12, 32, 256},
+const int kSizes[][3] = {{1, 1, 1},     {7, 13, 5},    {33, 65, 17},   {130, 70, 257}, {14, 32, 256},
                          {13, 33, 300}, {3, 1000, 50}, {1, 77, 1000},  {500, 3, 40},   {200, 301, 530},
                          {150, 3100, 20}, {37, 29, 1}, {20, 40, 9000}};
 const float kAlphaBeta[][2] = {{1.0f, 0.0f}, {0.5f, -2.0f}, {-1.5f, 1.0f}};

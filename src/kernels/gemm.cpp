@@ -23,7 +23,7 @@
 namespace latco {
 namespace {
 
-constexpr int MR = 12;    // micro-tile rows (broadcast from packed A)
+constexpr int MR = 14;    // micro-tile rows (broadcast from packed A)
 constexpr int NR = 32;    // micro-tile columns (two 16-float vectors of packed B)
 constexpr int KC = 256;   // depth of a packed block: the B micro-panel (KC x NR) stays in L1
 constexpr int MC = 144;   // rows of a packed A block (MC x KC, in L2)
@@ -171,7 +171,7 @@ void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp
                   float beta, int mr, int nr, const float* pf) {
   const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
   __m512 acc[MR][2];
-#pragma GCC unroll 12
+#pragma GCC unroll 14
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   for (int k = 0; k < kc; ++k) {
     __m512 b0 = kMaskB ? _mm512_maskz_loadu_ps(m0, Bp) : _mm512_loadu_ps(Bp);
@@ -181,7 +181,7 @@ void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp
       _mm_prefetch(reinterpret_cast<const char*>(pf + 16), _MM_HINT_T0);
       pf += ldbp;
     }
-#pragma GCC unroll 12
+#pragma GCC unroll 14
     for (int r = 0; r < MR; ++r) {
       __m512 a = _mm512_set1_ps(Ap[r]);
       acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
@@ -191,7 +191,7 @@ void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp
     Bp += ldbp;
   }
   const __m512 vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 12
+#pragma GCC unroll 14
   for (int r = 0; r < MR; ++r) {
     if (r >= mr) break;
     float* c = C + (size_t)r * ldc;
