@@ -1,7 +1,8 @@
 // `latco bench planners [--paper]`: one plan per registered planner on a randomly
 // initialised paper-size RSSM (S 30, D 200, Hd 200, A 4, reward hidden 400) at H = 30,
 // with CPU-scale settings (or the paper's with --paper), printing plan_s_<name> and,
-// for CEM and MPPI, model_steps_per_s_<name>. Leaves out GPU timings and planning quality.
+// for CEM and MPPI, model_steps_per_s_<name>; image collocation on a paper-size Rssm
+// (64x64). Leaves out GPU timings and planning quality.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "core/thread_pool.h"
 #include "io/config.h"
 #include "model/rssm_latent_model.h"
+#include "model/rssm.h"
+#include "plan/image_collocation.h"
 #include "plan/planner.h"
 #include "plan/sampling_planners.h"
 
@@ -23,11 +26,11 @@ namespace {
 const char* kCpuScale =
     "cem_samples: 1000\ncem_elites: 100\ncem_iterations: 10\n"
     "mppi_samples: 1000\nmppi_elites: 100\nmppi_iterations: 10\n"
-    "gd_iterations: 100\ngn_iterations: 20\nilqr_iterations: 10\nfo_iterations: 100\n";
+    "gd_iterations: 100\ngn_iterations: 20\nilqr_iterations: 10\nfo_iterations: 100\nic_iterations: 3\n";
 // Appendix B, Metaworld.
 const char* kPaper =
     "cem_preset: tabletop\nmppi_preset: tabletop\n"
-    "gd_iterations: 500\ngn_iterations: 100\nilqr_iterations: 50\nfo_iterations: 5000\n";
+    "gd_iterations: 500\ngn_iterations: 100\nilqr_iterations: 50\nfo_iterations: 5000\nic_iterations: 5000\n";
 
 }  // namespace
 
@@ -61,6 +64,19 @@ LATCO_BENCH(planners) {
       const double steps = double(sp->settings().samples) * H * sp->settings().iterations;
       bench_print("model_steps_per_s_" + name, steps / t.total, "steps/s");
     }
+  }
+  // Image collocation needs the full RSSM (encoder, decoder), so it is not in the registry.
+  // With --paper (5000 steps of 64x64 convolutions) it runs only when asked for by name.
+  if ((only.empty() && !paper) || only == "image_collocation") {
+    ImageCollocationSettings ics;
+    cfg.apply(ics);
+    Rssm rssm(RssmSettings{}, sz.action, 1);  // paper sizes, 64x64 images
+    ImageCollocation ic(rssm, H, ics);
+    const PlanResult& res = ic.plan(z0.data(), 1);
+    const TimingBreakdown& t = res.timing;
+    std::printf("# image_collocation: %zu iterations; derivatives %.3f s, solve %.3f s, rollouts %.3f s, other %.3f s\n",
+                res.iters.size(), t.derivatives, t.solve, t.rollouts, t.other);
+    bench_print("plan_s_image_collocation", t.total, "s");
   }
   return 0;
 }
