@@ -223,9 +223,8 @@ void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp
 // ----- blocked path -----
 void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
                    int ldb, float beta, float* C, int ldc) {
-  // Row blocks of near-equal size (a multiple of MR), so threads get balanced tiles.
-  const int mblocks = (M + MC - 1) / MC;
-  const int mc_blk = ((M + mblocks - 1) / mblocks + MR - 1) / MR * MR;
+  // Row blocks of near-equal size in whole micro-panels, so threads get balanced tiles.
+  const int mblocks = (M + MC - 1) / MC, mpanels = (M + MR - 1) / MR;
   // With one row block each B panel is used once, right after it is loaded: read op(B) in place.
   const bool pack_b = tb || mblocks > 1;
   for (int jc = 0; jc < N; jc += NC) {
@@ -251,9 +250,9 @@ void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const flo
                          Bp + (size_t)q * kc * NR + k0 * NR);
         }, 16);
       parallel_tasks((int64_t)mblocks * nchunks, [&](int64_t t) {
-        const int ic = (int)(t / nchunks) * mc_blk, chunk = (int)(t % nchunks);
-        if (ic >= M) return;
-        const int mc = std::min(mc_blk, M - ic);
+        const int blk = (int)(t / nchunks), chunk = (int)(t % nchunks);
+        const int ic = (int)((int64_t)blk * mpanels / mblocks) * MR;
+        const int mc = std::min(M, (int)((int64_t)(blk + 1) * mpanels / mblocks) * MR) - ic;
         float* Ap = t_pack_a.get((size_t)(mc + MR - 1) / MR * MR * kc);
         pack_a(ta, A, lda, ic, mc, pc, kc, alpha, Ap);
         const int q_end = std::min(npanels, (chunk + 1) * chunk_panels);
