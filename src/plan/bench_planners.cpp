@@ -4,6 +4,7 @@
 // for CEM and MPPI, model_steps_per_s_<name>; image collocation on a paper-size Rssm
 // (64x64). Leaves out GPU timings and planning quality.
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,9 @@ LATCO_BENCH(planners) {
   for (const auto& name : planner_names()) {
     if (!only.empty() && name != only) continue;
     auto p = make_planner(name, model, H, cfg);
+    const std::clock_t c0 = std::clock();  // process CPU time, all threads (robust to a shared machine)
     const PlanResult& res = p->plan(z0.data(), 1);
+    const double cpu_s = double(std::clock() - c0) / CLOCKS_PER_SEC;
     const TimingBreakdown& t = res.timing;
     std::printf("# %s: %zu iterations; rollouts %.3f s, derivatives %.3f s, solve %.3f s, other %.3f s\n",
                 name.c_str(), res.iters.size(), t.rollouts, t.derivatives, t.solve, t.other);
@@ -63,6 +66,7 @@ LATCO_BENCH(planners) {
     if (auto* sp = dynamic_cast<const SamplingPlanner*>(p.get())) {  // latent steps per second of the whole plan
       const double steps = double(sp->settings().samples) * H * sp->settings().iterations;
       bench_print("model_steps_per_s_" + name, steps / t.total, "steps/s");
+      bench_print("model_steps_per_cpu_s_" + name, steps / cpu_s, "steps/s");
     }
   }
   // Image collocation needs the full RSSM (encoder, decoder), so it is not in the registry.

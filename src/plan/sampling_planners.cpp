@@ -72,7 +72,10 @@ const PlanResult& SamplingPlanner::plan(const float* z0, uint64_t seed) {
   for (int it = 0; it < s_.iterations; ++it) {
     // ----- sample: a = clip(mean + std * eps), eps ~ N(0, I) from the (iteration, sample) stream -----
     const Rng iter_rng = base.derive(it);
-    parallel_for(N, [&](int64_t b, int64_t e) {
+    // (The lambda captures two pointers only, so std::function keeps it without allocating.)
+    parallel_for(N, [this, &iter_rng](int64_t b, int64_t e) {
+      const int N = s_.samples;
+      const float am = m_.action_max();
       for (int64_t n = b; n < e; ++n) {
         Rng rng = iter_rng.derive(n);
         for (int t = 0; t < H_; ++t)
