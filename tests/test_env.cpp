@@ -11,12 +11,14 @@
 #include <limits>
 #include <set>
 
+#include "core/command.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "env/env.h"
 #include "env/experts.h"
 #include "env/rewards.h"
 #include "env/tabletop.h"
+#include "io/npz.h"
 
 using namespace latco;
 
@@ -534,4 +536,50 @@ TEST(Tolerance, HalfMarginValues) {
   // The quadruped's move reward: tolerance(v, (0.5, inf), 0.5, linear, 0.5) = 0.5 + v for v in (-0.5, 0.5).
   EXPECT_NEAR(tolerance(0.2, 0.5, inf, 0.5, Sigmoid::Linear, 0.5), 0.7, 1e-12);
   EXPECT_NEAR(tolerance(-0.3, 0.5, inf, 0.5, Sigmoid::Linear, 0.5), 0.2, 1e-12);
+}
+
+// ----- commands -----
+namespace {
+int run_command(const std::string& name, std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"latco", name});
+  std::vector<char*> p;
+  for (auto& a : argv) p.push_back(&a[0]);
+  Args args = Args::parse(static_cast<int>(p.size()), p.data(), 2);
+  return commands().at(name).second(args);
+}
+}  // namespace
+
+TEST(Commands, CollectWritesDreamerAlignedEpisodes) {
+  std::string dir = ::testing::TempDir() + "/collect_push";
+  ASSERT_EQ(0, run_command("collect", {"--task", "push", "--policy", "scripted", "--episodes", "2", "--size", "16",
+                                       "--out", dir, "--seed", "3"}));
+  std::vector<Episode> eps = load_episode_dir(dir);
+  ASSERT_EQ(eps.size(), 2u);
+  for (const Episode& e : eps) {
+    EXPECT_EQ(e.T, 151);  // 150 steps + the reset observation
+    EXPECT_EQ(e.H, 16);
+    EXPECT_EQ(e.A, 4);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(e.action[i], 0.0f);
+    EXPECT_EQ(e.reward[0], 0.0f);
+    for (int t = 1; t < e.T; ++t) EXPECT_EQ(e.reward[t], e.success[t] ? 1.0f : 0.0f) << t;
+    EXPECT_TRUE(e.success.back());  // the scripted expert solves push
+  }
+  EXPECT_NE(eps[0].image, eps[1].image);
+  // Same seed, same files.
+  std::string dir2 = ::testing::TempDir() + "/collect_push2";
+  ASSERT_EQ(0, run_command("collect", {"--task", "push", "--policy", "scripted", "--episodes", "2", "--size", "16",
+                                       "--out", dir2, "--seed", "3"}));
+  EXPECT_EQ(load_episode_dir(dir2)[1].image, eps[1].image);
+  EXPECT_THROW(run_command("collect", {"--task", "push", "--policy", "clever", "--out", dir}), Error);
+  EXPECT_THROW(run_command("collect", {"--task", "push", "--out", dir, "--episods", "3"}), Error);
+}
+
+TEST(Commands, RenderWritesAContactSheet) {
+  std::string png = ::testing::TempDir() + "/sheet.png";
+  std::remove(png.c_str());
+  ASSERT_EQ(0, run_command("render", {"--task", "lottery", "--policy", "random", "--size", "16", "--out", png}));
+  std::ifstream f(png, std::ios::binary);
+  char sig[4] = {0};
+  f.read(sig, 4);
+  EXPECT_EQ(std::string(sig + 1, 3), "PNG");
 }

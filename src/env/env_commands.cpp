@@ -97,7 +97,7 @@ LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--nois
   return 0;
 }
 
-LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted|random] [--expert E] [--seed S] [--every k] [--size 64] --out sheet.png") {
+LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted|random] [--expert E] [--seed S] [--every k] [--cols 8] [--scale 1] [--size 64] --out sheet.png") {
   std::string task = args.get("task", "");
   LATCO_CHECK(!task.empty()) << "render: --task is required";
   PolicyKind kind = parse_policy(args.get("policy", "scripted"));
@@ -107,6 +107,8 @@ LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted
   LATCO_CHECK(!out.empty()) << "render: --out sheet.png is required";
   int every = static_cast<int>(args.get_int("every", 0));
   int cols = static_cast<int>(args.get_int("cols", 8));
+  int scale = static_cast<int>(args.get_int("scale", 1));
+  LATCO_CHECK(scale >= 1 && scale <= 16) << "--scale must be in [1, 16], got " << scale;
   EnvSettings s = settings_from(args);
   std::string expert_name = args.get("expert", task);
   args.check_all_read("render");
@@ -121,7 +123,7 @@ LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted
     Image im(e.H, e.W);
     std::copy(e.image.begin() + static_cast<size_t>(t) * e.H * e.W * 3,
               e.image.begin() + static_cast<size_t>(t + 1) * e.H * e.W * 3, im.rgb.begin());
-    tiles.push_back(im);
+    tiles.push_back(scale > 1 ? upscale(im, scale) : im);
     labels.push_back(std::to_string(t) + (e.success[t] ? "*" : ""));
   }
   write_png(out, image_grid(tiles, cols, 2, labels));
