@@ -354,8 +354,13 @@ TEST(Latco, AblationPresetsAndBadConfig) {
     std::vector<float> z0(4, 0.0f);
     EXPECT_EQ(p->plan(z0.data(), 1).iters.size(), 4u) << name;
   }
-  auto* nr = dynamic_cast<LatcoPlanner*>(make_planner("latco_no_relax", m, 5, Config()).get());
-  (void)nr;
+  auto nr = make_planner("latco_no_relax", m, 5, Config());
+  EXPECT_EQ(dynamic_cast<LatcoPlanner&>(*nr).settings().lambda0, 1e8);
+  auto nc = make_planner("latco_no_constrained", m, 5, Config());
+  EXPECT_TRUE(dynamic_cast<LatcoPlanner&>(*nc).settings().fixed_multipliers);
+  Config over;
+  over.set("latco_lambda0", "3");  // config keys override a preset
+  EXPECT_EQ(dynamic_cast<LatcoPlanner&>(*make_planner("latco_no_relax", m, 5, over)).settings().lambda0, 3.0);
   Config bad = Config::parse("latco_dual_rule: fast\n", "bad.yaml");
   try {
     make_planner("latco", m, 5, bad);
@@ -396,4 +401,40 @@ TEST(Plot, DrawsSeriesInsideTheAxes) {
   EXPECT_GT(any_ur, 5);
   Series bad{"B", {0, 1}, {1}};
   EXPECT_THROW(plot_lines({bad}, st), Error);
+}
+
+// ----- warm start and the dense reference solve -----
+TEST(Latco, WarmStartReusesTheShiftedPlan) {
+  TanhModel m(4, 2, 3);
+  std::vector<float> z0 = {0.2f, 0.1f, -0.3f, 0.4f};
+  LatcoSettings s;
+  s.iterations = 20;
+  s.warm_start = true;
+  s.load(Config());
+  LatcoPlanner warm(m, 8, s);
+  const std::vector<float> first = warm.plan(z0.data(), 1).actions.to_vector();
+  warm.shift(2);
+  // Plan 0 now starts from the previous plan shifted by 2 steps: its first iterate is nearly
+  // dynamically consistent, unlike a random start.
+  const PlanResult& w = warm.plan(z0.data(), 2);
+  LatcoSettings cold_s = s;
+  cold_s.warm_start = false;
+  LatcoPlanner cold(m, 8, cold_s);
+  const PlanResult& c = cold.plan(z0.data(), 2);
+  EXPECT_LT(w.iters[0].dyn_violation, 0.1 * c.iters[0].dyn_violation);
+  EXPECT_EQ(first.size(), w.actions.to_vector().size());
+}
+
+TEST(Latco, DenseAndBlockSolvesGiveTheSameSteps) {
+  TanhModel m(5, 2, 12);
+  std::vector<float> z0 = {0.3f, -0.2f, 0.1f, 0.5f, -0.4f};
+  LatcoSettings s;
+  s.iterations = 8;
+  s.load(Config());
+  LatcoSettings d = s;
+  d.dense_solve = true;
+  LatcoPlanner pb(m, 6, s), pd(m, 6, d);
+  auto ab = pb.plan(z0.data(), 4).actions.to_vector();
+  auto ad = pd.plan(z0.data(), 4).actions.to_vector();
+  for (size_t i = 0; i < ab.size(); ++i) EXPECT_NEAR(ab[i], ad[i], 1e-4f) << i;
 }
