@@ -150,7 +150,8 @@ class ThermosExpert : public GraspExpert {
     Vec3 tcp = at(s, kTcp), stick = at(s, kObjA), thermos = at(s, kObjB), goal = at(s, kGoal);
     // Stick front end = stick centre + 0.05; thermos radius 0.06.
     double lead = stick[0] - tcp[0] + 0.05 + 0.06;
-    if (dist2(thermos, goal) < 0.05) return {tcp[0], tcp[1], 0.025};  // there: hold still
+    // There: keep the stick's end against the thermos (a restoring target, so noise does not drift it away).
+    if (dist2(thermos, goal) < 0.05) return {thermos[0] - lead - 0.01, tcp[1], 0.025};
     double tx = std::min(goal[0] - 0.02, thermos[0] + 0.05) - lead;
     if (tcp[0] + lead < thermos[0] - 0.02) tx = tcp[0] + 0.05;  // not yet touching: close in
     // Contact below the centre line pushes the thermos up the line, and vice versa.
