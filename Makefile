@@ -25,7 +25,7 @@ endif
 ifneq ($(NVCC),)
   CUDA_HOME  := $(patsubst %/bin/nvcc,%,$(NVCC))
   CXXFLAGS   += -DHAVE_CUDA=1 -I$(CUDA_HOME)/include
-  NVCCFLAGS  := -O3 -std=c++17 -Isrc -DHAVE_CUDA=1 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -fPIC
+  NVCCFLAGS  := -O3 -std=c++17 -Isrc -DHAVE_CUDA=1 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -fPIC -MMD -MP
   LDLIBS     += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas
   CUDA_SRCS  := $(wildcard cuda/*.cu)
   CUDA_MSG   := CUDA: on ($(NVCC)), kernels for sm_90 + PTX
@@ -44,7 +44,7 @@ MAIN_OBJ  := $(OBJ)/src/main.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
 
-.PHONY: all deps test run bench clean cuda-info
+.PHONY: all deps test run bench clean cuda-info test-cuda-emu
 all: deps cuda-info $(BUILD)/latco
 
 cuda-info:
@@ -83,6 +83,10 @@ $(BUILD)/tests/%: tests/%.cpp $(LIB_OBJS) | $(BUILD)/.deps-ok
 # Runs every suite, then one summary line "N passed, N failed".
 test: deps cuda-info $(TEST_BINS) $(BUILD)/latco
 	@LATCO_THREADS=$(THREADS) LATCO_BIN=$(BUILD)/latco tests/run_all.sh $(TEST_BINS)
+
+# test_cuda against cuda/*.cu run by the CPU emulation in cuda/emu (no GPU or nvcc needed).
+test-cuda-emu:
+	cuda/emu/run_tests.sh $(BUILD)-emu
 
 run: all
 	$(BUILD)/latco demo --config configs/demo.yaml
