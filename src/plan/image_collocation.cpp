@@ -64,7 +64,7 @@ double ImageCollocation::loss(const float* z0, const float* images, const float*
   }
   ad::Var zall = ad::concat(zs, 0);  // (H, Z): z_1..z_H
 
-  // ----- reward residuals softplus(-r(z_t)) -----
+  // ----- Eq. (8) on images. Reward residuals softplus(-r(z_t)) (Section 4) -----
   ad::Var r = ad::reshape(rssm_.reward(zall), {H_});
   ad::Var L = ad::sum(ad::square(ad::softplus(-r)));
 

@@ -56,7 +56,7 @@ double LatcoFirstOrder::lagrangian(const float* z0, const float* x, const double
   }
   if (timing_) timing_->derivatives += td.seconds();
 
-  // ----- value and gradient (gradients accumulate with +=) -----
+  // ----- Eq. (8) as squared residuals: value and gradient (gradients accumulate with +=) -----
   if (grad) std::fill(grad, grad + static_cast<size_t>(H_) * (Z_ + A_), 0.0f);
   double L = 0;
   for (int t = 0; t < H_; ++t) {
@@ -137,7 +137,7 @@ const PlanResult& LatcoFirstOrder::plan(const float* z0, uint64_t seed) {
     adam_.step(x_.data(), g_.data());
     res_.timing.solve += ts.seconds();
 
-    // ----- multipliers: plain gradient rule every dual_every steps (Section 4's naive rule) -----
+    // ----- multipliers: Section 4's naive rule lambda += lr (|z_{t+1} - mu|^2 - eps), not Eq. (10) -----
     if ((it + 1) % s_.dual_every == 0)
       for (int t = 0; t < H_; ++t) {
         lambda_[t] = std::max(0.0, lambda_[t] + s_.dual_lr * (dyn_[t] - s_.eps_dyn));

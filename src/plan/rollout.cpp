@@ -10,6 +10,7 @@
 
 namespace latco {
 
+// The objective of Eq. (3) with the mean dynamics, for N sequences at once.
 void rollout_batch(const LatentModel& m, int N, int H, const float* z0, const float* actions, float* z_a,
                    float* z_b, float* r, double* returns) {
   const int Z = m.latent_dim(), A = m.action_dim();

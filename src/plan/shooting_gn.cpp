@@ -116,7 +116,7 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
     st.seconds = total.seconds();
     res_.iters.push_back(st);
 
-    // ----- solve (J^T J + damping I) dx = J^T rho; a <- a - step dx -----
+    // ----- solve (J^T J + damping I) dx = J^T rho (the Eq. (9) step, on actions only); a <- a - step dx -----
     Timer ts;
     for (int k = 0; k < HA; ++k) JtJ_[k * HA + k] += s_.damping;
     LATCO_CHECK(cholesky(HA, JtJ_.data(), HA))
