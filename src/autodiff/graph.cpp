@@ -115,7 +115,7 @@ void sweep(const std::vector<Node*>& order, OnDone on_done) {
 void seed_root(Node* root, const Tensor& seed) {
   LATCO_CHECK(seed.shape() == root->value.shape())
       << "backward: seed shape " << shape_str(seed.shape()) << " vs output shape " << shape_str(root->value.shape());
-  // Interior grads left over from an interrupted sweep must not leak into this one.
+  // An interior root starts from the seed; a leaf root accumulates it like any leaf.
   Tensor& g = root->grad_buffer();
   if (root->backward) g.copy_from(seed);
   else for (int64_t i = 0; i < g.numel(); ++i) g[i] += seed[i];
@@ -136,7 +136,7 @@ void backward(const Var& y, const Tensor& seed) {
                "NoGradGuard); nothing to differentiate");
   detail::check_cpu("backward", seed);
   std::vector<Node*> order = topo_order(root);
-  clear_interior_grads(order);
+  clear_interior_grads(order);  // leftovers of a sweep interrupted by an exception
   seed_root(root, seed);
   sweep(order, [](Node*) {});
 }
