@@ -13,7 +13,7 @@ LDLIBS   := -lmujoco -pthread
 ifeq ($(SANITIZE),1)
   CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS  += -fsanitize=address,undefined
-  BUILD    := $(BUILD)-sanitize
+  override BUILD := $(BUILD)-sanitize
   CUDA     := 0
 endif
 
