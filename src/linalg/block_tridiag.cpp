@@ -37,15 +37,7 @@ void block_tridiag_solve(int H, int n, const double* Lf, const double* C, double
   // Forward: y_t = L_t^{-1} (b_t - C_t y_{t-1}).
   for (int t = 0; t < H; ++t) {
     double* bt = b + long(t) * n;
-    if (t > 0) {
-      const double* Ct = C + t * nn;
-      const double* yp = b + long(t - 1) * n;
-      for (int i = 0; i < n; ++i) {
-        double s = 0;
-        for (int k = 0; k < n; ++k) s += Ct[i * n + k] * yp[k];
-        bt[i] -= s;
-      }
-    }
+    if (t > 0) dgemv_n(n, n, -1.0, C + t * nn, n, b + long(t - 1) * n, bt);
     trsv_lower(n, Lf + t * nn, n, bt);
   }
   // Backward: x_t = L_t^{-T} (y_t - C_{t+1}^T x_{t+1}).

@@ -95,12 +95,16 @@ inline void tile_nt(int K, double alpha, const double* A, int lda, const double*
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
   }
+  if (k < K) {  // the K % 8 tail as one zero-padded vector step
+    const size_t tail = sizeof(double) * (K - k);
+    v8d a[MR], b[NR];
+    for (int i = 0; i < MR; ++i) a[i] = v8d{}, std::memcpy(&a[i], A + i * lda + k, tail);
+    for (int j = 0; j < NR; ++j) b[j] = v8d{}, std::memcpy(&b[j], B + j * ldb + k, tail);
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+  }
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) {
-      double s = hsum(acc[i][j]);
-      for (int kk = k; kk < K; ++kk) s += A[i * lda + kk] * B[j * ldb + kk];
-      C[i * ldc + j] += alpha * s;
-    }
+    for (int j = 0; j < NR; ++j) C[i * ldc + j] += alpha * hsum(acc[i][j]);
 }
 
 template <int MR>
@@ -245,6 +249,10 @@ void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int l
     if (j0 > 0) dgemm_nt(m, jb, j0, -1.0, X, ldx, L + j0 * ldl, ldl, X + j0, ldx);
     trsm_panel(m, jb, L + j0 * ldl + j0, ldl, X + j0, ldx);
   }
+}
+
+void dgemv_n(int M, int N, double alpha, const double* A, int lda, const double* x, double* y) {
+  for (int i = 0; i < M; ++i) y[i] += alpha * dot(A + long(i) * lda, x, N);
 }
 
 void trsv_lower(int n, const double* L, int ldl, double* b) {
