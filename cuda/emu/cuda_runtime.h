@@ -1,8 +1,9 @@
 // A CPU stand-in for the CUDA runtime, so cuda/*.cu can be executed and tested on machines
 // without a GPU (cuda/emu/run_tests.sh). Each block's threads run as cooperative fibers
-// (ucontext) that switch at __syncthreads and warp shuffles; blocks run one after another.
-// Only the API subset cuda/ uses. Leaves out: timing fidelity, memory-model races (a kernel
-// that is only correct by luck on a GPU can pass here), multi-dimensional grids, streams.
+// (ucontext) that switch at __syncthreads and warp shuffles; blocks run one after another, and
+// threads between two barriers run in alternating orders, so most missing barriers show up.
+// Only the API subset cuda/ uses. Leaves out: timing fidelity, memory-model subtleties (a kernel
+// correct here can still race on a GPU), multi-dimensional grids, streams.
 #pragma once
 #include <math.h>
 #include <ucontext.h>
@@ -119,14 +120,19 @@ inline void launch(dim3 grid, dim3 block, std::function<void()> body) {
       f.ctx.uc_link = nullptr;
       makecontext(&f.ctx, fiber_main, 0);
     }
-    for (;;) {
+    for (unsigned pass = 0;; ++pass) {
+      // Threads run in ascending order on some passes and descending on others, so a read of
+      // another thread's write without a barrier between them fails one way or the other.
       bool ran = false;
-      for (unsigned i = 0; i < block.x; ++i)
+      const bool descending = (pass + bi) % 2 == 1;
+      for (unsigned k = 0; k < block.x; ++k) {
+        const unsigned i = descending ? block.x - 1 - k : k;
         if (b.fibers[i].state == State::Runnable) {
           b.current = i;
           swapcontext(&b.scheduler, &b.fibers[i].ctx);
           ran = true;
         }
+      }
       unsigned done = 0, at_block = 0;
       for (const Fiber& f : b.fibers) done += f.state == State::Done, at_block += f.state == State::AtBlockBarrier;
       if (done == block.x) break;
