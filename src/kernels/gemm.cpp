@@ -5,6 +5,7 @@
 // Loop nest (BLIS order):  for jc (NC cols) / for pc (KC deep) : pack B block (KC x NC), shared
 //                            tasks over (ic: MC rows) x (column chunk): pack A block (MC x KC)
 //                              for jr (NR cols) / for ir (MR rows): micro-kernel MR x NR
+// MR is 14, or 10..13 when that pads a small M to fewer rows.
 // With a single row block, B is read in place instead of packed. Fewer than 4 rows take a
 // direct (gemv-like) path; few tiles over a long K split K into a fixed number of slices.
 // Each C element is summed by the same arithmetic whatever thread computes it, so results
@@ -23,7 +24,7 @@
 namespace latco {
 namespace {
 
-constexpr int MR = 14;    // micro-tile rows (broadcast from packed A)
+constexpr int kMaxMR = 14;  // micro-tile rows (broadcast from packed A); small M may use 10..13
 constexpr int NR = 32;    // micro-tile columns (two 16-float vectors of packed B)
 constexpr int KC = 256;   // depth of a packed block: the B micro-panel (KC x NR) stays in L1
 constexpr int MC = 144;   // rows of a packed A block (MC x KC, in L2)
@@ -114,6 +115,7 @@ inline void pack_transposed(const float* src, int64_t ld_src, int rows, int kc, 
 
 // ----- packing -----
 // Ap: ceil(mc/MR) panels, each (kc x MR): Ap[k*MR + r] = alpha * op(A)(i0+r, k0+k), zero past M.
+template <int MR>
 void pack_a(bool ta, const float* A, int lda, int i0, int mc, int k0, int kc, float alpha, float* Ap) {
   for (int p = 0; p < mc; p += MR, Ap += (size_t)kc * MR) {
     const int mr = std::min(MR, mc - p);
@@ -166,7 +168,7 @@ void pack_b_panel(bool tb, const float* B, int ldb, int k0, int kc, int j0, int 
 // or op(B) itself; kMaskB reads only its first nr columns. Edge tiles run the same FMAs as full
 // ones, so an element's value never depends on the tile it fell in.
 #ifdef __AVX512F__
-template <bool kMaskB, bool kPrefetch>
+template <int MR, bool kMaskB, bool kPrefetch>
 void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp, int64_t ldbp, float* C, int ldc,
                   float beta, int mr, int nr, const float* pf) {
   const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
@@ -205,7 +207,7 @@ void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp
   }
 }
 #else
-template <bool kMaskB, bool kPrefetch>
+template <int MR, bool kMaskB, bool kPrefetch>
 void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp, int64_t ldbp, float* C, int ldc,
                   float beta, int mr, int nr, const float* pf) {
   float acc[MR][NR] = {};
@@ -221,8 +223,9 @@ void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp
 #endif
 
 // ----- blocked path -----
-void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-                   int ldb, float beta, float* C, int ldc) {
+template <int MR>
+void sgemm_blocked_mr(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                      int ldb, float beta, float* C, int ldc) {
   // Row blocks of near-equal size in whole micro-panels, so threads get balanced tiles.
   const int mblocks = (M + MC - 1) / MC, mpanels = (M + MR - 1) / MR;
   // With one row block each B panel is used once, right after it is loaded: read op(B) in place.
@@ -254,7 +257,7 @@ void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const flo
         const int ic = (int)((int64_t)blk * mpanels / mblocks) * MR;
         const int mc = std::min(M, (int)((int64_t)(blk + 1) * mpanels / mblocks) * MR) - ic;
         float* Ap = t_pack_a.get((size_t)(mc + MR - 1) / MR * MR * kc);
-        pack_a(ta, A, lda, ic, mc, pc, kc, alpha, Ap);
+        pack_a<MR>(ta, A, lda, ic, mc, pc, kc, alpha, Ap);
         const int q_end = std::min(npanels, (chunk + 1) * chunk_panels);
         for (int q = chunk * chunk_panels; q < q_end; ++q) {
           const int j = jc + q * NR, nr = std::min(NR, N - j);
@@ -264,17 +267,40 @@ void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const flo
             const float* ap = Ap + (size_t)ir * kc;
             float* c = C + (size_t)(ic + ir) * ldc + j;
             if (pack_b)
-              micro_kernel<false, false>(kc, ap, bp, NR, c, ldc, beta_blk, mr, nr, nullptr);
+              micro_kernel<MR, false, false>(kc, ap, bp, NR, c, ldc, beta_blk, mr, nr, nullptr);
             else if (nr < NR)
-              micro_kernel<true, false>(kc, ap, bp, ldb, c, ldc, beta_blk, mr, nr, nullptr);
+              micro_kernel<MR, true, false>(kc, ap, bp, ldb, c, ldc, beta_blk, mr, nr, nullptr);
             else if (ir == 0 && q + 1 < q_end)  // first pass over this panel: fetch the next one
-              micro_kernel<false, true>(kc, ap, bp, ldb, c, ldc, beta_blk, mr, nr, bp + NR);
+              micro_kernel<MR, false, true>(kc, ap, bp, ldb, c, ldc, beta_blk, mr, nr, bp + NR);
             else
-              micro_kernel<false, false>(kc, ap, bp, ldb, c, ldc, beta_blk, mr, nr, nullptr);
+              micro_kernel<MR, false, false>(kc, ap, bp, ldb, c, ldc, beta_blk, mr, nr, nullptr);
           }
         }
       });
     }
+  }
+}
+
+// Micro-tile rows for an M-row product: 14, unless M is small and a 10..13-row tile pads it
+// to fewer rows (30 rows: 3 x 10 instead of 3 x 14). Depends on M alone.
+int pick_mr(int M) {
+  int best = kMaxMR, best_rows = (M + kMaxMR - 1) / kMaxMR * kMaxMR;
+  if (M > 160) return best;
+  for (int mr = kMaxMR - 1; mr >= 10; --mr) {
+    const int rows = (M + mr - 1) / mr * mr;
+    if (rows < best_rows) best = mr, best_rows = rows;
+  }
+  return best;
+}
+
+void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                   int ldb, float beta, float* C, int ldc) {
+  switch (pick_mr(M)) {
+    case 10: return sgemm_blocked_mr<10>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 11: return sgemm_blocked_mr<11>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 12: return sgemm_blocked_mr<12>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case 13: return sgemm_blocked_mr<13>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    default: return sgemm_blocked_mr<kMaxMR>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
 }
 
