@@ -298,7 +298,7 @@ TEST(RssmLatentModel, SameResultsWithOneAndTwoThreads) {
     RssmLatentModel m(w);
     const int N = deter == 200 ? 37 : 301;
     std::vector<float> z, a;
-    random_inputs(N, m.latent_dim(), 3, 9, &z, &a);
+    random_inputs(N, m.latent_dim(), m.action_dim(), 9, &z, &a);
     set_num_threads(1);
     const Outputs o1 = run_all(m, N, z, a);
     set_num_threads(2);
