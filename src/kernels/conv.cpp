@@ -8,7 +8,9 @@
 //   conv2d backward     dW (O, CKK)    += dY (O, g*P) * col(X)^T;   dX += col2im(W^T dY)
 //   transposed forward  Y = col2im(W^T X), W viewed as (C, OKK)     (conv2d's input gradient)
 //   transposed backward dX (C, g*P)     = W * col(dY);   dW (C, OKK) += X * col(dY)^T
+#ifdef __AVX512F__
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>

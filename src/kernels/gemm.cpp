@@ -10,7 +10,9 @@
 // direct (gemv-like) path; few tiles over a long K split K into a fixed number of slices.
 // Each C element is summed by the same arithmetic whatever thread computes it, so results
 // are bitwise identical for any thread count.
+#ifdef __AVX512F__
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -25,10 +27,10 @@ namespace latco {
 namespace {
 
 constexpr int kMaxMR = 14;  // micro-tile rows (broadcast from packed A); small M may use 10..13
-constexpr int NR = 32;    // micro-tile columns (two 16-float vectors of packed B)
-constexpr int KC = 256;   // depth of a packed block: the B micro-panel (KC x NR) stays in L1
-constexpr int MC = 144;   // rows of a packed A block (MC x KC, in L2)
-constexpr int NC = 3072;  // columns of a packed B block (KC x NC, in L2/L3)
+constexpr int NR = 32;      // micro-tile columns (two 16-float vectors of packed B)
+constexpr int KC = 256;     // depth of a packed block: the B micro-panel (KC x NR) stays in L1
+constexpr int MC = 144;     // rows of a packed A block (MC x KC, in L2)
+constexpr int NC = 3072;    // columns of a packed B block (KC x NC, in L2/L3)
 constexpr int kDirectRows = 4;           // M below this: direct loops, no packing (packing would cost
                                          // as much as the product); the blocked path wins from 4x8x8 up
 constexpr double kSerialWork = 32768.0;  // M*N*K below this: direct loops on one thread
