@@ -272,6 +272,7 @@ void RssmLatentModel::check_fresh() const {
 }
 
 // ----- predict: mu(z, a) = [m, h'] -----
+// Eq. (6), (8): the mean latent dynamics mu_phi(z_t, a_t) that collocation constrains to.
 
 void RssmLatentModel::predict(int N, const float* z, const float* a, float* z_next) const {
   const int Z = S_ + D_;
@@ -290,6 +291,7 @@ void RssmLatentModel::predict_chunk(int n, const float* z, const float* a, float
 }
 
 // ----- reward head: r(z) = ELU(ELU(z R1 + c1) R2 + c2) R3 + c3, and dr/dz -----
+// Eq. (8): the objective's r(z_t); dr/dz gives the reward rows of J in Eq. (9).
 
 void RssmLatentModel::reward(int N, const float* z, float* r) const {
   const int Z = S_ + D_;
@@ -327,6 +329,8 @@ void RssmLatentModel::reward_chunk(int n, const float* z, float* r, float* dr_dz
 }
 
 // ----- Jacobians of mu and of std -----
+// Eq. (9): d mu/d z and d mu/d a are the dynamics blocks of J in the LM step; d std/d(z, a)
+// feeds the variance constraint of Gaussian LatCo, Eq. (5), (7).
 
 void RssmLatentModel::predict_jacobians(int N, const float* z, const float* a, float* mu, float* dmu_dz,
                                         float* dmu_da) const {
