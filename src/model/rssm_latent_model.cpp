@@ -20,6 +20,7 @@ namespace {
 // through the same sequence of GEMM shapes whatever the number of threads.
 constexpr int kForwardChunk = 144;  // predict, reward, reward_gradient
 constexpr int kJacobianChunk = 32;  // predict_jacobians, predict_std: chunks in turn, each parallel inside
+constexpr int kSaBlock = 4;         // samples per task for d h'/d[s,a] inside a Jacobian chunk
 
 // ----- elementwise math: branch-free, so the loops over it vectorise -----
 
@@ -86,6 +87,13 @@ float* scratch(size_t n) {
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
+// A second per-thread scratch for work inside pool tasks (the caller's Arena lives in scratch()).
+float* task_scratch(size_t n) {
+  static thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
 // Carves up to 16 64-byte-aligned pieces out of one scratch block (no heap traffic once warm).
 struct Arena {
   static constexpr int kMax = 16;
@@ -377,7 +385,7 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
   const size_t ixin = ar.add(size_t(n) * SA), ix = ar.add(size_t(n) * Hd), ig = ar.add(size_t(n) * 3 * D),
                igh = ar.add(size_t(n) * 3 * D), iy = ar.add(size_t(n) * Hd), imu = ar.add(mu ? 0 : size_t(n) * Z),
                ihz = ar.add(need_hz && !dmu_dz ? size_t(n) * Z * Z : 0),
-               iM = ar.add(need_hz ? size_t(n) * D * Hd : 0), ic = ar.add(need_hz ? size_t(n) * 4 * D : 0),
+               ic = ar.add(need_hz ? size_t(n) * 4 * D : 0),
                isa = ar.add(heads ? size_t(n) * std::max(D, heads * S) * SA : 0),
                iQ = ar.add(size_t(n) * heads * S * Hd), iP = ar.add(size_t(n) * heads * S * PW),
                ips = ar.add(size_t(n) * S);
@@ -440,31 +448,32 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
         }
       }
     });
-    // M^T: (Hd, n D), M^T[k][i D + d] = d h'_d / d x_k * ELU'(x_k) for sample i, from rows of W_x.
-    float* MT = p[iM];
+    // d h'/d[s,a], per block of kSaBlock samples (a task each), so that the block's M^T stays
+    // in L2 between being formed and being multiplied:
+    //   M^T: (Hd, nb D), M^T[k][i D + d] = d h'_d / d x_k * ELU'(x_k) for sample i, from rows of W_x;
+    //   (d h'/d[s,a])^T = W_in (S+A, Hd) x M^T (Hd, nb D) -> columns [i0 D, (i0 + nb) D) of saT (S+A, n D)
+    // (this orientation keeps the narrow S+A side on the GEMM's rows, not its column panels).
+    float* saT = p[isa];
     const float* Wx = w_.W_x.data();
-    parallel_for(Hd, [&](int64_t k0, int64_t k1) {
-      for (int64_t k = k0; k < k1; ++k) {
-        const float* wr = Wx + k * 3 * D;
+    parallel_tasks((n + kSaBlock - 1) / kSaBlock, [&](int64_t blk) {
+      const int i0 = int(blk) * kSaBlock, nb = std::min(kSaBlock, n - i0);
+      float* MT = task_scratch(size_t(Hd) * nb * D);
+      for (int k = 0; k < Hd; ++k) {
+        const float* wr = Wx + int64_t(k) * 3 * D;
         const float* wu = wr + D;
         const float* wn = wr + 2 * D;
-        for (int i = 0; i < n; ++i) {
+        for (int i = i0; i < i0 + nb; ++i) {
           const float e = elu_grad_from_out(t.x[int64_t(i) * Hd + k]);
           const float* cr = coef + int64_t(i) * 4 * D;
           const float* cu = cr + D;
           const float* cn = cr + 2 * D;
-          float* out = MT + k * n * D + int64_t(i) * D;
+          float* out = MT + int64_t(k) * nb * D + int64_t(i - i0) * D;
           for (int d = 0; d < D; ++d) out[d] = e * (cr[d] * wr[d] + cu[d] * wu[d] + cn[d] * wn[d]);
         }
       }
-    });
-    // (d h'/d[s,a])^T for the whole chunk in one GEMM: W_in (S+A, Hd) x M^T (Hd, n D) -> (S+A, n D)
-    // (this orientation keeps the narrow S+A side on the GEMM's rows, not its column panels).
-    float* saT = p[isa];
-    sgemm(false, false, SA, n * D, Hd, 1.0f, w_.W_in.data(), Hd, MT, n * D, 0.0f, saT, n * D);
-    // Scatter saT into rows S.. of hz (columns 0..S) and ha, in 16-row blocks that stay in L1.
-    parallel_for(n, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
+      sgemm(false, false, SA, nb * D, Hd, 1.0f, w_.W_in.data(), Hd, MT, nb * D, 0.0f, saT + int64_t(i0) * D, n * D);
+      // Scatter into rows S.. of hz (columns 0..S) and ha, in 16-row blocks that stay in L1.
+      for (int64_t i = i0; i < i0 + nb; ++i)
         for (int d0 = 0; d0 < D; d0 += 16) {
           const int d1 = std::min(D, d0 + 16);
           for (int c = 0; c < SA; ++c) {
