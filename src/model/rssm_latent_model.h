@@ -12,8 +12,9 @@ namespace latco {
 // z = [s, h] (Z = S + D), a (A).  mu(z, a) = [m, h'];  std(z, a) = [sd, 0].
 // Holds a reference to the trained weights (never a copy of them), so predict and reward
 // always see the current values. The Jacobians also use transposed copies of W_h, W_m,
-// W_s: call refresh() after the weights change (after each training phase); a
-// Jacobian call on stale copies throws rather than returning wrong derivatives.
+// W_s: call refresh() after the weights change (after each training phase). Each Jacobian
+// call spot-checks 16 entries of every copy against the live weights and throws when they
+// differ (training moves every weight, so stale copies are caught).
 // The weights object must outlive the model.
 class RssmLatentModel : public LatentModel {
  public:
