@@ -285,6 +285,53 @@ TEST(CudaReduce, SumAndMeanAllAndPerAxisMatchAutodiff) {
   expect_close(dsum.get(), ref, 1e-5, 1e-5, "row sums");
 }
 
+// ----- shape ops: against autodiff's concat / slice / transpose -----
+TEST(CudaShape, ConcatSliceTransposeForwardAndBackwardMatchAutodiff) {
+  REQUIRE_GPU();
+  // concat along axis 1: (3,2,4) and (3,5,4) -> (3,7,4)
+  {
+    std::vector<float> a = randn(24, 171), b = randn(60, 172), seed = randn(84, 173);
+    ad::Var va = ad::leaf(Tensor::from({3, 2, 4}, a), true), vb = ad::leaf(Tensor::from({3, 5, 4}, b), true);
+    ad::Var y = ad::concat({va, vb}, 1);
+    ad::backward(y, Tensor::from({3, 7, 4}, seed));
+    Dev da(a), db(b), dy(84), dseed(seed), ga(24), gb(60);
+    cuda::copy_window(3, 2, 4, da.p(), 2, 0, dy.p(), 7, 0);
+    cuda::copy_window(3, 5, 4, db.p(), 5, 0, dy.p(), 7, 2);
+    cuda::copy_window(3, 2, 4, dseed.p(), 7, 0, ga.p(), 2, 0, true);
+    cuda::copy_window(3, 5, 4, dseed.p(), 7, 2, gb.p(), 5, 0, true);
+    expect_close(dy.get(), y.value().to_vector(), 0, 0, "concat");
+    expect_close(ga.get(), va.grad().to_vector(), 0, 0, "concat da");
+    expect_close(gb.get(), vb.grad().to_vector(), 0, 0, "concat db");
+  }
+  // slice [1, 3) of axis 2 of (2,3,5,2)
+  {
+    std::vector<float> x = randn(60, 174), seed = randn(24, 175);
+    ad::Var vx = ad::leaf(Tensor::from({2, 3, 5, 2}, x), true);
+    ad::Var y = ad::slice(vx, 2, 1, 3);
+    ad::backward(y, Tensor::from({2, 3, 2, 2}, seed));
+    Dev dx(x), dy(24), dseed(seed), gx(60);
+    cuda::copy_window(6, 2, 2, dx.p(), 5, 1, dy.p(), 2, 0);
+    cuda::copy_window(6, 2, 2, dseed.p(), 2, 0, gx.p(), 5, 1, true);
+    expect_close(dy.get(), y.value().to_vector(), 0, 0, "slice");
+    expect_close(gx.get(), vx.grad().to_vector(), 0, 0, "slice dx");
+  }
+  // transpose dims 1 and 3 of (2,3,4,5,6)
+  {
+    const int64_t n = 2 * 3 * 4 * 5 * 6;
+    std::vector<float> x = randn(n, 176), seed = randn(n, 177);
+    ad::Var vx = ad::leaf(Tensor::from({2, 3, 4, 5, 6}, x), true);
+    ad::Var y = ad::transpose(vx, 1, 3);
+    ASSERT_EQ(y.shape(), (Shape{2, 5, 4, 3, 6}));
+    ad::backward(y, Tensor::from(y.shape(), seed));
+    Dev dx(x), dy(n), dseed(seed), gx(n);
+    cuda::swap_dims(2, 3, 4, 5, 6, dx.p(), dy.p());
+    cuda::swap_dims(2, 5, 4, 3, 6, dseed.p(), gx.p(), true);
+    expect_close(dy.get(), y.value().to_vector(), 0, 0, "transpose");
+    expect_close(gx.get(), vx.grad().to_vector(), 0, 0, "transpose dx");
+  }
+  EXPECT_THROW(cuda::copy_window(1, 3, 1, nullptr, 2, 0, nullptr, 3, 0), Error);
+}
+
 // ----- convolution: against the plain-loop references of kernels/conv.h -----
 TEST(CudaConv, Conv2dForwardBackwardMatchReference) {
   REQUIRE_GPU();

@@ -96,6 +96,17 @@ void sum_axis(int64_t outer, int64_t len, int64_t inner, const float* x, float* 
 // dy: (outer, inner) -> dx: (outer, len, inner) += scale * dy broadcast over the middle axis
 void sum_axis_backward(int64_t outer, int64_t len, int64_t inner, const float* dy, float* dx, float scale = 1.0f);
 
+// ----- shape ops (cuda/shape.cu) -----
+// Window copy along a middle axis: dst viewed (outer, dst_len, inner), rows [dst_off, dst_off + len)
+// (+)= src viewed (outer, src_len, inner), rows [src_off, src_off + len). concat, slice and their
+// backward passes are all this copy (accumulate = true adds instead of overwriting).
+void copy_window(int64_t outer, int64_t len, int64_t inner, const float* src, int64_t src_len, int64_t src_off,
+                 float* dst, int64_t dst_len, int64_t dst_off, bool accumulate = false);
+// transpose of two dims: x viewed (A, n0, B, n1, C) -> y (A, n1, B, n0, C) (+)=. Its backward is
+// swap_dims(A, n1, B, n0, C, dy, dx, true).
+void swap_dims(int64_t A, int64_t n0, int64_t B, int64_t n1, int64_t C, const float* x, float* y,
+               bool accumulate = false);
+
 // ----- convolution (cuda/conv.cu): im2col/col2im + cuBLAS; same contract as kernels/conv.h -----
 // (ConvShape as there; backward accumulates (+=) into dx, dw, db; any may be null.)
 // im2col: x (C,H,W) -> col (C*K*K, Ho*Wo) for one image of the conv geometry (C,H,W,K,stride,pad,Ho,Wo);
