@@ -32,8 +32,15 @@ double ray_fast(const mjModel* m, const mjData* d, const int* geoms, int n, cons
       if (d2 > r * r || along < -r) continue;
       if (best >= 0 && along - r > best) continue;
     }
-    double x;
     int type = m->geom_type[i];
+    if (type == mjGEOM_PLANE) {
+      // One-sided: a ray from above that does not point down never meets the plane.
+      const double* R = d->geom_xmat + 9 * i;  // the plane's normal is its local z
+      double above = (p[0] - c[0]) * R[2] + (p[1] - c[1]) * R[5] + (p[2] - c[2]) * R[8];
+      double toward = v[0] * R[2] + v[1] * R[5] + v[2] * R[8];
+      if (above >= 0 && toward >= 0) continue;
+    }
+    double x;
     if (type == mjGEOM_MESH) x = mj_rayMesh(m, d, i, p, v);
     else if (type == mjGEOM_HFIELD) x = mj_rayHfield(m, d, i, p, v);
     else x = mju_rayGeom(c, d->geom_xmat + 9 * i, m->geom_size + 3 * i, p, v, type);
