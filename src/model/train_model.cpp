@@ -194,6 +194,8 @@ int train_model(const Args& args) {
 
   // ----- run folder and resolved config -----
   const std::string ckdir = out + "/checkpoints", imgdir = out + "/images";
+  if (!resume && !latest_checkpoint(ckdir).empty())
+    LATCO_FAIL(out << " already holds checkpoints: continue it with --resume, or choose another --out");
   fs::create_directories(ckdir);
   fs::create_directories(imgdir);
   std::vector<std::pair<std::string, std::string>> kv;
