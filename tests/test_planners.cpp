@@ -521,6 +521,13 @@ TEST(ShootingGd, KeepsActionsWithinBoundsAndImproves) {
   for (int k = 0; k < 30; ++k) EXPECT_LE(std::fabs(res.actions[k]), 1.0f);
   EXPECT_GT(res.iters.back().reward, res.iters.front().reward);
   EXPECT_GT(res.timing.derivatives, 0.0);
+  // Restart 0 is the single run above, so the best of three can only be as good or better.
+  const double J1 = res.predicted_return;
+  cfg.set("gd_restarts", "3");
+  auto p3 = make_planner("shooting_gd", m, 15, cfg);
+  const PlanResult& res3 = p3->plan(z0, 2);
+  EXPECT_GE(res3.predicted_return, J1);
+  EXPECT_EQ(res3.iters.size(), 200u);
 }
 
 // ----- no-second-order ablation -----

@@ -28,6 +28,7 @@ ShootingGd::ShootingGd(const LatentModel& model, int horizon, const ShootingGdSe
   a_.resize(H_ * A_);
   g_.resize(H_ * A_);
   nu_.resize(H_);
+  best_.resize(H_ * A_);
   adam_.resize(H_ * A_);
   adam_.lr = s_.lr;
   res_.actions = Tensor({H_, A_});
@@ -37,11 +38,31 @@ ShootingGd::ShootingGd(const LatentModel& model, int horizon, const ShootingGdSe
 
 const PlanResult& ShootingGd::plan(const float* z0, uint64_t seed) {
   Timer total;
-  const int HA = H_ * A_;
-  const float am = m_.action_max(), w = m_.action_cost();
   res_.iters.clear();
   res_.timing = {};
-  Rng rng = Rng(seed).derive(0);
+  double best = -1e300;
+  for (int k = 0; k < s_.restarts; ++k) {
+    const double J = optimise(z0, seed, k, total);
+    if (k == 0 || J > best) {
+      best = J;
+      std::copy(a_.begin(), a_.end(), best_.begin());
+    }
+  }
+  // ----- result: the best plan, clipped, rolled out -----
+  std::copy(best_.begin(), best_.end(), res_.actions.data());
+  Timer tr;
+  res_.predicted_return = rollout_forward(m_, z0, best_.data(), &lin_);
+  res_.timing.rollouts += tr.seconds();
+  std::copy(lin_.z.begin(), lin_.z.end(), res_.latents.data());
+  res_.timing.total = total.seconds();
+  res_.timing.other = res_.timing.total - res_.timing.rollouts - res_.timing.derivatives;
+  return res_;
+}
+
+double ShootingGd::optimise(const float* z0, uint64_t seed, int restart, Timer& total) {
+  const int HA = H_ * A_;
+  const float am = m_.action_max(), w = m_.action_cost();
+  Rng rng = Rng(seed).derive(restart);
   for (int i = 0; i < HA; ++i) a_[i] = s_.init_std * rng.normal();
   clip_actions(HA, am, a_.data());
   std::fill(nu_.begin(), nu_.end(), s_.nu_init);
@@ -73,7 +94,7 @@ const PlanResult& ShootingGd::plan(const float* z0, uint64_t seed) {
     st.act_violation = act_viol;
     for (int t = 0; t < H_; ++t) st.mean_lambda += nu_[t] / H_;
     st.seconds = total.seconds();
-    res_.iters.push_back(st);
+    if (restart == 0) res_.iters.push_back(st);  // IterStats of the first restart only
 
     // ----- Adam step, clip -----
     adam_.step(a_.data(), g_.data());
@@ -83,17 +104,11 @@ const PlanResult& ShootingGd::plan(const float* z0, uint64_t seed) {
     if ((it + 1) % s_.dual_every == 0)
       for (int t = 0; t < H_; ++t) nu_[t] += s_.dual_lr * static_cast<float>(action_violation(A_, am, &a_[t * A_]));
   }
-
-  // ----- result: the final plan, clipped, rolled out -----
   clip_actions(HA, am, a_.data());
-  std::copy(a_.begin(), a_.end(), res_.actions.data());
   Timer tr;
-  res_.predicted_return = rollout_forward(m_, z0, a_.data(), &lin_);
+  const double J = rollout_forward(m_, z0, a_.data(), &lin_);
   res_.timing.rollouts += tr.seconds();
-  std::copy(lin_.z.begin(), lin_.z.end(), res_.latents.data());
-  res_.timing.total = total.seconds();
-  res_.timing.other = res_.timing.total - res_.timing.rollouts - res_.timing.derivatives;
-  return res_;
+  return J;
 }
 
 LATCO_PLANNER("shooting_gd", "Adam on the actions through backprop through time; keys gd_*",

@@ -2,12 +2,13 @@
 // sequence, gradients by backprop through time through the model's per-step
 // Jacobians, actions clipped after each step, and an action-bound penalty whose
 // multipliers rise every few steps by a plain gradient rule (dual descent).
-// Not here: parallel reinitialisations, warm starts. Also holds the flat Adam
+// Restarts run one after another (not batched). Not here: warm starts. Also holds the flat Adam
 // used by the first-order collocation ablation.
 #pragma once
 #include <algorithm>
 #include <vector>
 
+#include "core/timer.h"
 #include "plan/planner.h"
 #include "plan/rollout.h"
 
@@ -32,6 +33,7 @@ struct ShootingGdSettings {
   int dual_every = 5;      // steps between action-multiplier updates (paper: 5)
   float dual_lr = 1.5f;    // nu_t += dual_lr * max(0,|a_t|-a_m)^2: plain gradient rule
   float nu_init = 1.0f;    // initial action multiplier
+  int restarts = 1;        // independent initialisations; the best predicted return wins (paper: thermos, hammer)
   template <class V>
   void visit(V& v) {
     v("gd_iterations", iterations, 1, 10000000);
@@ -41,6 +43,7 @@ struct ShootingGdSettings {
     v("gd_dual_every", dual_every, 1, 1000000);
     v("gd_dual_lr", dual_lr, 0.0, 1e9);
     v("gd_nu_init", nu_init, 0.0, 1e12);
+    v("gd_restarts", restarts, 1, 10000);
   }
 };
 
@@ -51,6 +54,9 @@ class ShootingGd : public Planner {
   const PlanResult& plan(const float* z0, uint64_t seed) override;
 
  private:
+  // One optimisation from Rng(seed).derive(restart); leaves the clipped plan in a_ and returns its J.
+  double optimise(const float* z0, uint64_t seed, int restart, Timer& total);
+
   const LatentModel& m_;
   int H_, Z_, A_;
   ShootingGdSettings s_;
@@ -59,6 +65,7 @@ class ShootingGd : public Planner {
   std::vector<float> a_;     // (H, A) the plan
   std::vector<float> g_;     // (H, A) gradient of the loss -J + penalty
   std::vector<float> nu_;    // (H) action-bound multipliers
+  std::vector<float> best_;  // (H, A) best plan over restarts
   Adam adam_;
 };
 
