@@ -2,6 +2,21 @@
 // every function takes raw device pointers, runs on the default stream, and throws
 // latco::Error (file:line, call, CUDA's message) on failure. Plain C++: include it from
 // CPU code and call it under #ifdef HAVE_CUDA. Left out: streams, multi-GPU, half precision.
+//
+// Dispatch from autodiff (ops_*.cpp) by the device tag, one branch per op, the CPU loop unchanged:
+//   if (x.value().device() == Device::CUDA) {            // under #ifdef HAVE_CUDA
+//     Tensor y(x.shape(), Device::CUDA);
+//     cuda::unary_forward(cuda::Unary::Tanh, y.numel(), x.value().data(), y.data());
+//     return make_result(y, "tanh", {x.node()}, [](Node& self) {
+//       cuda::unary_backward(cuda::Unary::Tanh, self.value.numel(), self.inputs[0]->value.data(),
+//                            self.value.data(), self.grad.data(), self.inputs[0]->grad_buffer().data());
+//     });
+//   }
+// matmul/bmm: cuda::sgemm / sgemm_batched take latco::sgemm's arguments; add/sub/mul/div:
+// binary_forward/backward with the two shapes; add_scalar/mul_scalar: affine_scalar (backward axpy);
+// sum/mean: sum_all / sum_axis with scale 1/n for mean; concat/slice/stack0: copy_window;
+// transpose: swap_dims; conv2d/conv_transpose2d: the conv functions with the same ConvShape.
+// Inputs on different devices are an error (no implicit copies).
 #pragma once
 #include <cstddef>
 #include <cstdint>
