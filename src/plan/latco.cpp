@@ -155,6 +155,7 @@ bool CollocationLM::solve_plan(int k) {
 }
 
 void CollocationLM::step() {
+  // ----- normal equations and LM step (Eq. 9), plan by plan -----
   for (int k = 0; k < K_; ++k) {
     const PlanView v = view(k, false);
     cost0_[k] = plan_cost(v);
@@ -181,7 +182,9 @@ void CollocationLM::step() {
     // Predicted reduction of sum rho^2 by the linear model: -2 g.dx - dx^T J^T J dx = -g.dx + mu |dx|^2.
     pred_[k] = ok ? -gdx + damping_[k] * dx2 : 0.0;
   }
+  // ----- residuals at the trial points, all plans in one batch -----
   evaluate(true, false);
+  // ----- accept or reject by the gain ratio -----
   Timer tm_rest;
   bool any = false;
   for (int k = 0; k < K_; ++k) {
@@ -213,6 +216,7 @@ void CollocationLM::step() {
     }
   }
   const double t_rest0 = tm_rest.seconds();
+  // ----- model derivatives at the new points, all plans in one batch -----
   if (any) evaluate(false, true);
   Timer tm_dual;
   // Eq. (10): dual update per step for lambda (dynamics) and nu (action bounds).
