@@ -2,6 +2,9 @@
 // distribution, action mapping, reward, success). Tasks register themselves
 // with LATCO_ENV from their own .cpp; make_env(name) builds one. Not here: any
 // wrapper logic (frame stacking, normalisation) or vectorised environments.
+// Adding a task: data/tasks/<name>.xml (with a camera named "cam") and
+// src/env/task_<name>.cpp holding a class derived from Env (or TabletopEnv) and
+// LATCO_ENV(<name>, Class); nothing else changes.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -21,7 +24,7 @@ struct EnvSettings {
   int image_size = 64;                  // square images: H = W = image_size
   std::string task_dir = "data/tasks";  // folder holding the tasks' MJCF files
   int time_limit = 0;                   // agent decisions per episode; 0 = the task's default
-  int action_repeat = 0;                // physics decisions per agent action; 0 = the task's default
+  int action_repeat = 0;                // repeats of each agent action (each = the task's frame skip); 0 = default
   bool shadows = true;                  // one shadow ray per lit pixel
   bool render_images = true;            // false: observations carry no image (state-only runs, tests)
   template <class V>
@@ -43,7 +46,7 @@ struct Observation {
 
 struct StepResult {
   Observation obs;
-  float reward = 0;          // summed over the action repeat (tabletop: success of the last substep)
+  float reward = 0;          // summed over the action repeat (tabletop: 1 if successful after the step, else 0)
   bool done = false;         // time limit reached or the task ended the episode
   bool success = false;      // the task's success criterion after this step
   std::vector<double> state; // true low-dimensional state (tests and scripted experts only)
