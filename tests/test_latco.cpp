@@ -438,3 +438,41 @@ TEST(Latco, DenseAndBlockSolvesGiveTheSameSteps) {
   auto ad = pd.plan(z0.data(), 4).actions.to_vector();
   for (size_t i = 0; i < ab.size(); ++i) EXPECT_NEAR(ab[i], ad[i], 1e-4f) << i;
 }
+
+// ----- the `latco plan` command end to end -----
+#include <filesystem>
+#include <fstream>
+
+#include "core/command.h"
+
+TEST(PlanCommand, WritesCsvAndPlot) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "latco_test_plan_cmd").string();
+  std::filesystem::remove_all(dir);
+  std::vector<std::string> argv_s = {"latco", "plan", "--model", "lq", "--horizon", "10", "--out", dir,
+                                     "latco_iterations=7"};
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  ASSERT_TRUE(commands().count("plan"));
+  Args args = Args::parse(int(argv.size()), argv.data(), 2);
+  EXPECT_EQ(commands().at("plan").second(args), 0);
+  std::ifstream csv(dir + "/iterations.csv");
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "iter,reward,dyn_violation,act_violation,mean_lambda,damping,seconds");
+  int rows = 0;
+  while (std::getline(csv, line)) rows += !line.empty();
+  EXPECT_EQ(rows, 8);  // iterations 0..7
+  EXPECT_GT(std::filesystem::file_size(dir + "/optimization.png"), 1000u);
+  // An unknown key is an error naming it.
+  argv_s.back() = "latco_iteratons=7";
+  argv.clear();
+  for (auto& s : argv_s) argv.push_back(s.data());
+  Args bad = Args::parse(int(argv.size()), argv.data(), 2);
+  try {
+    commands().at("plan").second(bad);
+    FAIL() << "expected an error for an unknown key";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("latco_iteratons"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
