@@ -110,7 +110,7 @@ TEST(Env, TaskNumbersMatchTheSpec) {
 }
 
 TEST(Env, SameSeedSameEpisode) {
-  for (const char* name : {"push", "hammer", "cheetah_run", "quadruped_walk", "reacher_easy", "lottery"}) {
+  for (const std::string& name : env_names()) {
     auto a = make_env(name), b = make_env(name);
     Observation oa = a->reset(42), ob = b->reset(42);
     ASSERT_EQ(oa.image, ob.image) << name;
