@@ -21,6 +21,7 @@
 #include "plan/latco_residuals.h"
 
 // ----- counts heap allocations (for the allocation-free LM iteration test) -----
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // the replacements below pair malloc with free
 static std::atomic<long> g_allocs{0};
 void* operator new(size_t n) {
   g_allocs.fetch_add(1, std::memory_order_relaxed);

@@ -147,7 +147,7 @@ TEST(BlockTridiag, ZeroLeadingColumnsShortcut) {
 }
 
 TEST(BlockTridiag, SameBitsOnOneAndTwoThreads) {
-  const int H = 5, n = 120;  // large enough that the kernels split over threads
+  const int H = 3, n = 200;  // large enough that the kernels and the row-split solves use both threads
   BlockSystem S(H, n, 9);
   auto solve = [&](int threads) {
     set_num_threads(threads);

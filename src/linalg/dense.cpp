@@ -150,7 +150,7 @@ struct GemmJob {
 
 void run_gemm(const GemmJob& g) {
   const double work = double(g.M) * g.N * g.K;
-  if (work < 3e5 || num_threads() == 1 || g.nstripes < 4) {
+  if (work < 2e6 || num_threads() == 1 || g.nstripes < 4) {  // small: thread wake-ups cost more
     stripes(0, g.nstripes, g.M, g.N, g.K, g.alpha, g.A, g.lda, g.B, g.ldb, g.C, g.ldc, g.lower);
     return;
   }
@@ -165,20 +165,11 @@ void run_gemm(const GemmJob& g) {
 }
 
 // In-panel triangular solve: X (m x jb) <- X L^{-T}, L: (jb x jb) lower tile.
-// Small panels go row by row; tall ones invert the tile (jb^3/3, well conditioned:
-// it is a Cholesky factor's diagonal tile) and multiply, so the bulk runs in the
-// register-blocked kernel: X <- X_copy (L^{-1})^T.
-void trsm_panel_rows(int r0, int r1, int jb, const double* L, int ldl, double* X, int ldx) {
-  for (int r = r0; r < r1; ++r) {
-    double* x = X + long(r) * ldx;
-    for (int j = 0; j < jb; ++j) x[j] = (x[j] - dot(x, L + j * ldl, j)) / L[j * ldl + j];
-  }
-}
+// Inverts the tile (jb^3/3, well conditioned: a Cholesky factor's diagonal tile)
+// and multiplies, so the bulk runs in the register-blocked kernel:
+// X <- X_copy (L^{-1})^T. Every row gets the same operations however the rows
+// are split into calls, which keeps results independent of the thread count.
 void trsm_panel(int m, int jb, const double* L, int ldl, double* X, int ldx) {
-  if (m < 16) {
-    trsm_panel_rows(0, m, jb, L, ldl, X, ldx);
-    return;
-  }
   thread_local std::vector<double> scratch;  // grows once to the largest panel, then reused
   const size_t need = size_t(jb) * jb + size_t(m) * jb;
   if (scratch.size() < need) scratch.resize(need);
@@ -242,13 +233,32 @@ bool cholesky(int n, double* a, int lda) {
   return true;
 }
 
-void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int ldx) {
+namespace {
+void trsm_rows(int m, int n, const double* L, int ldl, double* X, int ldx) {
   constexpr int NB = 32;
   for (int j0 = 0; j0 < n; j0 += NB) {
     const int jb = std::min(NB, n - j0);
     if (j0 > 0) dgemm_nt(m, jb, j0, -1.0, X, ldx, L + j0 * ldl, ldl, X + j0, ldx);
     trsm_panel(m, jb, L + j0 * ldl + j0, ldl, X + j0, ldx);
   }
+}
+}  // namespace
+
+void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int ldx) {
+  if (double(m) * n * n < 4e6 || num_threads() == 1 || m < 32) {
+    trsm_rows(m, n, L, ldl, X, ldx);
+    return;
+  }
+  // Rows of X are independent: one parallel split of whole rows, serial kernels inside.
+  struct Job {
+    int n, ldl, ldx;
+    const double* L;
+    double* X;
+  } job{n, ldl, ldx, L, X};
+  const Job* jp = &job;  // one-pointer capture: no allocation inside std::function
+  parallel_for(m, [jp](int64_t r0, int64_t r1) {
+    trsm_rows(int(r1 - r0), jp->n, jp->L, jp->ldl, jp->X + r0 * jp->ldx, jp->ldx);
+  }, 16);
 }
 
 void dgemv_n(int M, int N, double alpha, const double* A, int lda, const double* x, double* y) {
