@@ -275,6 +275,32 @@ TEST(LinearQuadratic, ShootingGnReachesOptimum) {
   expect_reaches_lq_optimum("shooting_gn", Config(), 1e-4, 1e-2);
 }
 
+TEST(LinearQuadratic, ShootingGnAdjointJacobianReachesOptimum) {
+  Config cfg;
+  cfg.set("gn_jacobian", "adjoint");
+  expect_reaches_lq_optimum("shooting_gn", cfg, 1e-4, 1e-2);
+}
+
+// Both ways of forming d rho / d a give the same plan (C = 1 < A: auto picks the adjoint sweep).
+TEST(ShootingGn, AdjointAndForwardJacobiansAgree) {
+  TanhModel m(6, 3, 91);
+  auto z0 = random_vec(6, 92);
+  std::vector<float> plans[2];
+  const char* modes[2] = {"forward", "adjoint"};
+  for (int k = 0; k < 2; ++k) {
+    Config cfg;
+    cfg.set("gn_jacobian", modes[k]);
+    cfg.set("gn_iterations", "30");
+    plans[k] = make_planner("shooting_gn", m, 10, cfg)->plan(z0.data(), 3).actions.to_vector();
+  }
+  double diff = 0;
+  for (size_t i = 0; i < plans[0].size(); ++i) diff = std::max(diff, double(std::fabs(plans[0][i] - plans[1][i])));
+  EXPECT_LT(diff, 1e-4);
+  Config bad;
+  bad.set("gn_jacobian", "reverse");
+  EXPECT_THROW(make_planner("shooting_gn", m, 10, bad), Error);
+}
+
 TEST(LinearQuadratic, IlqrReachesOptimum) {
   Config cfg;
   cfg.set("ilqr_iterations", "20");

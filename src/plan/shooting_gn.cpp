@@ -15,6 +15,13 @@ namespace latco {
 ShootingGn::ShootingGn(const LatentModel& model, int horizon, const ShootingGnSettings& s)
     : m_(model), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()), C_(state_residual_dim(model)), s_(s) {
   const int HA = H_ * A_;
+  GnJacobian mode = GnJacobian::Auto;
+  if (s_.jacobian == "forward") mode = GnJacobian::Forward;
+  else if (s_.jacobian == "adjoint") mode = GnJacobian::Adjoint;
+  else LATCO_CHECK(s_.jacobian == "auto") << "gn_jacobian: expected auto, forward or adjoint, got '" << s_.jacobian << "'";
+  adjoint_ = mode == GnJacobian::Adjoint || (mode == GnJacobian::Auto && C_ < A_);
+  v_.resize(Z_);
+  v_next_.resize(Z_);
   lin_.resize(H_, Z_, A_);
   a_.resize(HA);
   c_.resize(H_ * C_);
@@ -53,41 +60,73 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
     m_.predict_jacobians(H_, lin_.z.data(), lin_.a.data(), nullptr, lin_.fz.data(), lin_.fa.data());
     state_residuals(m_, H_, lin_.z.data() + Z_, c_.data(), dc_.data(), r_s_.data(), dr_s_.data());
 
-    // ----- normal equations: J^T J and J^T rho, accumulated step by step -----
-    // S_{t+1} = fz_t S_t + [0 .. fa_t (block t) .. 0],  S_0 = 0;   d c(z_t)/da = dc_t S_t.
+    // ----- normal equations: J^T J and J^T rho, accumulated one residual row at a time -----
     std::fill(JtJ_.begin(), JtJ_.end(), 0.0);
     std::fill(Jtr_.begin(), Jtr_.end(), 0.0);
-    std::fill(S_.begin(), S_.end(), 0.0);
-    for (int t = 0; t < H_; ++t) {
-      const float* fz = lin_.fz.data() + static_cast<size_t>(t) * Z_ * Z_;  // (Z, Z)
-      const float* fa = lin_.fa.data() + static_cast<size_t>(t) * Z_ * A_;  // (Z, A)
-      const int ncol = (t + 1) * A_;  // columns a_0..a_t are the only non-zero ones
-      for (int i = 0; i < Z_; ++i) {
-        double* out = &S_next_[static_cast<size_t>(i) * HA];
-        std::fill(out, out + HA, 0.0);
-        for (int k = 0; k < Z_; ++k) {
-          const double f = fz[i * Z_ + k];
-          if (f == 0) continue;
-          const double* in = &S_[static_cast<size_t>(k) * HA];
-          for (int col = 0; col < t * A_; ++col) out[col] += f * in[col];
-        }
-        for (int j = 0; j < A_; ++j) out[t * A_ + j] = fa[i * A_ + j];
+    // row: (ncol) d c_q(z_{t+1}) / d a_0..a_t (later actions do not reach z_{t+1}).
+    auto accumulate = [&](const double* row, int ncol, double cq) {
+      for (int x = 0; x < ncol; ++x) {
+        Jtr_[x] += row[x] * cq;
+        for (int y = 0; y <= x; ++y) JtJ_[x * HA + y] += row[x] * row[y];
       }
-      std::swap(S_, S_next_);  // S = dz_{t+1} / da
-      const float* dc = dc_.data() + static_cast<size_t>(t) * C_ * Z_;  // (C, Z) at z_{t+1}
-      const float* c = c_.data() + t * C_;
-      for (int q = 0; q < C_; ++q) {
-        double* row = &Jrow_[static_cast<size_t>(q) * HA];
-        std::fill(row, row + ncol, 0.0);
-        for (int k = 0; k < Z_; ++k) {
-          const double d = dc[q * Z_ + k];
-          if (d == 0) continue;
-          const double* sk = &S_[static_cast<size_t>(k) * HA];
-          for (int col = 0; col < ncol; ++col) row[col] += d * sk[col];
+    };
+    if (adjoint_) {
+      // Backward sweep per row: v = dc_q^T;  row[block s] = fa_s^T v,  v <- fz_s^T v,  s = t .. 0.
+      for (int t = 0; t < H_; ++t) {
+        const float* dc = dc_.data() + static_cast<size_t>(t) * C_ * Z_;  // (C, Z) at z_{t+1}
+        for (int q = 0; q < C_; ++q) {
+          double* row = Jrow_.data();
+          for (int k = 0; k < Z_; ++k) v_[k] = dc[q * Z_ + k];
+          for (int s = t; s >= 0; --s) {
+            const float* fz = lin_.fz.data() + static_cast<size_t>(s) * Z_ * Z_;  // (Z, Z)
+            const float* fa = lin_.fa.data() + static_cast<size_t>(s) * Z_ * A_;  // (Z, A)
+            for (int j = 0; j < A_; ++j) row[s * A_ + j] = 0;
+            for (int i = 0; i < Z_; ++i)
+              for (int j = 0; j < A_; ++j) row[s * A_ + j] += fa[i * A_ + j] * v_[i];
+            if (s == 0) break;
+            std::fill(v_next_.begin(), v_next_.end(), 0.0);
+            for (int i = 0; i < Z_; ++i) {
+              const double vi = v_[i];
+              if (vi == 0) continue;
+              const float* fr = fz + i * Z_;
+              for (int k = 0; k < Z_; ++k) v_next_[k] += fr[k] * vi;
+            }
+            std::swap(v_, v_next_);
+          }
+          accumulate(row, (t + 1) * A_, c_[t * C_ + q]);
         }
-        for (int x = 0; x < ncol; ++x) {
-          Jtr_[x] += row[x] * c[q];
-          for (int y = 0; y <= x; ++y) JtJ_[x * HA + y] += row[x] * row[y];
+      }
+    } else {
+      // Forward sensitivities: S_{t+1} = fz_t S_t + [0 .. fa_t (block t) .. 0],  S_0 = 0;
+      // d c(z_{t+1})/da = dc S_{t+1}.
+      std::fill(S_.begin(), S_.end(), 0.0);
+      for (int t = 0; t < H_; ++t) {
+        const float* fz = lin_.fz.data() + static_cast<size_t>(t) * Z_ * Z_;  // (Z, Z)
+        const float* fa = lin_.fa.data() + static_cast<size_t>(t) * Z_ * A_;  // (Z, A)
+        const int ncol = (t + 1) * A_;  // columns a_0..a_t are the only non-zero ones
+        for (int i = 0; i < Z_; ++i) {
+          double* out = &S_next_[static_cast<size_t>(i) * HA];
+          std::fill(out, out + HA, 0.0);
+          for (int k = 0; k < Z_; ++k) {
+            const double f = fz[i * Z_ + k];
+            if (f == 0) continue;
+            const double* in = &S_[static_cast<size_t>(k) * HA];
+            for (int col = 0; col < t * A_; ++col) out[col] += f * in[col];
+          }
+          for (int j = 0; j < A_; ++j) out[t * A_ + j] = fa[i * A_ + j];
+        }
+        std::swap(S_, S_next_);  // S = dz_{t+1} / da
+        const float* dc = dc_.data() + static_cast<size_t>(t) * C_ * Z_;  // (C, Z) at z_{t+1}
+        for (int q = 0; q < C_; ++q) {
+          double* row = &Jrow_[static_cast<size_t>(q) * HA];
+          std::fill(row, row + ncol, 0.0);
+          for (int k = 0; k < Z_; ++k) {
+            const double d = dc[q * Z_ + k];
+            if (d == 0) continue;
+            const double* sk = &S_[static_cast<size_t>(k) * HA];
+            for (int col = 0; col < ncol; ++col) row[col] += d * sk[col];
+          }
+          accumulate(row, ncol, c_[t * C_ + q]);
         }
       }
     }

@@ -5,12 +5,17 @@
 // rollout and the damped normal equations solved densely (H*A is small).
 // Not here: line search (the released code takes a fixed 0.1 step), warm starts.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "plan/planner.h"
 #include "plan/rollout.h"
 
 namespace latco {
+
+// How d rho / d a is formed: forward sensitivities S_t = dz_t/da (cost ~ H^2 A Z^2 / 2), or one
+// backward adjoint sweep per residual row (~ C H^2 Z^2 / 2); auto picks adjoint when C < A.
+enum class GnJacobian { Auto, Forward, Adjoint };
 
 struct ShootingGnSettings {
   int iterations = 100;      // Gauss-Newton steps (released code: 100)
@@ -19,6 +24,7 @@ struct ShootingGnSettings {
   float init_std = 1.0f;     // actions start N(0, init_std^2), clipped
   bool clip = true;          // clip actions to the bounds after each step
   float act_weight = 1.0f;   // nu: weight of the residual sqrt(nu) max(0, |a| - a_m)
+  std::string jacobian = "auto";  // auto | forward | adjoint (same J, different cost)
   template <class V>
   void visit(V& v) {
     v("gn_iterations", iterations, 1, 10000000);
@@ -27,6 +33,7 @@ struct ShootingGnSettings {
     v("gn_init_std", init_std, 0.0, 1e3);
     v("gn_clip", clip);
     v("gn_act_weight", act_weight, 0.0, 1e12);
+    v("gn_jacobian", jacobian);
   }
 };
 
@@ -40,6 +47,7 @@ class ShootingGn : public Planner {
   const LatentModel& m_;
   int H_, Z_, A_, C_;
   ShootingGnSettings s_;
+  bool adjoint_ = false;          // GnJacobian resolved for this model
   PlanResult res_;
   Linearization lin_;             // z, fz, fa (dr unused)
   std::vector<float> a_;          // (H, A)
@@ -47,6 +55,7 @@ class ShootingGn : public Planner {
   std::vector<float> r_s_, dr_s_; // (H), (H, Z) scratch for the softplus residual
   std::vector<double> S_, S_next_;  // (Z, HA) sensitivity dz_t / da
   std::vector<double> Jrow_;      // (C, HA) d c(z_t) / da
+  std::vector<double> v_, v_next_;  // (Z) adjoint sweep
   std::vector<double> JtJ_;       // (HA, HA)
   std::vector<double> Jtr_;       // (HA)
 };
