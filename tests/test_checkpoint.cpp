@@ -1,6 +1,7 @@
 // Run checkpoints: round trip of tensors, streams, counters and notes; atomic write;
 // truncated, corrupted and wrong-version files give errors naming the file; keep-last-N;
-// a model trained N steps, saved, loaded and trained M more equals one trained N + M.
+// a model trained N steps, saved, loaded and trained M more equals one trained N + M;
+// the train-model command end to end (files written, --resume, errors).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -13,6 +14,8 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "io/csv.h"
+#include "io/npz.h"
+#include "core/command.h"
 #include "agent/replay.h"
 #include "model/elbo.h"
 
@@ -238,6 +241,65 @@ TEST(Checkpoint, TrainSaveLoadTrainEqualsStraightRun) {
     FAIL() << "no throw";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+namespace {
+int run_command(const std::string& name, std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"latco", name});
+  std::vector<char*> ptrs;
+  for (auto& a : argv) ptrs.push_back(&a[0]);
+  Args args = Args::parse(int(ptrs.size()), ptrs.data(), 2);
+  return commands().at(name).second(args);
+}
+}  // namespace
+
+TEST(TrainModelCommand, WritesRunFolderAndResumes) {
+  const std::string dir = tmpdir("cmd"), data = dir + "/data", out = dir + "/run";
+  fs::create_directories(data);
+  Rng g(5);
+  for (int id = 0; id < 2; ++id) {
+    Episode e;
+    e.H = e.W = 16;
+    e.A = 2;
+    std::vector<uint8_t> img(16 * 16 * 3);
+    for (int t = 0; t < 12; ++t) {
+      for (auto& p : img) p = uint8_t(g.below(256));
+      const float a[2] = {g.uniform(-1, 1), g.uniform(-1, 1)};
+      e.append(img.data(), t == 0 ? nullptr : a, float(t % 2), false);
+    }
+    save_episode(data + "/ep" + std::to_string(id) + ".npz", e);
+  }
+  const std::vector<std::string> common = {"--data", data, "--out", out, "model_image_size=16", "model_stoch=4",
+                                           "model_deter=8", "model_hidden=8", "model_depth=2",
+                                           "model_reward_hidden=8", "model_batch=2", "model_length=6",
+                                           "image_every=2", "checkpoint_every=2", "keep_checkpoints=2"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> v = common;
+    v.insert(v.end(), extra.begin(), extra.end());
+    return v;
+  };
+  ASSERT_EQ(run_command("train-model", with({"--steps", "3"})), 0);
+  EXPECT_TRUE(fs::exists(out + "/config.yaml"));
+  EXPECT_TRUE(fs::exists(out + "/images/step000000002_recon.png"));
+  EXPECT_TRUE(fs::exists(out + "/images/step000000003_openloop.png"));
+  EXPECT_EQ(load_checkpoint(latest_checkpoint(out + "/checkpoints")).grad_steps, 3);
+  // A second run into the same folder must say --resume; --resume continues to 5 steps.
+  EXPECT_THROW(run_command("train-model", with({"--steps", "5"})), Error);
+  ASSERT_EQ(run_command("train-model", with({"--steps", "5", "--resume"})), 0);
+  EXPECT_EQ(load_checkpoint(latest_checkpoint(out + "/checkpoints")).grad_steps, 5);
+  std::ifstream f(out + "/metrics.csv");
+  std::string line;
+  int rows = -1;
+  while (std::getline(f, line)) ++rows;
+  EXPECT_EQ(rows, 5);  // header + steps 1..5
+  // A mistyped key on the command line is an error naming it.
+  try {
+    run_command("train-model", with({"model_stoh=3"}));
+    ADD_FAILURE() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model_stoh"), std::string::npos) << e.what();
   }
   fs::remove_all(dir);
 }
