@@ -2,7 +2,7 @@
 // Lagrangian as LatCo (Eq. 8 with LatCo's residuals), optimised over
 // z_1..z_H and a_0..a_{H-1} by Adam instead of Levenberg-Marquardt, with the
 // plain gradient rule for the multipliers every few steps instead of Eq. (10).
-// Not here: image collocation (Appendix D), parallel reinitialisations.
+// Not here: image collocation (plan/image_collocation.*), parallel reinitialisations.
 #pragma once
 #include <vector>
 

@@ -1,8 +1,8 @@
 // Shooting with Gauss-Newton (Appendix D "Shooting GN"): the H*A actions are the
 // only unknowns; residuals are the state cost (softplus(-r(z_t)) or the model's own
 // cost residuals), sqrt(w) a_t for the action cost, and action-bound residuals.
-// The Jacobian w.r.t. all actions is built by forward sensitivities through the
-// rollout and the damped normal equations solved densely (H*A is small).
+// The Jacobian w.r.t. all actions is built through the rollout (forward sensitivities
+// or backward adjoint sweeps) and the damped normal equations solved densely (H*A is small).
 // Not here: line search (the released code takes a fixed 0.1 step), warm starts.
 #pragma once
 #include <string>
