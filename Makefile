@@ -66,25 +66,29 @@ $(BUILD)/.deps-ok:
 	echo "deps: $(DEB_PKGS) present"; touch $@
 
 $(BUILD)/latco: $(LIB_OBJS) $(MAIN_OBJ)
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "LINK $@"
+	@$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OBJ)/%.o: %.cpp | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	@echo "CXX  $<"
+	@$(CXX) $(CXXFLAGS) -c $< -o $@
 
 $(OBJ)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+	@echo "NVCC $<"
+	@$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%: tests/%.cpp $(LIB_OBJS) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) -lgtest_main -lgtest $(LDLIBS)
+	@echo "TEST $@"
+	@$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) -lgtest_main -lgtest $(LDLIBS)
 
 # Runs every suite, then one summary line "N passed, N failed".
 test: deps cuda-info $(TEST_BINS) $(BUILD)/latco
 	@LATCO_THREADS=$(THREADS) LATCO_BIN=$(BUILD)/latco tests/run_all.sh $(TEST_BINS)
 
-# test_cuda against cuda/*.cu run by the CPU emulation in cuda/emu (no GPU or nvcc needed).
+# test_cuda and test_cuda_autodiff against cuda/*.cu run by the CPU emulation in cuda/emu (no GPU or nvcc needed).
 test-cuda-emu:
 	cuda/emu/run_tests.sh $(BUILD)-emu
 
