@@ -150,9 +150,9 @@ void Config::check_all_used() const {
     if (!e.used) LATCO_FAIL(where(k) << ": unknown key");
 }
 
-std::string Config::num_text(double v) {
+std::string Config::num_text(double v, int digits) {
   std::ostringstream os;
-  os.precision(10);
+  os.precision(digits);
   os << v;
   return os.str();
 }

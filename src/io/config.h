@@ -15,6 +15,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -90,10 +91,14 @@ class Config {
     void operator()(const char* k, T& f, R...) { out.emplace_back(k, to_text(f)); }
     static std::string to_text(const std::string& s) { return s; }
     static std::string to_text(bool b) { return b ? "true" : "false"; }
+    static std::string to_text(float f) { return num_text(f, 7); }
     template <class T>
-    static std::string to_text(const T& v) { return num_text(static_cast<double>(v)); }
+    static std::string to_text(const T& v) {
+      if constexpr (std::is_integral_v<T>) return std::to_string(v);
+      else return num_text(static_cast<double>(v), 15);
+    }
   };
-  static std::string num_text(double v);
+  static std::string num_text(double v, int digits);
   static Config load_nested(const std::string& path, int depth);
   std::map<std::string, Entry> entries_;
 };
