@@ -2,6 +2,7 @@
 // broadcasting binary ops with their gradients summed back onto broadcast inputs, scalar ops.
 // Mirrors autodiff/ops_elementwise.cpp formula for formula. Left out: in-place variants, fusion.
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "common.cuh"
@@ -139,6 +140,10 @@ __global__ void axpy_kernel(int64_t n, float a, const float* __restrict__ x, flo
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     y[i] += a * x[i];
 }
+__global__ void fill_kernel(int64_t n, float v, float* __restrict__ y) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = v;
+}
 }  // namespace
 
 void affine_scalar(int64_t n, float a, float b, const float* x, float* y) {
@@ -149,6 +154,13 @@ void affine_scalar(int64_t n, float a, float b, const float* x, float* y) {
 void axpy(int64_t n, float a, const float* x, float* y) {
   if (n <= 0) return;
   axpy_kernel<<<grid_for(n), kThreads>>>(n, a, x, y);
+  cudaCheckLaunch();
+}
+// +0.0f is all zero bytes: a memset; any other value (-0.0f included) goes through the kernel.
+void fill(int64_t n, float v, float* y) {
+  if (n <= 0) return;
+  if (v == 0.0f && !std::signbit(v)) return memset_zero(y, sizeof(float) * n);
+  fill_kernel<<<grid_for(n), kThreads>>>(n, v, y);
   cudaCheckLaunch();
 }
 

@@ -1,11 +1,13 @@
 // The graph machinery of var.h: leaves, result nodes, the topological order
 // (iterative DFS, insertion-ordered), the reverse sweep, vjp_batched, NoGradGuard.
+// Device-neutral except for seeding: a graph on the GPU takes its seeds from either device.
 // Left out: the ops themselves (ops_*.cpp) and higher-order gradients.
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "autodiff/ops_util.h"
+#include "core/cuda_api.h"
 
 namespace latco::ad {
 
@@ -117,6 +119,14 @@ void seed_root(Node* root, const Tensor& seed) {
       << "backward: seed shape " << shape_str(seed.shape()) << " vs output shape " << shape_str(root->value.shape());
   // An interior root starts from the seed; a leaf root accumulates it like any leaf.
   Tensor& g = root->grad_buffer();
+#ifdef HAVE_CUDA
+  if (detail::on_cuda(g)) {  // the seed may be on either device (backward(loss) seeds from the host)
+    const Tensor s = seed.to(Device::CUDA);
+    if (root->backward) g.copy_from(s);
+    else cuda::axpy(g.numel(), 1.0f, s.data(), g.data());
+    return;
+  }
+#endif
   if (root->backward) g.copy_from(seed);
   else for (int64_t i = 0; i < g.numel(); ++i) g[i] += seed[i];
 }
@@ -134,7 +144,7 @@ void backward(const Var& y, const Tensor& seed) {
   if (!root->requires_grad)
     LATCO_FAIL("backward: the output does not require grad (no input requires grad, or it was built under "
                "NoGradGuard); nothing to differentiate");
-  detail::check_cpu("backward", seed);
+  if (!detail::on_cuda(root->value)) detail::check_cpu("backward", seed);
   std::vector<Node*> order = topo_order(root);
   clear_interior_grads(order);  // leftovers of a sweep interrupted by an exception
   seed_root(root, seed);
@@ -154,14 +164,14 @@ std::vector<Tensor> vjp_batched(const Var& y, const std::vector<Var>& xs, const 
   const int64_t ny = y.value().numel();
   LATCO_CHECK(seeds.dim() == 2 && seeds.size(1) == ny)
       << "vjp_batched: seeds must be (S, numel(y)) = (S, " << ny << "), got " << shape_str(seeds.shape());
-  detail::check_cpu("vjp_batched", seeds);
+  if (!detail::on_cuda(y.value())) detail::check_cpu("vjp_batched", seeds);
   const int64_t S = seeds.size(0);
   std::vector<Tensor> out;
   for (const Var& x : xs) {
     LATCO_CHECK(x.defined()) << "vjp_batched: undefined input";
     LATCO_CHECK(x.requires_grad()) << "vjp_batched: input " << out.size() << " (shape " << shape_str(x.shape())
                                    << ") does not require grad; make it a leaf with requires_grad=true";
-    out.push_back(Tensor::zeros({S, x.value().numel()}));
+    out.push_back(Tensor::zeros({S, x.value().numel()}, x.value().device()));
   }
   Node* root = y.node().get();
   if (!root->requires_grad || S == 0) return out;  // y does not depend on anything differentiable
@@ -203,8 +213,15 @@ std::vector<Tensor> vjp_batched(const Var& y, const std::vector<Var>& xs, const 
         sweep(sub, [&](Node* n) {
           if (!xi.count(n)) return;
           for (size_t i = 0; i < xs.size(); ++i)
-            if (xs[i].node().get() == n)
+            if (xs[i].node().get() == n) {
+#ifdef HAVE_CUDA
+              if (detail::on_cuda(out[i])) {
+                cuda::copy_d2d(out[i].data() + s * n->grad.numel(), n->grad.data(), n->grad.numel() * sizeof(float));
+                continue;
+              }
+#endif
               std::memcpy(out[i].data() + s * n->grad.numel(), n->grad.data(), n->grad.numel() * sizeof(float));
+            }
         });
       }
     }

@@ -1,11 +1,13 @@
 // Elementwise ops: binary with numpy broadcasting (add, sub, mul, div), scalar
 // ops, and the unary functions. Each backward rule sits below its forward; a
 // broadcast input's gradient is summed back over the dims it was expanded along.
+// On CUDA tensors each op calls its kernel in cuda/elementwise.cu instead of the CPU loop.
 // Left out: in-place variants, integer powers (use square/sqrt/mul).
 #include <algorithm>
 #include <cmath>
 
 #include "autodiff/ops_util.h"
+#include "core/cuda_api.h"
 #include "core/thread_pool.h"
 
 namespace latco::ad {
@@ -75,7 +77,23 @@ inline bool full_size(const Node& self, size_t i) { return self.inputs[i]->value
 void binary_inputs_check(const char* op, const Var& a, const Var& b) {
   check_defined(op, a);
   check_defined(op, b);
+  detail::common_device(op, {a, b});
 }
+
+#ifdef HAVE_CUDA
+// CUDA branch of add/sub/mul/div: out: broadcast shape, on the device; the backward sums each
+// input's gradient over the dims it was broadcast along (cuda::binary_backward).
+Var binary_cuda(const char* op, cuda::Binary k, const Var& a, const Var& b, const Shape& out_shape) {
+  Tensor out(out_shape, Device::CUDA);
+  cuda::binary_forward(k, a.shape(), a.value().data(), b.shape(), b.value().data(), out.data());
+  return make_result(out, op, {a.node(), b.node()}, [k](Node& self) {
+    const Tensor &va = self.inputs[0]->value, &vb = self.inputs[1]->value;
+    float* da = wants(self, 0) ? self.inputs[0]->grad_buffer().data() : nullptr;
+    float* db = wants(self, 1) ? self.inputs[1]->grad_buffer().data() : nullptr;
+    cuda::binary_backward(k, va.shape(), va.data(), vb.shape(), vb.data(), self.grad.data(), da, db);
+  });
+}
+#endif
 
 }  // namespace
 
@@ -83,6 +101,9 @@ void binary_inputs_check(const char* op, const Var& a, const Var& b) {
 static Var add_sub(const char* op, const Var& a, const Var& b, float s) {
   binary_inputs_check(op, a, b);
   Bcast p = detail::make_bcast(op, a.shape(), b.shape());
+#ifdef HAVE_CUDA
+  if (detail::on_cuda(a.value())) return binary_cuda(op, s > 0 ? cuda::Binary::Add : cuda::Binary::Sub, a, b, p.out);
+#endif
   Tensor out(p.out);
   const float *pa = a.value().data(), *pb = b.value().data();
   float* po = out.data();
@@ -106,6 +127,9 @@ Var sub(const Var& a, const Var& b) { return add_sub("sub", a, b, -1.0f); }
 Var mul(const Var& a, const Var& b) {
   binary_inputs_check("mul", a, b);
   Bcast p = detail::make_bcast("mul", a.shape(), b.shape());
+#ifdef HAVE_CUDA
+  if (detail::on_cuda(a.value())) return binary_cuda("mul", cuda::Binary::Mul, a, b, p.out);
+#endif
   Tensor out(p.out);
   const float *pa = a.value().data(), *pb = b.value().data();
   float* po = out.data();
@@ -129,6 +153,9 @@ Var mul(const Var& a, const Var& b) {
 Var div(const Var& a, const Var& b) {
   binary_inputs_check("div", a, b);
   Bcast p = detail::make_bcast("div", a.shape(), b.shape());
+#ifdef HAVE_CUDA
+  if (detail::on_cuda(a.value())) return binary_cuda("div", cuda::Binary::Div, a, b, p.out);
+#endif
   Tensor out(p.out);
   const float *pa = a.value().data(), *pb = b.value().data();
   float* po = out.data();
@@ -152,9 +179,41 @@ Var div(const Var& a, const Var& b) {
 namespace {
 constexpr int64_t kGrain = detail::kElementwiseGrain;
 
+// The kernel a unary op runs on a CUDA tensor: cuda::unary_* with function f (and constant c
+// for maximum), or for the scalar ops the affine map y = a x + b (backward dx += a dy).
+struct GpuUnary {
+  cuda::Unary f = cuda::Unary::Exp;
+  float c = 0.0f;
+  bool affine = false;
+  float a = 1.0f, b = 0.0f;
+};
+GpuUnary gpu_fn(cuda::Unary f, float c = 0.0f) { return {f, c, false, 1.0f, 0.0f}; }
+GpuUnary gpu_affine(float a, float b) { return {cuda::Unary::Exp, 0.0f, true, a, b}; }
+
+#ifdef HAVE_CUDA
+Var unary_cuda(const char* op, const Var& x, const GpuUnary& g) {
+  const int64_t n = x.value().numel();
+  Tensor out(x.shape(), Device::CUDA);
+  if (g.affine) {
+    cuda::affine_scalar(n, g.a, g.b, x.value().data(), out.data());
+    return make_result(out, op, {x.node()}, [a = g.a](Node& self) {
+      cuda::axpy(self.value.numel(), a, self.grad.data(), self.inputs[0]->grad_buffer().data());
+    });
+  }
+  cuda::unary_forward(g.f, n, x.value().data(), out.data(), g.c);
+  return make_result(out, op, {x.node()}, [g](Node& self) {
+    cuda::unary_backward(g.f, self.value.numel(), self.inputs[0]->value.data(), self.value.data(), self.grad.data(),
+                         self.inputs[0]->grad_buffer().data(), g.c);
+  });
+}
+#endif
+
 template <class Fwd, class Deriv>
-Var unary(const char* op, const Var& x, Fwd f, Deriv df) {
+Var unary(const char* op, const Var& x, const GpuUnary& gpu, Fwd f, Deriv df) {
   check_defined(op, x);
+#ifdef HAVE_CUDA
+  if (detail::on_cuda(x.value())) return unary_cuda(op, x, gpu);
+#endif
   Tensor out(x.shape());
   const float* px = x.value().data();
   float* py = out.data();
@@ -180,46 +239,56 @@ inline float sigmoid_f(float x) {
 }  // namespace
 
 Var add_scalar(const Var& a, float s) {
-  return unary("add_scalar", a, [s](float x) { return x + s; }, [](float, float) { return 1.0f; });
+  return unary("add_scalar", a, gpu_affine(1.0f, s), [s](float x) { return x + s; },
+               [](float, float) { return 1.0f; });
 }
 Var mul_scalar(const Var& a, float s) {
-  return unary("mul_scalar", a, [s](float x) { return x * s; }, [s](float, float) { return s; });
+  return unary("mul_scalar", a, gpu_affine(s, 0.0f), [s](float x) { return x * s; },
+               [s](float, float) { return s; });
 }
 Var exp(const Var& x) {
-  return unary("exp", x, [](float v) { return std::exp(v); }, [](float, float y) { return y; });
+  return unary("exp", x, gpu_fn(cuda::Unary::Exp), [](float v) { return std::exp(v); },
+               [](float, float y) { return y; });
 }
 Var log(const Var& x) {
-  return unary("log", x, [](float v) { return std::log(v); }, [](float v, float) { return 1.0f / v; });
+  return unary("log", x, gpu_fn(cuda::Unary::Log), [](float v) { return std::log(v); },
+               [](float v, float) { return 1.0f / v; });
 }
 Var tanh(const Var& x) {
-  return unary("tanh", x, [](float v) { return std::tanh(v); }, [](float, float y) { return 1.0f - y * y; });
+  return unary("tanh", x, gpu_fn(cuda::Unary::Tanh), [](float v) { return std::tanh(v); },
+               [](float, float y) { return 1.0f - y * y; });
 }
 Var sigmoid(const Var& x) {
-  return unary("sigmoid", x, sigmoid_f, [](float, float y) { return y * (1.0f - y); });
+  return unary("sigmoid", x, gpu_fn(cuda::Unary::Sigmoid), sigmoid_f, [](float, float y) { return y * (1.0f - y); });
 }
 Var relu(const Var& x) {
-  return unary("relu", x, [](float v) { return v > 0 ? v : 0.0f; }, [](float v, float) { return v > 0 ? 1.0f : 0.0f; });
+  return unary("relu", x, gpu_fn(cuda::Unary::Relu), [](float v) { return v > 0 ? v : 0.0f; },
+               [](float v, float) { return v > 0 ? 1.0f : 0.0f; });
 }
 Var elu(const Var& x) {
-  return unary("elu", x, [](float v) { return v > 0 ? v : std::expm1(v); },
+  return unary("elu", x, gpu_fn(cuda::Unary::Elu), [](float v) { return v > 0 ? v : std::expm1(v); },
                [](float v, float y) { return v > 0 ? 1.0f : y + 1.0f; });
 }
 Var softplus(const Var& x) {
-  return unary("softplus", x, [](float v) { return std::max(v, 0.0f) + std::log1p(std::exp(-std::fabs(v))); },
+  return unary("softplus", x, gpu_fn(cuda::Unary::Softplus),
+               [](float v) { return std::max(v, 0.0f) + std::log1p(std::exp(-std::fabs(v))); },
                [](float v, float) { return sigmoid_f(v); });
 }
 Var sqrt(const Var& x) {
-  return unary("sqrt", x, [](float v) { return std::sqrt(v); }, [](float, float y) { return 0.5f / y; });
+  return unary("sqrt", x, gpu_fn(cuda::Unary::Sqrt), [](float v) { return std::sqrt(v); },
+               [](float, float y) { return 0.5f / y; });
 }
 Var square(const Var& x) {
-  return unary("square", x, [](float v) { return v * v; }, [](float v, float) { return 2.0f * v; });
+  return unary("square", x, gpu_fn(cuda::Unary::Square), [](float v) { return v * v; },
+               [](float v, float) { return 2.0f * v; });
 }
 Var abs(const Var& x) {
-  return unary("abs", x, [](float v) { return std::fabs(v); },
+  return unary("abs", x, gpu_fn(cuda::Unary::Abs), [](float v) { return std::fabs(v); },
                [](float v, float) { return v > 0 ? 1.0f : (v < 0 ? -1.0f : 0.0f); });
 }
 Var maximum(const Var& x, float c) {
-  return unary("maximum", x, [c](float v) { return v < c ? c : v; }, [c](float v, float) { return v < c ? 0.0f : 1.0f; });
+  return unary("maximum", x, gpu_fn(cuda::Unary::Maximum, c), [c](float v) { return v < c ? c : v; },
+               [c](float v, float) { return v < c ? 0.0f : 1.0f; });
 }
 
 }  // namespace latco::ad

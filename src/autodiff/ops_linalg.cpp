@@ -1,8 +1,10 @@
 // Matrix products: matmul (M,K)x(K,N) and batched bmm (B,M,K)x(B,K,N), each with
 // optional transposes of the stored operands. Forward and both gradients are
-// sgemm calls with transpose flags (no transposed copies), accumulating (beta 1).
+// sgemm calls with transpose flags (no transposed copies), accumulating (beta 1);
+// cuBLAS (cuda::sgemm, same arguments) when the operands live on the GPU.
 // Left out: broadcasting batch dims, integer or mixed dtypes.
 #include "autodiff/ops_util.h"
+#include "core/cuda_api.h"
 #include "kernels/gemm.h"
 
 namespace latco::ad {
@@ -20,6 +22,7 @@ namespace {
 struct Mm {
   int batch, M, N, K;
   bool ta, tb;
+  bool gpu;  // operands on the GPU: cuda::sgemm instead of latco::sgemm
   long sa() const { return long(M) * K; }
   long sb() const { return long(K) * N; }
   long sc() const { return long(M) * N; }
@@ -27,6 +30,14 @@ struct Mm {
 
 void mm_forward(const Mm& m, const float* A, const float* B, float* C) {
   const int lda = m.ta ? m.M : m.K, ldb = m.tb ? m.K : m.N;
+#ifdef HAVE_CUDA
+  if (m.gpu) {
+    if (m.batch == 1) cuda::sgemm(m.ta, m.tb, m.M, m.N, m.K, 1.0f, A, lda, B, ldb, 0.0f, C, m.N);
+    else cuda::sgemm_batched(m.batch, m.ta, m.tb, m.M, m.N, m.K, 1.0f, A, lda, m.sa(), B, ldb, m.sb(), 0.0f, C, m.N,
+                             m.sc());
+    return;
+  }
+#endif
   if (m.batch == 1) sgemm(m.ta, m.tb, m.M, m.N, m.K, 1.0f, A, lda, B, ldb, 0.0f, C, m.N);
   else sgemm_batched(m.batch, m.ta, m.tb, m.M, m.N, m.K, 1.0f, A, lda, m.sa(), B, ldb, m.sb(), 0.0f, C, m.N, m.sc());
 }
@@ -34,6 +45,14 @@ void mm_forward(const Mm& m, const float* A, const float* B, float* C) {
 // out = op_x(X) op_y(Y) accumulated into a stored (rows, cols) matrix, batched.
 void gemm_acc(const Mm& m, bool tx, bool ty, int rows, int cols, int inner, const float* X, int ldx, long sx,
               const float* Y, int ldy, long sy, float* out) {
+#ifdef HAVE_CUDA
+  if (m.gpu) {
+    if (m.batch == 1) cuda::sgemm(tx, ty, rows, cols, inner, 1.0f, X, ldx, Y, ldy, 1.0f, out, cols);
+    else cuda::sgemm_batched(m.batch, tx, ty, rows, cols, inner, 1.0f, X, ldx, sx, Y, ldy, sy, 1.0f, out, cols,
+                             long(rows) * cols);
+    return;
+  }
+#endif
   if (m.batch == 1) sgemm(tx, ty, rows, cols, inner, 1.0f, X, ldx, Y, ldy, 1.0f, out, cols);
   else sgemm_batched(m.batch, tx, ty, rows, cols, inner, 1.0f, X, ldx, sx, Y, ldy, sy, 1.0f, out, cols,
                      long(rows) * cols);
@@ -65,6 +84,7 @@ void mm_backward(const Mm& m, const float* A, const float* B, const float* G, fl
 Var mm_op(const char* op, const Var& a, const Var& b, bool ta, bool tb, bool batched) {
   check_defined(op, a);
   check_defined(op, b);
+  const Device dev = detail::common_device(op, {a, b});
   const int nd = batched ? 3 : 2;
   if (a.dim() != nd || b.dim() != nd)
     LATCO_FAIL(op << ": expects " << nd << "-d operands, got " << shape_str(a.shape()) << " and "
@@ -76,9 +96,9 @@ Var mm_op(const char* op, const Var& a, const Var& b, bool ta, bool tb, bool bat
   if (Ka != Kb || (batched && b.size(0) != batch))
     LATCO_FAIL(op << ": shape mismatch " << shape_str(a.shape()) << (ta ? "^T" : "") << " x "
                   << shape_str(b.shape()) << (tb ? "^T" : ""));
-  Mm m{int(batch), int(M), int(N), int(Ka), ta, tb};
+  Mm m{int(batch), int(M), int(N), int(Ka), ta, tb, dev == Device::CUDA};
   Shape ys = batched ? Shape{batch, M, N} : Shape{M, N};
-  Tensor y(ys);
+  Tensor y(ys, dev);
   if (m.K == 0) y.zero();
   else if (y.numel() > 0) mm_forward(m, a.value().data(), b.value().data(), y.data());
   return make_result(y, op, {a.node(), b.node()}, [m](Node& self) {

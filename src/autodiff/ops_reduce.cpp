@@ -1,10 +1,12 @@
 // Reductions: sum / mean over everything (-> shape {}) or over one axis (with or
 // without keeping it as size 1). Sums accumulate in double in an order fixed by
-// the shape alone, so results do not depend on the thread count.
+// the shape alone, so results do not depend on the thread count. On CUDA tensors the
+// sums are cuda::sum_all / sum_axis (also in a fixed order).
 // Left out: max/min/argmax, products, variance (compose them if needed).
 #include <algorithm>
 
 #include "autodiff/ops_util.h"
+#include "core/cuda_api.h"
 #include "core/thread_pool.h"
 
 namespace latco::ad {
@@ -25,6 +27,16 @@ void add_constant(float* gx, int64_t n, float v) {
 // Partial sums over fixed blocks of kElementwiseGrain elements, added in block order.
 static Var sum_all(const char* op, const Var& x, float s) {
   check_defined(op, x);
+#ifdef HAVE_CUDA
+  if (detail::on_cuda(x.value())) {
+    Tensor y({}, Device::CUDA);
+    cuda::sum_all(x.value().numel(), x.value().data(), y.data(), s);
+    return make_result(y, op, {x.node()}, [s](Node& self) {
+      Tensor& gx = self.inputs[0]->grad_buffer();
+      cuda::sum_all_backward(gx.numel(), self.grad.data(), gx.data(), s);
+    });
+  }
+#endif
   const float* px = x.value().data();
   const int64_t n = x.value().numel(), nb = (n + kElementwiseGrain - 1) / kElementwiseGrain;
   std::vector<double> part(nb, 0.0);
@@ -68,6 +80,15 @@ static Var sum_axis(const char* op, const Var& x, int axis, bool keepdim, bool a
   Shape ys = xs;
   if (keepdim) ys[ax] = 1;
   else ys.erase(ys.begin() + ax);
+#ifdef HAVE_CUDA
+  if (detail::on_cuda(x.value())) {
+    Tensor y(ys, Device::CUDA);
+    cuda::sum_axis(outer, n, inner, x.value().data(), y.data(), s);
+    return make_result(y, op, {x.node()}, [outer, n, inner, s](Node& self) {
+      cuda::sum_axis_backward(outer, n, inner, self.grad.data(), self.inputs[0]->grad_buffer().data(), s);
+    });
+  }
+#endif
   Tensor y(ys);
   const float* px = x.value().data();
   float* py = y.data();

@@ -1,11 +1,13 @@
 // Shape ops: concat, slice, reshape (a view: shares storage), transpose of two
 // dims (a copy), stack along a new leading dim. Backward rules scatter the
-// gradient back into the source layout.
+// gradient back into the source layout. On the GPU concat and slice are window copies
+// (cuda::copy_window) and transpose is cuda::swap_dims, forward and backward alike.
 // Left out: general permutes, gathers, padding.
 #include <algorithm>
 #include <cstring>
 
 #include "autodiff/ops_util.h"
+#include "core/cuda_api.h"
 
 namespace latco::ad {
 using detail::check_defined;
@@ -22,6 +24,7 @@ static int norm_axis(const char* op, int axis, int nd, const Shape& s) {
 Var concat(const std::vector<Var>& xs, int axis) {
   LATCO_CHECK(!xs.empty()) << "concat: no inputs";
   for (const Var& x : xs) check_defined("concat", x);
+  [[maybe_unused]] const Device dev = detail::common_device("concat", xs);
   const Shape& s0 = xs[0].shape();
   const int nd = xs[0].dim();
   const int ax = norm_axis("concat", axis, nd, s0);
@@ -46,14 +49,28 @@ Var concat(const std::vector<Var>& xs, int axis) {
     offset.push_back(off);
     off += width.back();
   }
+  std::vector<std::shared_ptr<Node>> ins;
+  for (const Var& x : xs) ins.push_back(x.node());
+#ifdef HAVE_CUDA
+  // input i is the window [offset_i, offset_i + width_i) of each output row (outer, row)
+  if (dev == Device::CUDA) {
+    Tensor y(ys, dev);
+    for (size_t i = 0; i < xs.size(); ++i)
+      cuda::copy_window(outer, width[i], 1, xs[i].value().data(), width[i], 0, y.data(), row, offset[i]);
+    return make_result(y, "concat", ins, [outer, row, width, offset](Node& self) {
+      for (size_t i = 0; i < self.inputs.size(); ++i)
+        if (wants(self, i))
+          cuda::copy_window(outer, width[i], 1, self.grad.data(), row, offset[i],
+                            self.inputs[i]->grad_buffer().data(), width[i], 0, /*accumulate=*/true);
+    });
+  }
+#endif
   Tensor y(ys);
   for (size_t i = 0; i < xs.size(); ++i) {
     const float* px = xs[i].value().data();
     for (int64_t o = 0; o < outer; ++o)
       std::memcpy(y.data() + o * row + offset[i], px + o * width[i], width[i] * sizeof(float));
   }
-  std::vector<std::shared_ptr<Node>> ins;
-  for (const Var& x : xs) ins.push_back(x.node());
   return make_result(y, "concat", ins, [outer, row, width, offset](Node& self) {
     const float* g = self.grad.data();
     for (size_t i = 0; i < self.inputs.size(); ++i) {
@@ -97,6 +114,17 @@ Var slice(const Var& x, int axis, int64_t begin, int64_t end) {
   const int64_t in_row = xs[ax] * inner, w = (end - begin) * inner, off = begin * inner;
   Shape ys = xs;
   ys[ax] = end - begin;
+#ifdef HAVE_CUDA
+  // y (outer, w) is the window [off, off + w) of each row of x (outer, in_row)
+  if (detail::on_cuda(x.value())) {
+    Tensor y(ys, Device::CUDA);
+    cuda::copy_window(outer, w, 1, x.value().data(), in_row, off, y.data(), w, 0);
+    return make_result(y, "slice", {x.node()}, [outer, in_row, w, off](Node& self) {
+      cuda::copy_window(outer, w, 1, self.grad.data(), w, 0, self.inputs[0]->grad_buffer().data(), in_row, off,
+                        /*accumulate=*/true);
+    });
+  }
+#endif
   Tensor y(ys);
   const float* px = x.value().data();
   for (int64_t o = 0; o < outer; ++o) std::memcpy(y.data() + o * w, px + o * in_row + off, w * sizeof(float));
@@ -115,6 +143,13 @@ Var slice(const Var& x, int axis, int64_t begin, int64_t end) {
 Var reshape(const Var& x, const Shape& shape) {
   check_defined("reshape", x);
   Tensor y = x.value().reshape(shape);
+#ifdef HAVE_CUDA
+  if (detail::on_cuda(x.value()))
+    return make_result(y, "reshape", {x.node()}, [](Node& self) {
+      Tensor& gx = self.inputs[0]->grad_buffer();
+      cuda::axpy(gx.numel(), 1.0f, self.grad.data(), gx.data());
+    });
+#endif
   return make_result(y, "reshape", {x.node()}, [](Node& self) {
     Tensor& gx = self.inputs[0]->grad_buffer();
     const float* g = self.grad.data();
@@ -155,9 +190,19 @@ Var transpose(const Var& x, int d0, int d1) {
   for (int k = a1 + 1; k < nd; ++k) s.C *= xs[k];
   Shape ys = xs;
   std::swap(ys[a0], ys[a1]);
+  Swap back{s.A, s.n1, s.B, s.n0, s.C};
+#ifdef HAVE_CUDA
+  if (detail::on_cuda(x.value())) {
+    Tensor y(ys, Device::CUDA);
+    cuda::swap_dims(s.A, s.n0, s.B, s.n1, s.C, x.value().data(), y.data());
+    return make_result(y, "transpose", {x.node()}, [back](Node& self) {
+      cuda::swap_dims(back.A, back.n0, back.B, back.n1, back.C, self.grad.data(), self.inputs[0]->grad_buffer().data(),
+                      /*accumulate=*/true);
+    });
+  }
+#endif
   Tensor y(ys);
   swap_copy(s, x.value().data(), y.data(), false);
-  Swap back{s.A, s.n1, s.B, s.n0, s.C};
   return make_result(y, "transpose", {x.node()}, [back](Node& self) {
     swap_copy(back, self.grad.data(), self.inputs[0]->grad_buffer().data(), true);
   });

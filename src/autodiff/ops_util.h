@@ -1,5 +1,5 @@
 // Helpers shared by the ops_*.cpp files (not part of the autodiff API): building
-// a result node, device checks, and numpy-style broadcasting plans.
+// a result node, device checks and dispatch, and numpy-style broadcasting plans.
 // Left out: anything a caller of var.h needs.
 #pragma once
 #include <algorithm>
@@ -20,15 +20,40 @@ Var make_result(Tensor value, const char* op, std::vector<std::shared_ptr<Node>>
 // True when input i of a node under backward wants a gradient.
 inline bool wants(const Node& self, size_t i) { return self.inputs[i]->requires_grad; }
 
-// Ops run on the CPU only for now; a CUDA tensor gets a clear error.
+// For code paths that have no CUDA branch: a CUDA tensor gets a clear error.
 inline void check_cpu(const char* op, const Tensor& t) {
   if (t.device() != Device::CPU)
     LATCO_FAIL(op << ": no CUDA kernel for this op; got a " << device_name(t.device()) << " tensor of shape "
                   << shape_str(t.shape()) << " (move it to the CPU first)");
 }
+// Every op has a CUDA branch in CUDA builds; without CUDA no tensor can live on the GPU.
 inline void check_defined(const char* op, const Var& v) {
   if (!v.defined()) LATCO_FAIL(op << ": undefined Var as input");
+#ifndef HAVE_CUDA
   check_cpu(op, v.value());
+#endif
+}
+
+// Device dispatch: an op runs its CUDA branch (under #ifdef HAVE_CUDA, calling core/cuda_api.h)
+// when its inputs live on the GPU; the output and every gradient stay on that device.
+inline bool on_cuda(const Tensor& t) { return t.device() == Device::CUDA; }
+
+// The one device all of an op's (defined) inputs live on. There are no implicit copies:
+// inputs on different devices throw "add: inputs on different devices: input 0 is a cpu tensor (2,3),
+// input 1 a cuda tensor (3)".
+inline Device common_device(const char* op, const std::vector<Var>& xs) {
+  int first = -1;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (!xs[i].defined()) continue;
+    if (first < 0) { first = static_cast<int>(i); continue; }
+    const Tensor &a = xs[first].value(), &b = xs[i].value();
+    if (a.device() != b.device())
+      LATCO_FAIL(op << ": inputs on different devices: input " << first << " is a " << device_name(a.device())
+                    << " tensor " << shape_str(a.shape()) << ", input " << i << " a " << device_name(b.device())
+                    << " tensor " << shape_str(b.shape())
+                    << " (no implicit copies: move tensors with Tensor::to, modules with nn::Module::to)");
+  }
+  return first < 0 ? Device::CPU : xs[first].value().device();
 }
 
 // Broadcast of two shapes, collapsed to at most a few dims for fast iteration.

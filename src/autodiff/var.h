@@ -4,6 +4,8 @@
 //   Var x = ad::leaf(t, /*requires_grad=*/true);
 //   Var y = ad::sum(ad::square(ad::matmul(x, w)));
 //   ad::backward(y);   // x.grad() now holds dy/dx
+// Ops run on the device their inputs live on (CUDA builds: cuda/ kernels via core/cuda_api.h),
+// outputs and grads stay there; inputs on different devices throw (no implicit copies).
 // backward is non-destructive (the graph can be swept again); interior grads are
 // released during the sweep, leaf grads accumulate until zeroed. Graphs may be built
 // on several threads at once, but sweeps that reach the same leaves must not overlap.
@@ -67,7 +69,8 @@ struct NoGradGuard {                           // ops inside build no graph
 
 // Vector-Jacobian products for S seeds at once: rows of  seeds (S, numel(y)) x dy/dx
 // -> (S, numel(x)) for each x in xs. The graph from xs to y must already be built;
-// each x must require grad (a leaf or an interior node). Only the part of the graph
+// each x must require grad (a leaf or an interior node); each result lives on x's device, and a
+// GPU graph takes its seeds from either device. Only the part of the graph
 // between xs and y is swept: other leaves' grads and the xs' own grads are untouched.
 std::vector<Tensor> vjp_batched(const Var& y, const std::vector<Var>& xs, const Tensor& seeds);
 

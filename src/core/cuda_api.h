@@ -102,6 +102,7 @@ void binary_backward(Binary op, const Shape& a_shape, const float* a, const Shap
 // y = a * x + b elementwise (the scalar ops add_scalar / mul_scalar);  dx += a * dy is axpy(a, dy, dx).
 void affine_scalar(int64_t n, float a, float b, const float* x, float* y);
 void axpy(int64_t n, float a, const float* x, float* y);  // y += a * x
+void fill(int64_t n, float v, float* y);                  // y[i] = v (Tensor::fill on the device)
 
 // ----- reductions (cuda/reduce.cu); deterministic (fixed tree order) -----
 void sum_all(int64_t n, const float* x, float* y, float scale = 1.0f);  // y[0] = scale * sum(x)

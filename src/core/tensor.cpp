@@ -5,6 +5,9 @@
 #include <sstream>
 
 #include "core/error.h"
+#ifdef HAVE_CUDA
+#include "core/cuda_api.h"
+#endif
 
 namespace latco {
 
@@ -135,8 +138,12 @@ void Tensor::fill(float v) {
     float* p = data();
     for (int64_t i = 0; i < numel_; ++i) p[i] = v;
   } else {
+#ifdef HAVE_CUDA
+    cuda::fill(numel_, v, data());
+#else
     std::vector<float> host(numel_, v);
     device::cuda_copy(data(), Device::CUDA, host.data(), Device::CPU, numel_);
+#endif
   }
 }
 

@@ -1,10 +1,12 @@
-// Adam with global-norm clipping; its state as named tensors for checkpoints.
+// Adam with global-norm clipping; its state as named tensors for checkpoints. Parameters on
+// the GPU are updated there (cuda::adam_update, the same rule) with m, v beside them.
 // Left out: weight decay, learning-rate schedules (set_lr is the hook).
 #include "nn/adam.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "core/cuda_api.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 
@@ -30,15 +32,32 @@ static double sum_squares(const float* p, int64_t n) {
 
 double global_grad_norm(const NamedVars& params) {
   double ss = 0;
-  for (const auto& p : params)
-    if (p.second.has_grad()) ss += sum_squares(p.second.node()->grad.data(), p.second.node()->grad.numel());
+  std::vector<const float*> dev_grads;  // grads on the GPU, reduced there in one call
+  std::vector<int64_t> dev_sizes;
+  for (const auto& p : params) {
+    if (!p.second.has_grad()) continue;
+    const Tensor& g = p.second.node()->grad;
+    if (g.device() == Device::CUDA) {
+      dev_grads.push_back(g.data());
+      dev_sizes.push_back(g.numel());
+    } else {
+      ss += sum_squares(g.data(), g.numel());
+    }
+  }
+#ifdef HAVE_CUDA
+  if (!dev_grads.empty()) {
+    const double d = cuda::global_grad_norm(int(dev_grads.size()), dev_grads.data(), dev_sizes.data());
+    ss += d * d;
+  }
+#endif
   return std::sqrt(ss);
 }
 
 std::string first_nonfinite_grad(const NamedVars& params) {
   for (const auto& p : params) {
     if (!p.second.has_grad()) continue;
-    const Tensor& g = p.second.node()->grad;
+    const Tensor& g0 = p.second.node()->grad;
+    const Tensor g = g0.device() == Device::CPU ? g0 : g0.to(Device::CPU);
     const float* pg = g.data();
     for (int64_t i = 0; i < g.numel(); ++i)
       if (!std::isfinite(pg[i])) return p.first;
@@ -51,9 +70,8 @@ Adam::Adam(const NamedVars& params, const AdamSettings& s) : params_(params), s_
   for (const auto& p : params_) {
     LATCO_CHECK(p.second.defined() && p.second.requires_grad())
         << "Adam: parameter '" << p.first << "' is not a trainable leaf";
-    LATCO_CHECK(p.second.value().device() == Device::CPU) << "Adam: parameter '" << p.first << "' is not on the CPU";
-    m_.push_back(Tensor::zeros(p.second.shape()));
-    v_.push_back(Tensor::zeros(p.second.shape()));
+    m_.push_back(Tensor::zeros(p.second.shape(), p.second.value().device()));
+    v_.push_back(Tensor::zeros(p.second.shape(), p.second.value().device()));
   }
 }
 
@@ -64,6 +82,40 @@ void Adam::zero_grad() {
 
 // Algorithm 1, model update: phi += alpha grad L_ELBO (Eq. (2)), taken with Adam.
 float Adam::step() {
+  // ----- device: all parameters on one; m, v follow them (Module::to may have moved them) -----
+  const Device dev = params_[0].second.value().device();
+  for (size_t k = 0; k < params_.size(); ++k) {
+    const ad::Var& p = params_[k].second;
+    if (p.value().device() != dev)
+      LATCO_FAIL("Adam: parameter '" << params_[k].first << "' is on the " << device_name(p.value().device())
+                                     << " but '" << params_[0].first << "' on the " << device_name(dev)
+                                     << "; move the whole module with nn::Module::to");
+    if (p.has_grad() && p.node()->grad.device() != dev)
+      LATCO_FAIL("Adam: the grad of parameter '" << params_[k].first << "' is on the "
+                                                 << device_name(p.node()->grad.device()) << ", the parameter on the "
+                                                 << device_name(dev));
+    if (m_[k].device() != dev) m_[k] = m_[k].to(dev);
+    if (v_[k].device() != dev) v_[k] = v_[k].to(dev);
+  }
+#ifdef HAVE_CUDA
+  if (dev == Device::CUDA) {  // the same rule in cuda/adam.cu; nothing changes on a non-finite norm
+    std::vector<float*> x, m, v;
+    std::vector<const float*> g;
+    std::vector<int64_t> n;
+    for (size_t k = 0; k < params_.size(); ++k) {
+      ad::Var& p = params_[k].second;
+      x.push_back(p.mutable_value().data());
+      g.push_back(p.has_grad() ? p.node()->grad.data() : nullptr);  // no grad: left alone
+      m.push_back(m_[k].data());
+      v.push_back(v_[k].data());
+      n.push_back(m_[k].numel());
+    }
+    const cuda::AdamStep st{s_.lr, s_.beta1, s_.beta2, s_.eps, s_.clip, t_ + 1};
+    const float norm = cuda::adam_update(int(x.size()), x.data(), g.data(), m.data(), v.data(), n.data(), st);
+    if (std::isfinite(norm)) ++t_;
+    return norm;
+  }
+#endif
   // ----- global-norm clipping -----
   const double norm = global_grad_norm(params_);
   if (!std::isfinite(norm)) return static_cast<float>(norm);
@@ -97,8 +149,9 @@ float Adam::step() {
 std::vector<std::pair<std::string, Tensor>> Adam::state() const {
   std::vector<std::pair<std::string, Tensor>> st;
   for (size_t k = 0; k < params_.size(); ++k) {
-    st.push_back({params_[k].first + ".adam_m", m_[k].clone()});
-    st.push_back({params_[k].first + ".adam_v", v_[k].clone()});
+    // host copies (checkpoints are written from the host)
+    st.push_back({params_[k].first + ".adam_m", m_[k].device() == Device::CPU ? m_[k].clone() : m_[k].to(Device::CPU)});
+    st.push_back({params_[k].first + ".adam_v", v_[k].device() == Device::CPU ? v_[k].clone() : v_[k].to(Device::CPU)});
   }
   const int64_t lo = t_ % (int64_t(1) << 24), hi = t_ >> 24;
   st.push_back({"adam.step", Tensor::from({2}, {float(lo), float(hi)})});

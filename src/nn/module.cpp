@@ -59,6 +59,14 @@ int64_t Module::num_parameters() const {
 
 void Module::zero_grad() { ad::zero_grad(parameter_vars()); }
 
+void Module::to(Device dev) {
+  for (auto& p : params_) {
+    ad::Node& n = *p.second.node();
+    n.value = n.value.to(dev);
+    if (n.grad.defined()) n.grad = n.grad.to(dev);
+  }
+}
+
 ad::Var Module::parameter(const std::string& name) const {
   for (const auto& p : params_)
     if (p.first == name) return p.second;

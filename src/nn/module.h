@@ -33,6 +33,10 @@ class Module {
   void zero_grad();                // zeroes the grads that exist
   // The parameter with this full name; throws naming the module's parameter list if absent.
   ad::Var parameter(const std::string& name) const;
+  // Moves every parameter (and any grad it holds) to `dev`, in place: the Vars keep their nodes,
+  // so layers, copies of this Module and an Adam over its parameters all see the move. Tensors a
+  // layer wrapped (e.g. TransitionWeights) no longer share storage with it once it moved.
+  void to(Device dev);
 
  protected:
   // Wraps t as a trainable leaf (shares its storage) named `name`; returns the Var.
