@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/conv.h"
+#include "kernels/scratch.h"
 #include "kernels/gemm.h"
 
 namespace latco {
@@ -31,22 +32,7 @@ namespace {
 
 constexpr int64_t kColBudget = int64_t(1) << 22;  // floats in one group's patch matrix (16 MB)
 
-// 64-byte aligned scratch owned by the calling thread, reused across calls.
-struct Scratch {
-  float* p = nullptr;
-  size_t n = 0;
-  float* get(size_t m) {
-    if (m > n) {
-      std::free(p);
-      n = (m + 15) / 16 * 16;
-      p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
-      LATCO_CHECK(p) << "conv: cannot allocate " << n * sizeof(float) << " bytes of scratch";
-    }
-    return p;
-  }
-  ~Scratch() { std::free(p); }
-};
-thread_local Scratch t_col, t_buf_a, t_buf_b;
+thread_local Scratch t_col("conv"), t_buf_a("conv"), t_buf_b("conv");
 
 // Patch geometry of a conv2d over images (C, H, W): rows c*K*K + ki*K + kj, columns i*Wo + j.
 struct Geom {
@@ -305,7 +291,7 @@ Plan make_plan(int N, int64_t R, int64_t P) {
 // Weight gradients are summed per slice of consecutive groups, then over slices in order.
 int num_slices(const Plan& p) { return std::min(8, p.ngroups); }
 
-thread_local Scratch t_part;  // per-slice weight-gradient partial sums (caller's thread)
+thread_local Scratch t_part("conv");  // per-slice weight-gradient partial sums (caller's thread)
 
 // dw += sum_s part[s] (S slices of n floats each), in slice order.
 void add_slices(float* dw, const float* part, int S, int64_t n) {

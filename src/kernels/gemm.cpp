@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/gemm.h"
+#include "kernels/scratch.h"
 
 namespace latco {
 namespace {
@@ -35,22 +36,7 @@ constexpr int kDirectRows = 4;           // M below this: direct loops, no packi
                                          // as much as the product); the blocked path wins from 4x8x8 up
 constexpr double kSerialWork = 32768.0;  // M*N*K below this: direct loops on one thread
 
-// A growable 64-byte aligned scratch buffer, one per thread (packing reuses it across calls).
-struct Scratch {
-  float* p = nullptr;
-  size_t n = 0;
-  float* get(size_t m) {
-    if (m > n) {
-      std::free(p);
-      n = (m + 15) / 16 * 16;
-      p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
-      LATCO_CHECK(p) << "sgemm: cannot allocate " << n * sizeof(float) << " bytes of packing space";
-    }
-    return p;
-  }
-  ~Scratch() { std::free(p); }
-};
-thread_local Scratch t_pack_a, t_pack_b;
+thread_local Scratch t_pack_a("sgemm"), t_pack_b("sgemm");
 
 #ifdef __AVX512F__
 inline __mmask16 lanes(int n) {  // the first n of 16 lanes
@@ -311,7 +297,7 @@ void sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const flo
 // parallel into its own buffer, then C = beta C + slice 0 + slice 1 + ... in that order.
 void sgemm_ksplit(int slices, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
                   const float* B, int ldb, float beta, float* C, int ldc) {
-  thread_local Scratch t_partial;
+  thread_local Scratch t_partial("sgemm");
   float* part = t_partial.get((size_t)slices * M * N);
   parallel_tasks(slices, [&](int64_t s) {
     const int k0 = (int)(s * K / slices), k1 = (int)((s + 1) * K / slices);
