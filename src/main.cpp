@@ -17,6 +17,7 @@ static void usage() {
 }
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress reaches logs line by line
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
     usage();
     return argc < 2 ? 1 : 0;

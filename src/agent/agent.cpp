@@ -215,7 +215,7 @@ void Agent::run() {
                   (long long)trainer_->steps());
     if (!quiet_) progress.update(episodes_, info);
   }
-  if (!quiet_) progress.finish(info);
+  if (!quiet_) progress.finish(episodes_, info);
 }
 
 // ----- pictures -----

@@ -109,7 +109,7 @@ void train_world_model(Rssm& model, const DemoSettings& d, const AgentSettings& 
     std::snprintf(info, sizeof info, "loss %.1f kl %.2f reward_ll %.3f", m.loss, m.kl, m.reward_ll);
     progress.update(m.grad_step, info);
   }
-  progress.finish(info);
+  progress.finish(trainer.steps(), info);
   Checkpoint ck;
   trainer.save(ck);
   save_checkpoint(checkpoint_path(dir, trainer.steps()), ck);

@@ -42,9 +42,9 @@ void Progress::update(int64_t done, const std::string& info) {
   }
 }
 
-void Progress::finish(const std::string& info) {
+void Progress::finish(int64_t done, const std::string& info) {
   if (tty_) std::printf("\r\033[K");
-  std::printf("%s\n", line(total_, info).c_str());
+  std::printf("%s\n", line(done, info).c_str());
   std::fflush(stdout);
 }
 

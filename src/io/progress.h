@@ -15,7 +15,7 @@ class Progress {
   Progress(int64_t total, std::string label, double plain_every = 10.0);
   // done: units finished so far; info: free text (return, success, losses).
   void update(int64_t done, const std::string& info);
-  void finish(const std::string& info);  // final line + newline
+  void finish(int64_t done, const std::string& info);  // final line + newline
   static std::string format_seconds(double s);  // "1h02m", "3m05s", "12s"
 
  private:
