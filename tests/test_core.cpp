@@ -159,3 +159,32 @@ TEST(Config, IncludeLoadsBaseAndOverrides) {
   { std::ofstream(dir + "/loop.yaml") << "include: loop.yaml\n"; }
   EXPECT_THROW(Config::load(dir + "/loop.yaml"), Error);
 }
+
+TEST(ThreadPool, ManySmallJobsOfVaryingSizeRunEachTaskOnce) {
+  // A two-task job, then a 64-task one, over and over: a worker waking late for the
+  // small job must not claim a task of the large one before it opens (that once ran
+  // a task twice and left the caller waiting forever).
+  set_num_threads(2);
+  std::vector<int> hits(64);
+  for (int rep = 0; rep < 100000; ++rep) {
+    const int n = rep % 2 ? 64 : 2;
+    std::fill(hits.begin(), hits.begin() + n, 0);
+    parallel_tasks(n, [&](int64_t i) { hits[i]++; });
+    for (int i = 0; i < n; ++i) ASSERT_EQ(hits[i], 1) << "job " << rep << " task " << i;
+  }
+}
+
+TEST(ThreadPool, TaskExceptionReachesTheCallerAfterAllTasksEnd) {
+  set_num_threads(2);
+  std::atomic<int> ran{0};
+  EXPECT_THROW(parallel_tasks(50,
+                              [&](int64_t i) {
+                                ran++;
+                                if (i == 3) throw Error("task 3 failed");
+                              }),
+               Error);
+  EXPECT_EQ(ran.load(), 50);
+  std::atomic<int> after{0};
+  parallel_tasks(10, [&](int64_t) { after++; });  // the pool is still usable
+  EXPECT_EQ(after.load(), 10);
+}

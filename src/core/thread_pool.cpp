@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,6 +16,9 @@ namespace {
 
 thread_local bool t_in_parallel = false;
 
+// One job at a time. A worker joins a job only while it is open (fn_ set) and is
+// counted in active_; run() returns only when every task is done and no worker
+// is still inside the job, so no claim can ever leak into the next job.
 class Pool {
  public:
   explicit Pool(int n) { resize(n); }
@@ -43,32 +47,42 @@ class Pool {
       fn_ = &fn;
       ntasks_ = ntasks;
       next_.store(0);
-      pending_ = ntasks;
+      done_ = 0;
+      error_ = nullptr;
       ++generation_;
     }
     cv_.notify_all();
     work();
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
-    fn_ = nullptr;
+    std::exception_ptr error;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_cv_.wait(lk, [this] { return done_ == ntasks_ && active_ == 0; });
+      fn_ = nullptr;  // closed: no worker can join this job any more
+      error = error_;
+    }
+    if (error) std::rethrow_exception(error);  // the first task exception, after all tasks ended
   }
 
  private:
+  // Claims and runs tasks of the open job; exceptions are kept, not propagated.
   void work() {
     t_in_parallel = true;
     int64_t finished = 0;
     for (;;) {
       int64_t i = next_.fetch_add(1);
       if (i >= ntasks_) break;
-      (*fn_)(i);
+      try {
+        (*fn_)(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!error_) error_ = std::current_exception();
+      }
       ++finished;
     }
     t_in_parallel = false;
-    if (finished) {
-      std::lock_guard<std::mutex> lk(mu_);
-      pending_ -= finished;
-      if (pending_ == 0) done_cv_.notify_all();
-    }
+    std::lock_guard<std::mutex> lk(mu_);
+    done_ += finished;
+    if (done_ == ntasks_) done_cv_.notify_all();
   }
   void loop() {
     uint64_t seen = 0;
@@ -78,8 +92,14 @@ class Pool {
         cv_.wait(lk, [&] { return quit_ || (generation_ != seen && fn_ != nullptr); });
         if (quit_) return;
         seen = generation_;
+        ++active_;
       }
       work();
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        --active_;
+        if (active_ == 0) done_cv_.notify_all();
+      }
     }
   }
   void stop() {
@@ -96,10 +116,12 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mu_, run_mu_;
   std::condition_variable cv_, done_cv_;
-  const std::function<void(int64_t)>* fn_ = nullptr;
-  int64_t ntasks_ = 0, pending_ = 0;
+  const std::function<void(int64_t)>* fn_ = nullptr;  // the open job (null: none)
+  int64_t ntasks_ = 0, done_ = 0;
+  int active_ = 0;                                     // workers inside the open job
   std::atomic<int64_t> next_{0};
   uint64_t generation_ = 0;
+  std::exception_ptr error_;
   bool quit_ = false;
 };
 
