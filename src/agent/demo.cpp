@@ -14,7 +14,7 @@
 #include "agent/evaluation.h"
 #include "core/command.h"
 #include "core/timer.h"
-#include "env/experts.h"
+#include "env/collect.h"
 #include "io/checkpoint.h"
 #include "io/plot.h"
 #include "io/progress.h"
@@ -58,26 +58,11 @@ std::vector<std::string> split(const std::string& s) {
 int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, const std::string& dir) {
   fs::create_directories(dir);
   auto expert = make_expert(s.task, d.expert_noise);
-  std::vector<float> act(env.action_dim());
   Rng rng = Rng(s.seed).derive(101);
   int successes = 0;
   for (int i = 0; i < d.expert_episodes + d.random_episodes; ++i) {
     const bool scripted = i < d.expert_episodes;
-    const uint64_t seed = rng.derive(i).next_u64();
-    Episode e;
-    Observation o = env.reset(seed);
-    e.H = o.height, e.W = o.width, e.A = env.action_dim();
-    e.append(o.image.data(), nullptr, 0.0f, false);
-    expert->reset(seed);
-    Rng random = Rng(seed).derive(7);
-    for (int t = 0; t < env.time_limit(); ++t) {
-      if (scripted) expert->act(env.state(), act.data());
-      else
-        for (auto& a : act) a = random.uniform(-1.0f, 1.0f);
-      StepResult r = env.step(act.data());
-      e.append(r.obs.image.data(), act.data(), r.reward, r.success);
-      if (r.done) break;
-    }
+    Episode e = collect_episode(env, scripted ? expert.get() : nullptr, rng.derive(i).next_u64());
     successes += e.any_success();
     char name[64];
     std::snprintf(name, sizeof name, "/%s%04d.npz", scripted ? "expert" : "random", i);

@@ -9,6 +9,7 @@
 #include "core/command.h"
 #include "core/error.h"
 #include "core/timer.h"
+#include "env/collect.h"
 #include "env/env.h"
 #include "env/experts.h"
 #include "io/npz.h"
@@ -23,31 +24,6 @@ PolicyKind parse_policy(const std::string& p) {
   if (p == "scripted") return PolicyKind::Scripted;
   if (p == "random") return PolicyKind::Random;
   LATCO_FAIL("--policy must be 'scripted' or 'random', got '" << p << "'");
-}
-
-// Runs one episode from `seed`; keeps every frame (Dreamer-aligned rows, see io/npz.h).
-Episode collect_episode(Env& env, PolicyKind kind, Expert* expert, uint64_t seed) {
-  Episode e;
-  e.H = e.W = env.image_size();
-  e.A = env.action_dim();
-  Observation o = env.reset(seed);
-  if (expert) expert->reset(seed);
-  Rng rng = Rng(seed).derive(0xAC7);
-  e.append(o.image.data(), nullptr, 0.0f, env.success());
-  std::vector<float> a(env.action_dim());
-  std::vector<double> state = env.state();
-  for (;;) {
-    if (kind == PolicyKind::Scripted) {
-      expert->act(state, a.data());
-    } else {
-      for (float& x : a) x = rng.uniform(-1.0f, 1.0f);
-    }
-    StepResult r = env.step(a.data());
-    e.append(r.obs.image.data(), a.data(), r.reward, r.success);
-    state = r.state;
-    if (r.done) break;
-  }
-  return e;
 }
 
 void make_dir(const std::string& dir) {
@@ -84,7 +60,7 @@ LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--nois
   double total = 0;
   for (int i = 0; i < episodes; ++i) {
     uint64_t es = Rng(seed).derive(static_cast<uint64_t>(i)).next_u64();
-    Episode e = collect_episode(*env, kind, expert.get(), es);
+    Episode e = collect_episode(*env, expert.get(), es);
     char name[64];
     std::snprintf(name, sizeof name, "/%s_%05d.npz", task.c_str(), i);
     save_episode(out + name, e);
@@ -115,7 +91,7 @@ LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted
   auto env = make_env(task, s);
   std::unique_ptr<Expert> expert;
   if (kind == PolicyKind::Scripted) expert = make_expert(expert_name, noise);
-  Episode e = collect_episode(*env, kind, expert.get(), seed);
+  Episode e = collect_episode(*env, expert.get(), seed);
   if (every <= 0) every = std::max(1, (e.T - 1) / 31);  // about 32 frames
   std::vector<Image> tiles;
   std::vector<std::string> labels;

@@ -1,0 +1,16 @@
+// One episode from a scripted expert or from uniform random actions, recorded
+// Dreamer-aligned (see io/npz.h). Used by `latco collect`, `latco render` and
+// the demo's dataset; model-based acting lives in agent/episode_runner.*.
+#pragma once
+#include <cstdint>
+
+#include "env/env.h"
+#include "env/experts.h"
+#include "io/npz.h"
+
+namespace latco {
+
+// expert == nullptr: actions uniform in [-1, 1] from Rng(seed).derive(0xAC7).
+Episode collect_episode(Env& env, Expert* expert, uint64_t seed);
+
+}  // namespace latco
