@@ -18,34 +18,51 @@ ifeq ($(SANITIZE),1)
 endif
 
 # ----- CUDA detection: nvcc on PATH or in /usr/local/cuda -----
+# The kernels are compiled wherever nvcc exists. They are linked in (HAVE_CUDA) only where
+# libcudart and libcublas link too; otherwise the build says so and links the CPU build.
 NVCC := $(shell command -v nvcc 2>/dev/null || ( test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc ))
 ifeq ($(CUDA),0)
   NVCC :=
 endif
 ifneq ($(NVCC),)
-  CUDA_HOME  := $(patsubst %/bin/nvcc,%,$(NVCC))
+  CUDA_HOME   := $(patsubst %/bin/nvcc,%,$(shell readlink -f $(NVCC)))
+  CUDA_LIBDIR ?= $(shell for d in $(CUDA_HOME)/lib64 $(CUDA_HOME)/lib $(CUDA_HOME)/targets/x86_64-linux/lib \
+                   /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu /usr/lib64; do \
+                   if [ -e $$d/libcudart.so ] && [ -e $$d/libcublas.so ]; then echo $$d; break; fi; done)
+  # A trial link decides, so a machine with nvcc but without the libraries still builds.
+  CUDA_LINK   := $(shell [ -n "$(CUDA_LIBDIR)" ] && echo 'int main(){}' | $(CXX) -x c++ - -o /dev/null \
+                   -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudart -lcublas >/dev/null 2>&1 && echo 1)
+  NVCCFLAGS   := -O3 -std=c++17 -Isrc -DHAVE_CUDA=1 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -fPIC -MMD -MP
+  CUDA_SRCS   := $(wildcard cuda/*.cu)
+endif
+ifeq ($(CUDA_LINK),1)
   CXXFLAGS   += -DHAVE_CUDA=1 -I$(CUDA_HOME)/include
-  NVCCFLAGS  := -O3 -std=c++17 -Isrc -DHAVE_CUDA=1 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -fPIC -MMD -MP
-  LDLIBS     += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas
-  CUDA_SRCS  := $(wildcard cuda/*.cu)
-  CUDA_MSG   := CUDA: on ($(NVCC)), kernels for sm_90 + PTX
+  LDLIBS     += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudart -lcublas
+  CUDA_OBJS   = $(CUDA_SRCS:%.cu=$(OBJ)/%.cu.o)
+  CUDA_CHECK  :=
+  CUDA_MSG   := CUDA: on ($(NVCC), libraries in $(CUDA_LIBDIR)), kernels for sm_90 + PTX
+else ifneq ($(NVCC),)
+  CUDA_OBJS  :=
+  CUDA_CHECK  = $(CUDA_SRCS:%.cu=$(OBJ)/%.cu.o)
+  CUDA_MSG   := CUDA: nvcc found ($(NVCC)) but -lcudart -lcublas do not link; kernels compiled as a check, CPU build linked
 else
-  CUDA_SRCS  :=
+  CUDA_OBJS  :=
+  CUDA_CHECK :=
   CUDA_MSG   := CUDA: off (no nvcc found or CUDA=0); CPU build
 endif
 # Objects of each flavour live apart, so switching CUDA=0/1 never mixes them.
-OBJ := $(BUILD)/obj-$(if $(NVCC),cuda,cpu)
+OBJ := $(BUILD)/obj-$(if $(CUDA_LINK),cuda,cpu)
 
 # ONLY="src/core src/kernels" restricts the library to some folders (quick partial test builds).
 ONLY      ?= src
 SRCS      := $(shell find $(ONLY) -name '*.cpp' ! -name main.cpp | sort)
-LIB_OBJS  := $(SRCS:%.cpp=$(OBJ)/%.o) $(CUDA_SRCS:%.cu=$(OBJ)/%.cu.o)
+LIB_OBJS  := $(SRCS:%.cpp=$(OBJ)/%.o) $(CUDA_OBJS)
 MAIN_OBJ  := $(OBJ)/src/main.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
 
 .PHONY: all deps test run bench clean cuda-info test-cuda-emu
-all: deps cuda-info $(BUILD)/latco
+all: deps cuda-info $(BUILD)/latco $(CUDA_CHECK)
 
 cuda-info:
 	@echo "$(CUDA_MSG)"
@@ -85,7 +102,7 @@ $(BUILD)/tests/%: tests/%.cpp $(LIB_OBJS) | $(BUILD)/.deps-ok
 	@$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) -lgtest_main -lgtest $(LDLIBS)
 
 # Runs every suite, then one summary line "N passed, N failed".
-test: deps cuda-info $(TEST_BINS) $(BUILD)/latco
+test: deps cuda-info $(TEST_BINS) $(BUILD)/latco $(CUDA_CHECK)
 	@LATCO_THREADS=$(THREADS) LATCO_BIN=$(BUILD)/latco tests/run_all.sh $(TEST_BINS)
 
 # test_cuda and test_cuda_autodiff against cuda/*.cu run by the CPU emulation in cuda/emu (no GPU or nvcc needed).
