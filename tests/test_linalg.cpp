@@ -44,7 +44,8 @@ double rel_err(const std::vector<double>& x, const std::vector<double>& ref) {
 }  // namespace
 
 TEST(Dense, GemmNtMatchesReference) {
-  const int sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {4, 4, 8}, {17, 13, 29}, {64, 48, 100}, {130, 70, 234}};
+  const int sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {4, 4, 8}, {17, 13, 29}, {64, 48, 100}, {130, 70, 234},
+                         {25, 33, 600}};  // the last: K over several packed passes
   int case_id = 0;
   for (auto& s : sizes) {
     const int M = s[0], N = s[1], K = s[2], lda = K + 3, ldb = K + 1, ldc = N + 2;
@@ -61,12 +62,32 @@ TEST(Dense, SyrkLowerMatchesReference) {
   for (int N : {1, 5, 23, 97}) {
     const int K = N + 11;
     auto A = random_vec(size_t(N) * K, Rng(3).derive(N));
-    auto C = random_vec(size_t(N) * N, Rng(4).derive(N)), C2 = C;
+    auto C = random_vec(size_t(N) * N, Rng(4).derive(N)), C2 = C, C0 = C;
     dsyrk_lower(N, K, 2.0, A.data(), K, C.data(), N);
     dgemm_nt_ref(N, N, K, 2.0, A.data(), K, A.data(), K, C2.data(), N);
     for (int i = 0; i < N; ++i)
-      for (int j = 0; j <= i; ++j) ASSERT_NEAR(C[i * N + j], C2[i * N + j], 1e-11 * K);
+      for (int j = 0; j < N; ++j) {
+        if (j <= i) ASSERT_NEAR(C[i * N + j], C2[i * N + j], 1e-11 * K) << i << "," << j;
+        else ASSERT_EQ(C[i * N + j], C0[i * N + j]) << "upper entry written at " << i << "," << j;
+      }
   }
+}
+
+TEST(Dense, GemmSameBitsOnOneAndTwoThreads) {
+  const int M = 234, N = 230, K = 300, ld = K;  // threaded, with edge tiles and two packed passes
+  auto A = random_vec(size_t(M) * ld, Rng(21)), B = random_vec(size_t(N) * ld, Rng(22));
+  auto run = [&](int threads, bool lower) {
+    set_num_threads(threads);
+    auto C = random_vec(size_t(M) * M, Rng(23));
+    if (lower) dsyrk_lower(M, K, 0.3, A.data(), ld, C.data(), M);
+    else dgemm_nt(M, N, K, 0.3, A.data(), ld, B.data(), ld, C.data(), M);
+    return C;
+  };
+  for (bool lower : {false, true}) {
+    auto c1 = run(1, lower), c2 = run(2, lower);
+    for (size_t i = 0; i < c1.size(); ++i) ASSERT_EQ(c1[i], c2[i]) << "lower " << lower << " at " << i;
+  }
+  set_num_threads(2);
 }
 
 TEST(Dense, BlockedCholeskyAndTrsmMatchReference) {

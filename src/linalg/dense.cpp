@@ -1,6 +1,6 @@
 // Dense Cholesky and the C += alpha A B^T kernel it is built on (double).
-// The fast kernel keeps a 4x4 tile of 8-wide accumulators in registers and
-// walks K contiguously in both operands (A and B are both row-major, K inner).
+// The fast kernel packs B^T once per call and keeps a 12 x 16 tile of sums in
+// registers, broadcasting entries of A (read in place) against rows of B^T.
 #include "linalg/dense.h"
 
 #include <algorithm>
@@ -83,85 +83,109 @@ inline double dot(const double* x, const double* y, int n) {
   return s;
 }
 
-// C[MR x NR] += alpha * A[MR x K] B[NR x K]^T
-template <int MR, int NR>
-inline void tile_nt(int K, double alpha, const double* A, int lda, const double* B, int ldb, double* C, int ldc) {
-  v8d acc[MR][NR] = {};
-  int k = 0;
-  for (; k + 8 <= K; k += 8) {
-    v8d a[MR], b[NR];
-    for (int i = 0; i < MR; ++i) a[i] = load8(A + i * lda + k);
-    for (int j = 0; j < NR; ++j) b[j] = load8(B + j * ldb + k);
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+// ----- C += alpha A B^T, outer-product form -----
+// B^T is packed once per call into panels of NR columns (Bp[k*NR + c] = B[j0+c][k], zero past N);
+// a micro-tile keeps MR x NR sums in registers and, for each k, broadcasts MR entries of A (read
+// in place, row-major) against one packed row of B^T: 2*MR FMAs per 2 vector loads. Every C
+// entry is summed over k in the same order whichever tile or thread computes it.
+constexpr int MR = 12;   // micro-tile rows: 24 accumulators + 2 B vectors fit the 32 AVX-512 registers
+constexpr int NR = 16;   // micro-tile columns: two 8-double vectors
+constexpr int KC = 256;  // depth of one pass: a B panel (KC x NR) stays in L1, all of Bp in L2
+
+void pack_bt(int N, int k0, int kc, const double* B, int ldb, double* Bp) {
+  for (int j0 = 0; j0 < N; j0 += NR, Bp += size_t(kc) * NR) {
+    const int nr = std::min(NR, N - j0);
+    for (int k = 0; k < kc; ++k) {
+      double* dst = Bp + size_t(k) * NR;
+      for (int c = 0; c < nr; ++c) dst[c] = B[long(j0 + c) * ldb + k0 + k];
+      for (int c = nr; c < NR; ++c) dst[c] = 0.0;
+    }
   }
-  if (k < K) {  // the K % 8 tail as one zero-padded vector step
-    const size_t tail = sizeof(double) * (K - k);
-    v8d a[MR], b[NR];
-    for (int i = 0; i < MR; ++i) a[i] = v8d{}, std::memcpy(&a[i], A + i * lda + k, tail);
-    for (int j = 0; j < NR; ++j) b[j] = v8d{}, std::memcpy(&b[j], B + j * ldb + k, tail);
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
-  }
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) C[i * ldc + j] += alpha * hsum(acc[i][j]);
 }
 
-template <int MR>
-inline void row_stripe(int N, int K, double alpha, const double* A, int lda, const double* B, int ldb, double* C,
-                       int ldc, int j0, int j1) {
-  int j = j0;
-  for (; j + 4 <= j1; j += 4) tile_nt<MR, 4>(K, alpha, A, lda, B + j * ldb, ldb, C + j, ldc);
-  for (; j < j1; ++j) tile_nt<MR, 1>(K, alpha, A, lda, B + j * ldb, ldb, C + j, ldc);
-}
-
-// Rows [s0*4, s1*4) of C (clipped to M), columns [0, N) or, for the lower variant, up to the diagonal tile.
-void stripes(int s0, int s1, int M, int N, int K, double alpha, const double* A, int lda, const double* B, int ldb,
-             double* C, int ldc, bool lower) {
-  constexpr int NB = 16;  // B rows kept hot in L1 while the A stripes pass
-  const int ncols = lower ? std::min(N, s1 * 4) : N;
-  for (int jb = 0; jb < ncols; jb += NB) {
-    for (int s = s0; s < s1; ++s) {
-      const int i = s * 4, mr = std::min(4, M - i);
-      int jend = std::min(jb + NB, ncols);
-      if (lower) jend = std::min(jend, i + mr);
-      if (jend <= jb) continue;
-      const double* Ai = A + i * lda;
-      double* Ci = C + i * ldc;
-      switch (mr) {
-        case 4: row_stripe<4>(N, K, alpha, Ai, lda, B, ldb, Ci, ldc, jb, jend); break;
-        case 3: row_stripe<3>(N, K, alpha, Ai, lda, B, ldb, Ci, ldc, jb, jend); break;
-        case 2: row_stripe<2>(N, K, alpha, Ai, lda, B, ldb, Ci, ldc, jb, jend); break;
-        default: row_stripe<1>(N, K, alpha, Ai, lda, B, ldb, Ci, ldc, jb, jend); break;
-      }
+// C[rows, j0 : j0+nr] += alpha * A[rows, kc] Bp^T. rows = MR_ starting at row i0 of C; with
+// `lower`, only entries on or below the diagonal (j <= i) are written.
+template <int MR_>
+void micro_tile(int kc, double alpha, const double* A, int lda, const double* Bp, double* C, int ldc, int nr,
+                int i0, int j0, bool lower) {
+  v8d acc[MR_][2] = {};
+  for (int k = 0; k < kc; ++k) {
+    const v8d b0 = load8(Bp + size_t(k) * NR), b1 = load8(Bp + size_t(k) * NR + 8);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR_; ++r) {
+      const double a = A[long(r) * lda + k];
+      acc[r][0] += a * b0;
+      acc[r][1] += a * b1;
+    }
+  }
+  const bool full = nr == NR && (!lower || j0 + NR - 1 <= i0);
+  for (int r = 0; r < MR_; ++r) {
+    double* c = C + long(r) * ldc;
+    if (full) {
+      const v8d c0 = load8(c) + alpha * acc[r][0], c1 = load8(c + 8) + alpha * acc[r][1];
+      std::memcpy(c, &c0, sizeof(c0));
+      std::memcpy(c + 8, &c1, sizeof(c1));
+    } else {
+      const int cend = lower ? std::min(nr, i0 + r - j0 + 1) : nr;
+      for (int q = 0; q < cend; ++q) c[q] += alpha * (q < 8 ? acc[r][0][q] : acc[r][1][q - 8]);
     }
   }
 }
 
 struct GemmJob {
-  int M, N, K;
+  int M, N, kc;
   double alpha;
-  const double *A, *B;
-  int lda, ldb, ldc;
+  const double* A;  // already offset to the pass's first column k0
+  int lda;
+  const double* Bp;
   double* C;
+  int ldc;
   bool lower;
-  int nstripes, ntasks;
 };
 
-void run_gemm(const GemmJob& g) {
-  const double work = double(g.M) * g.N * g.K;
-  if (work < 2e6 || num_threads() == 1 || g.nstripes < 4) {  // small: thread wake-ups cost more
-    stripes(0, g.nstripes, g.M, g.N, g.K, g.alpha, g.A, g.lda, g.B, g.ldb, g.C, g.ldc, g.lower);
-    return;
+// Row panel p of C (rows p*MR ..), all its column panels (up to the diagonal when lower).
+void row_panel(const GemmJob& g, int p) {
+  const int i0 = p * MR, mr = std::min(MR, g.M - i0);
+  const int jend = g.lower ? std::min(g.N, i0 + mr) : g.N;
+  const double* Ai = g.A + long(i0) * g.lda;
+  for (int j0 = 0; j0 < jend; j0 += NR) {
+    const double* Bp = g.Bp + size_t(j0 / NR) * g.kc * NR;
+    double* Cij = g.C + long(i0) * g.ldc + j0;
+    const int nr = std::min(NR, g.N - j0);
+    switch (mr) {
+#define LATCO_TILE(m) case m: micro_tile<m>(g.kc, g.alpha, Ai, g.lda, Bp, Cij, g.ldc, nr, i0, j0, g.lower); break;
+      LATCO_TILE(12) LATCO_TILE(11) LATCO_TILE(10) LATCO_TILE(9) LATCO_TILE(8) LATCO_TILE(7)
+      LATCO_TILE(6) LATCO_TILE(5) LATCO_TILE(4) LATCO_TILE(3) LATCO_TILE(2) LATCO_TILE(1)
+#undef LATCO_TILE
+    }
   }
-  // Interleaved stripe groups balance the triangular case; each C entry is computed
-  // by the same instructions whichever thread runs it.
-  const GemmJob* gp = &g;
-  parallel_tasks(g.ntasks, [gp](int64_t t) {
-    const GemmJob& j = *gp;
-    for (int s = int(t); s < j.nstripes; s += j.ntasks)
-      stripes(s, s + 1, j.M, j.N, j.K, j.alpha, j.A, j.lda, j.B, j.ldb, j.C, j.ldc, j.lower);
-  });
+}
+
+// C (M x N) += alpha A B^T; `lower`: only C's lower triangle (then B == A, M == N).
+void gemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const double* B, int ldb, double* C,
+             int ldc, bool lower) {
+  if (M <= 0 || N <= 0 || K <= 0) return;
+  thread_local std::vector<double> packed;  // grows once to the largest B^T, then reused
+  const int npanels = (M + MR - 1) / MR;
+  const double work = double(M) * N * K * (lower ? 0.5 : 1.0);
+  const bool threaded = work >= 2e6 && num_threads() > 1 && npanels >= 4;
+  const int ntasks = std::min(npanels, 4 * num_threads());
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    const int kc = std::min(KC, K - k0);
+    const size_t need = size_t((N + NR - 1) / NR) * NR * kc;
+    if (packed.size() < need) packed.resize(need);
+    pack_bt(N, k0, kc, B, ldb, packed.data());
+    const GemmJob g{M, N, kc, alpha, A + k0, lda, packed.data(), C, ldc, lower};
+    if (!threaded) {
+      for (int p = 0; p < npanels; ++p) row_panel(g, p);
+      continue;
+    }
+    // Interleaved panels balance the triangular case.
+    const GemmJob* gp = &g;
+    parallel_tasks(ntasks, [gp, npanels, ntasks](int64_t t) {
+      for (int p = int(t); p < npanels; p += ntasks) row_panel(*gp, p);
+    });
+  }
 }
 
 // In-panel triangular solve: X (m x jb) <- X L^{-T}, L: (jb x jb) lower tile.
@@ -195,17 +219,11 @@ void trsm_panel(int m, int jb, const double* L, int ldl, double* X, int ldx) {
 
 void dgemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const double* B, int ldb, double* C,
               int ldc) {
-  if (M <= 0 || N <= 0) return;
-  const int ns = (M + 3) / 4;
-  GemmJob g{M, N, K, alpha, A, B, lda, ldb, ldc, C, false, ns, std::min(ns, 4 * num_threads())};
-  run_gemm(g);
+  gemm_nt(M, N, K, alpha, A, lda, B, ldb, C, ldc, false);
 }
 
 void dsyrk_lower(int N, int K, double alpha, const double* A, int lda, double* C, int ldc) {
-  if (N <= 0) return;
-  const int ns = (N + 3) / 4;
-  GemmJob g{N, N, K, alpha, A, A, lda, lda, ldc, C, true, ns, std::min(ns, 4 * num_threads())};
-  run_gemm(g);
+  gemm_nt(N, N, K, alpha, A, lda, A, lda, C, ldc, true);
 }
 
 bool cholesky(int n, double* a, int lda) {

@@ -17,11 +17,11 @@ void dgemm_nt_ref(int M, int N, int K, double alpha, const double* A, int lda, c
                   double* C, int ldc);
 
 // ----- fast kernels (same contracts as the references) -----
-// C (M x N) += alpha * A (M x K) * B (N x K)^T. Register-blocked, vectorised over K,
-// rows split over the thread pool when large; results do not depend on the thread count.
+// C (M x N) += alpha * A (M x K) * B (N x K)^T. B^T packed, 12 x 16 register tiles,
+// row panels split over the thread pool when large; results do not depend on the thread count.
 void dgemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const double* B, int ldb,
               double* C, int ldc);
-// Lower triangle only (tiles on and below the diagonal): C (N x N) += alpha * A A^T, A: (N x K).
+// Lower triangle only (writes exactly the entries j <= i): C (N x N) += alpha * A A^T, A: (N x K).
 void dsyrk_lower(int N, int K, double alpha, const double* A, int lda, double* C, int ldc);
 // Blocked left-looking Cholesky; reads and writes only the lower triangle's tiles
 // (entries above the diagonal inside diagonal tiles are scratch).
