@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "agent/agent.h"
+#include "core/command.h"
 #include "core/thread_pool.h"
 #include "io/checkpoint.h"
 
@@ -52,6 +53,13 @@ TEST(Agent, TinyRunWritesEveryArtifact) {
   EXPECT_EQ(rows, 4 + 2);
   // A second run into the same folder without --resume is refused.
   EXPECT_THROW(Agent(tiny(), dir, false, true), Error);
+
+  // `latco eval` with another planner than the run's: the run's cem_* keys are still known keys.
+  std::vector<std::string> argv = {"latco", "eval", "--run", dir, "--planner", "shooting_gd", "--episodes", "1",
+                                   "gd_iterations=2"};
+  std::vector<char*> ptrs;
+  for (auto& a : argv) ptrs.push_back(&a[0]);
+  EXPECT_EQ(commands().at("eval").second(Args::parse(int(ptrs.size()), ptrs.data(), 2)), 0);
 }
 
 TEST(Agent, ResumeEqualsStraightRun) {

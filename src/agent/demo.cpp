@@ -1,9 +1,11 @@
 // `latco demo` (what `make run` runs): a short end-to-end experiment on a sparse
 // tabletop task. Collect scripted-expert (with noise) and random episodes, train
-// the small world model on them, then evaluate LatCo, CEM and shooting GD on the
-// same model from the same seeds, and write results/: the table, the model's
-// learning curve, a Figure 1-style LatCo plan strip and a Figure 6-style
-// optimisation plot. It reports what it measures.
+// the small world model on them, let every compared planner act on the model for
+// a few online rounds (Algorithm 1: the model also learns from the states the
+// planners steer into), then evaluate LatCo, CEM and shooting GD on the same model
+// from the same seeds, and write results/: the table, the model's learning curve,
+// a Figure 1-style LatCo plan strip and a Figure 6-style optimisation plot. It
+// reports what it measures.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/curves.h"
+#include "agent/episode_runner.h"
 #include "agent/evaluation.h"
 #include "core/command.h"
 #include "core/timer.h"
@@ -27,9 +30,14 @@ namespace {
 struct DemoSettings {
   int expert_episodes = 30;        // scripted-expert episodes (with noise) in the dataset
   int random_episodes = 10;        // random-action episodes in the dataset
+  int random_hold = 10;            // steps each random action is held (directed random motions)
   float expert_noise = 0.3f;       // expert action noise std
   int train_steps = 2000;          // world-model gradient steps at most
   double train_seconds = 300;      // ... and at most this much training time
+  int online_rounds = 0;           // Algorithm 1 rounds after the offline phase: every compared planner
+                                   // collects one noisy episode on the current model, then more training
+  int online_steps = 100;          // gradient steps per online round
+  float online_noise = 0.3f;       // exploration noise of the online episodes
   int eval_episodes = 10;          // evaluation episodes per planner (same seeds for all)
   std::string planners = "latco,cem,shooting_gd";  // compared planners, comma-separated
   std::string out = "results";     // output folder
@@ -37,9 +45,13 @@ struct DemoSettings {
   void visit(V& v) {
     v("demo_expert_episodes", expert_episodes, 0, 100000);
     v("demo_random_episodes", random_episodes, 0, 100000);
+    v("demo_random_hold", random_hold, 1, 100000);
     v("demo_expert_noise", expert_noise, 0.0, 10.0);
     v("demo_train_steps", train_steps, 0, 100000000);
     v("demo_train_seconds", train_seconds, 0.0, 1e9);
+    v("demo_online_rounds", online_rounds, 0, 100000);
+    v("demo_online_steps", online_steps, 0, 100000000);
+    v("demo_online_noise", online_noise, 0.0, 10.0);
     v("demo_eval_episodes", eval_episodes, 1, 100000);
     v("demo_planners", planners);
     v("demo_out", out);
@@ -62,7 +74,7 @@ int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, con
   int successes = 0;
   for (int i = 0; i < d.expert_episodes + d.random_episodes; ++i) {
     const bool scripted = i < d.expert_episodes;
-    Episode e = collect_episode(env, scripted ? expert.get() : nullptr, rng.derive(i).next_u64());
+    Episode e = collect_episode(env, scripted ? expert.get() : nullptr, rng.derive(i).next_u64(), d.random_hold);
     successes += e.any_success();
     char name[64];
     std::snprintf(name, sizeof name, "/%s%04d.npz", scripted ? "expert" : "random", i);
@@ -71,30 +83,55 @@ int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, con
   return successes;
 }
 
-// ----- 2. world model -----
-void train_world_model(Rssm& model, const DemoSettings& d, const AgentSettings& s, const std::string& data,
-                       const std::string& dir) {
+// ----- 2. world model: offline on the dataset, then short online rounds (Algorithm 1) -----
+void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vector<std::string>& planners,
+                       const DemoSettings& d, const AgentSettings& s, const std::string& data, const std::string& dir) {
   fs::create_directories(dir);
   const RssmSettings& ms = model.settings();
   std::vector<Episode> eps = load_episode_dir(data);
-  int64_t steps = 0;
+  int64_t steps = int64_t(d.online_rounds) * int64_t(planners.size()) * (env.time_limit() + 1);
   for (const auto& e : eps) steps += e.T;
   Replay replay(steps, ms.image_size, ms.image_size, model.action_dim(), Rng(s.seed).derive(102).next_u64());
   for (const auto& e : eps) replay.add(e);
   ModelTrainer trainer(model, s.seed);
   CsvWriter csv(dir + "/metrics.csv", {"grad_step", "loss", "kl", "image_ll", "reward_ll", "grad_norm", "seconds"});
-  Progress progress(d.train_steps, "world model");
+  const int total_steps = d.train_steps + d.online_rounds * d.online_steps;
+  Progress progress(total_steps, "world model");
   SequenceBatch batch;
   Timer clock;
-  char info[160];
-  while (trainer.steps() < d.train_steps && clock.seconds() < d.train_seconds) {
-    replay.sample(ms.batch, ms.length, batch);
-    TrainMetrics m = trainer.step(batch);
-    csv.row({double(m.grad_step), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
-    std::snprintf(info, sizeof info, "loss %.1f kl %.2f reward_ll %.3f", m.loss, m.kl, m.reward_ll);
-    progress.update(m.grad_step, info);
+  char info[160] = "";
+  auto train_until = [&](int64_t last_step, double max_seconds) {
+    while (trainer.steps() < last_step && clock.seconds() < max_seconds) {
+      replay.sample(ms.batch, ms.length, batch);
+      TrainMetrics m = trainer.step(batch);
+      csv.row({double(m.grad_step), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
+      std::snprintf(info, sizeof info, "loss %.1f kl %.2f reward_ll %.3f", m.loss, m.kl, m.reward_ll);
+      progress.update(m.grad_step, info);
+    }
+  };
+  train_until(d.train_steps, d.train_seconds);
+  // Online rounds: each planner acts (with exploration noise) on the current model, so the model
+  // also learns from the states the planners steer into; then it trains on the grown replay.
+  ActSettings act{s.replan_every, d.online_noise};
+  int online_successes = 0;
+  for (int round = 0; round < d.online_rounds; ++round) {
+    RssmLatentModel latent(model.transition());
+    for (size_t i = 0; i < planners.size(); ++i) {
+      auto planner = make_planner(planners[i], latent, s.horizon, cfg);
+      Episode e;
+      const uint64_t seed = Rng(s.seed).derive(103).derive(round * planners.size() + i).next_u64();
+      online_successes += run_episode(env, model, planner.get(), act, seed, &e).success ? 1 : 0;
+      char name[96];
+      std::snprintf(name, sizeof name, "/online%02d_%s.npz", round, planners[i].c_str());
+      save_episode(data + name, e);
+      replay.add(e);
+    }
+    train_until(trainer.steps() + d.online_steps, 1e300);
   }
   progress.finish(trainer.steps(), info);
+  if (d.online_rounds > 0)
+    std::printf("      %d online rounds: %d of %d planner episodes succeed (with noise %.2f)\n", d.online_rounds,
+                online_successes, d.online_rounds * int(planners.size()), d.online_noise);
   Checkpoint ck;
   trainer.save(ck);
   save_checkpoint(checkpoint_path(dir, trainer.steps()), ck);
@@ -179,14 +216,15 @@ int demo(const Args& args) {
   std::printf("demo: task %s, %dx%d images, planners %s, results in %s/\n", s.task.c_str(), ms.image_size,
               ms.image_size, d.planners.c_str(), d.out.c_str());
 
-  std::printf("[1/4] collecting %d expert (noise %.2f) + %d random episodes\n", d.expert_episodes, d.expert_noise,
-              d.random_episodes);
+  std::printf("[1/4] collecting %d expert (noise %.2f) + %d random episodes (actions held %d steps)\n",
+              d.expert_episodes, d.expert_noise, d.random_episodes, d.random_hold);
   int succ = collect_dataset(*env, d, s, d.out + "/data");
   std::printf("      %d of %d dataset episodes succeed\n", succ, d.expert_episodes + d.random_episodes);
 
-  std::printf("[2/4] training the world model (at most %d steps, %.0f s)\n", d.train_steps, d.train_seconds);
+  std::printf("[2/4] training the world model (at most %d steps, %.0f s), then %d online rounds of %d steps\n",
+              d.train_steps, d.train_seconds, d.online_rounds, d.online_steps);
   Rssm model(ms, env->action_dim(), s.seed);
-  train_world_model(model, d, s, d.out + "/data", d.out + "/model");
+  train_world_model(*env, model, cfg, planners, d, s, d.out + "/data", d.out + "/model");
 
   std::printf("[3/4] evaluating %zu planners on %d episodes each (same seeds)\n", planners.size(), d.eval_episodes);
   std::vector<EvalSummary> rows;

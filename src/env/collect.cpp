@@ -2,9 +2,12 @@
 
 #include <vector>
 
+#include "core/error.h"
+
 namespace latco {
 
-Episode collect_episode(Env& env, Expert* expert, uint64_t seed) {
+Episode collect_episode(Env& env, Expert* expert, uint64_t seed, int hold) {
+  LATCO_CHECK(hold >= 1) << "collect: hold must be at least 1, got " << hold;
   Episode e;
   e.H = e.W = env.image_size();
   e.A = env.action_dim();
@@ -14,10 +17,10 @@ Episode collect_episode(Env& env, Expert* expert, uint64_t seed) {
   e.append(o.image.data(), nullptr, 0.0f, env.success());
   std::vector<float> a(env.action_dim());
   std::vector<double> state = env.state();
-  for (;;) {
+  for (int t = 0;; ++t) {
     if (expert) {
       expert->act(state, a.data());
-    } else {
+    } else if (t % hold == 0) {
       for (float& x : a) x = rng.uniform(-1.0f, 1.0f);
     }
     StepResult r = env.step(a.data());

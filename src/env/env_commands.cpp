@@ -40,11 +40,12 @@ EnvSettings settings_from(const Args& args) {
 }  // namespace
 
 // --expert picks another expert for the task (lottery: --expert lottery_safe).
-LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--noise 0.3] [--expert E] --episodes N --out DIR [--seed S] [--size 64]") {
+LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--noise 0.3] [--hold k] [--expert E] --episodes N --out DIR [--seed S] [--size 64]") {
   std::string task = args.get("task", "");
   LATCO_CHECK(!task.empty()) << "collect: --task is required";
   PolicyKind kind = parse_policy(args.get("policy", "scripted"));
   float noise = static_cast<float>(args.get_double("noise", 0.0));
+  int hold = static_cast<int>(args.get_int("hold", 1));  // random policy: steps each action is held
   int episodes = static_cast<int>(args.get_int("episodes", 50));
   std::string out = args.get("out", "");
   LATCO_CHECK(!out.empty()) << "collect: --out DIR is required";
@@ -60,7 +61,7 @@ LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--nois
   double total = 0;
   for (int i = 0; i < episodes; ++i) {
     uint64_t es = Rng(seed).derive(static_cast<uint64_t>(i)).next_u64();
-    Episode e = collect_episode(*env, expert.get(), es);
+    Episode e = collect_episode(*env, expert.get(), es, hold);
     char name[64];
     std::snprintf(name, sizeof name, "/%s_%05d.npz", task.c_str(), i);
     save_episode(out + name, e);
