@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "core/timer.h"
@@ -26,14 +27,19 @@ std::string resolved_config(const Config& cfg, AgentSettings& s, RssmSettings& m
   RssmSettings dms;
   Config::describe(ds, defaults);
   Config::describe(dms, defaults);
+  // The file is itself a loadable config (`latco eval` reads it): the resolved settings, the other
+  // keys given (the planner's), and the difference from the defaults as comments.
   std::string text = "# resolved agent and model settings\n", diff;
+  std::set<std::string> resolved;
   for (size_t i = 0; i < now.size(); ++i) {
     text += now[i].first + ": " + now[i].second + "\n";
+    resolved.insert(now[i].first);
     if (now[i].second != defaults[i].second)
-      diff += "  " + now[i].first + ": " + now[i].second + "   (default " + defaults[i].second + ")\n";
+      diff += "#   " + now[i].first + ": " + now[i].second + "   (default " + defaults[i].second + ")\n";
   }
-  text += "# every key given (including planner settings)\n";
-  for (const auto& [k, e] : cfg.entries()) text += "# " + k + ": " + e.value + "\n";
+  text += "# other keys given (planner settings)\n";
+  for (const auto& [k, e] : cfg.entries())
+    if (!resolved.count(k)) text += k + ": " + e.value + "\n";
   return text + (diff.empty() ? "" : "# changed from the defaults:\n" + diff);
 }
 
