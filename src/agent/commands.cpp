@@ -63,11 +63,9 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   trainer.load(load_checkpoint(ck), ck);
   std::printf("eval: %s (%lld gradient steps), task %s, %d episodes\n", ck.c_str(), (long long)trainer.steps(),
               s.task.c_str(), episodes);
-  {  // A run's config holds its own planner's keys: read every planner's, then check all keys before the episodes.
-    RssmLatentModel probe(model.transition());
-    for (const auto& name : planner_names()) make_planner(name, probe, s.horizon, cfg);
-    cfg.check_all_used();
-  }
+  // A run's config holds its own planner's keys, whichever planner evaluates: check every key now.
+  read_planner_keys(cfg, RssmLatentModel(model.transition()), s.horizon);
+  cfg.check_all_used();
   EvalSummary r = evaluate_planner(*env, model, s.planner, cfg, s.horizon, s.replan_every, episodes, seed);
   std::printf("%s", format_eval_table({r}, false).c_str());
   return 0;

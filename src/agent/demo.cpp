@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "agent/agent.h"
@@ -126,7 +127,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
       save_episode(data + name, e);
       replay.add(e);
     }
-    train_until(trainer.steps() + d.online_steps, 1e300);
+    train_until(trainer.steps() + d.online_steps, std::numeric_limits<double>::infinity());
   }
   progress.finish(trainer.steps(), info);
   if (d.online_rounds > 0)
@@ -208,9 +209,8 @@ int demo(const Args& args) {
   {  // Check every key now (planner settings included), before spending minutes.
     Rssm probe_model(ms, env->action_dim(), s.seed);
     RssmLatentModel probe(probe_model.transition());
-    for (const auto& p : planners) make_planner(p, probe, s.horizon, cfg);
-    make_planner("latco", probe, s.horizon, cfg);
-    make_planner("shooting_gd", probe, s.horizon, cfg);
+    for (const auto& p : planners) make_planner(p, probe, s.horizon, cfg);  // unknown names fail here
+    read_planner_keys(cfg, probe, s.horizon);
     cfg.check_all_used();
   }
   std::printf("demo: task %s, %dx%d images, planners %s, results in %s/\n", s.task.c_str(), ms.image_size,

@@ -53,7 +53,6 @@ class Pool {
     stop();
     nthreads_ = n;
     quit_ = false;
-    quit_flag_.store(false);
     for (int i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
   }
 
@@ -118,7 +117,7 @@ class Pool {
   void loop() {
     uint64_t seen = 0;
     for (;;) {
-      spin_until([&] { return generation_.load(std::memory_order_acquire) != seen || quit_flag_.load(); });
+      spin_until([&] { return generation_.load(std::memory_order_acquire) != seen || quit_.load(); });
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return quit_ || (generation_ != seen && fn_ != nullptr); });
@@ -138,7 +137,6 @@ class Pool {
     {
       std::lock_guard<std::mutex> lk(mu_);
       quit_ = true;
-      quit_flag_.store(true);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -154,9 +152,9 @@ class Pool {
   int active_ = 0;                                     // workers inside the open job
   std::atomic<int64_t> next_{0};
   std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> finished_{false}, quit_flag_{false};  // spin-readable copies of the state under mu_
+  std::atomic<bool> finished_{false};  // done_ == ntasks_ && active_ == 0, readable while spinning
   std::exception_ptr error_;
-  bool quit_ = false;
+  std::atomic<bool> quit_{false};
 };
 
 int default_threads() {

@@ -25,6 +25,10 @@ std::vector<std::string> planner_names() {
   return v;
 }
 
+void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon) {
+  for (const auto& name : planner_names()) make_planner(name, model, horizon, cfg);
+}
+
 std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& model, int horizon,
                                       const Config& cfg) {
   auto it = table().find(name);
