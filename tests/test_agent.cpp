@@ -1,10 +1,11 @@
-// The agent end to end on a tiny model: every artifact of a run is written;
-// train N, stop, resume, train M equals N+M straight; config errors name file,
-// line and key.
+// The agent end to end on a tiny model: every artifact of a run and of the demo is
+// written; train N, stop, resume, train M equals N+M straight; config errors name
+// file, line and key.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "agent/agent.h"
 #include "core/command.h"
@@ -29,6 +30,13 @@ std::string fresh_dir(const std::string& name) {
 }
 
 Config tiny(const std::string& extra = "") { return Config::parse(std::string(kTiny) + extra, "tiny.yaml"); }
+
+int run(std::vector<std::string> argv) {
+  argv.insert(argv.begin(), "latco");
+  std::vector<char*> ptrs;
+  for (auto& a : argv) ptrs.push_back(&a[0]);
+  return commands().at(argv[1]).second(Args::parse(int(ptrs.size()), ptrs.data(), 2));
+}
 
 }  // namespace
 
@@ -55,11 +63,32 @@ TEST(Agent, TinyRunWritesEveryArtifact) {
   EXPECT_THROW(Agent(tiny(), dir, false, true), Error);
 
   // `latco eval` with another planner than the run's: the run's cem_* keys are still known keys.
-  std::vector<std::string> argv = {"latco", "eval", "--run", dir, "--planner", "shooting_gd", "--episodes", "1",
-                                   "gd_iterations=2"};
-  std::vector<char*> ptrs;
-  for (auto& a : argv) ptrs.push_back(&a[0]);
-  EXPECT_EQ(commands().at("eval").second(Args::parse(int(ptrs.size()), ptrs.data(), 2)), 0);
+  EXPECT_EQ(run({"eval", "--run", dir, "--planner", "shooting_gd", "--episodes", "1", "gd_iterations=2"}), 0);
+}
+
+TEST(Agent, TinyDemoWritesEveryArtifact) {
+  const std::string dir = fresh_dir("demo");
+  fs::create_directories(dir);
+  std::ofstream(dir + "/demo.yaml")
+      << "task: reach\nhorizon: 4\nreplan_every: 2\ntime_limit: 8\n"
+         "demo_expert_episodes: 2\ndemo_random_episodes: 1\ndemo_train_steps: 3\ndemo_online_rounds: 1\n"
+         "demo_online_steps: 1\ndemo_eval_episodes: 2\ndemo_planners: latco,cem,shooting_gd\n"
+         "model_image_size: 16\nmodel_stoch: 3\nmodel_deter: 6\nmodel_hidden: 6\nmodel_depth: 2\n"
+         "model_reward_hidden: 6\nmodel_batch: 2\nmodel_length: 4\n"
+         "latco_iterations: 3\ncem_samples: 20\ncem_elites: 4\ncem_iterations: 2\ngd_iterations: 3\n";
+  ASSERT_EQ(run({"demo", "--config", dir + "/demo.yaml", "demo_out=" + dir + "/results"}), 0);
+  const std::string out = dir + "/results";
+  for (const char* f : {"results.md", "learning_curve.png", "latco_plan.png", "optimization.png", "episode_latco.png",
+                        "episode_cem.png", "episode_shooting_gd.png", "data/expert0000.npz", "data/random0002.npz",
+                        "data/online00_latco.npz", "model/metrics.csv", "model/config.yaml"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  // The table has a row per planner; 3 offline steps plus 1 online step were taken.
+  std::ifstream md(out + "/results.md");
+  std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  for (const char* p : {"| latco |", "| cem |", "| shooting_gd |"}) EXPECT_NE(text.find(p), std::string::npos) << p;
+  EXPECT_NE(latest_checkpoint(out + "/model/checkpoints").find("ckpt-000000004.bin"), std::string::npos);
+  // The demo's model folder is a run folder: `latco eval` evaluates it with any planner.
+  EXPECT_EQ(run({"eval", "--run", out + "/model", "--planner", "cem", "--episodes", "1"}), 0);
 }
 
 TEST(Agent, ResumeEqualsStraightRun) {

@@ -133,9 +133,15 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
   if (d.online_rounds > 0)
     std::printf("      %d online rounds: %d of %d planner episodes succeed (with noise %.2f)\n", d.online_rounds,
                 online_successes, d.online_rounds * int(planners.size()), d.online_noise);
+  // The model folder is a run folder: `latco eval --run <out>/model --planner P` evaluates it again.
   Checkpoint ck;
   trainer.save(ck);
-  save_checkpoint(checkpoint_path(dir, trainer.steps()), ck);
+  fs::create_directories(dir + "/checkpoints");
+  save_checkpoint(checkpoint_path(dir + "/checkpoints", trainer.steps()), ck);
+  std::ofstream config(dir + "/config.yaml");
+  config << "# the demo's settings without its demo_ keys: a config that `latco eval` reads\n";
+  for (const auto& [k, e] : cfg.entries())
+    if (k.rfind("demo_", 0) != 0) config << k << ": " << e.value << "\n";
   // The model's learning curve.
   Series loss = metric_series(dir + "/metrics.csv", "", "grad_step", "loss", -1);
   Series rll = metric_series(dir + "/metrics.csv", "", "grad_step", "reward_ll", -1);
