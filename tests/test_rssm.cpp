@@ -210,6 +210,38 @@ TEST(Rssm, ElboGradientMatchesFiniteDifferences) {
   }
 }
 
+// The image likelihood's std sigma: ln p(o|z) = -0.5 |o - m|^2 / sigma^2 - n (0.5 ln 2 pi + ln sigma),
+// so the reducible image term scales by 1 / sigma^2 (and with it the decoder's gradient), while
+// the KL and reward terms do not change.
+TEST(Rssm, ImageStdScalesTheImageLikelihood) {
+  RssmSettings st = tiny();
+  SequenceBatch b = toy_batch(2, 3, 16, 2, 9);
+  Tensor eps = test::random_tensor({3, 2, 4}, 10);
+  const double n = 3 * 16 * 16, c = 0.91893853320467274;
+  ElboTerms unit, narrow;
+  double g_unit = 0, g_narrow = 0;
+  for (float sigma : {1.0f, 0.25f}) {
+    st.image_std = sigma;
+    Rssm model(st, 2, 3);
+    Tensor images, actions, rewards;
+    model.batch_tensors(b, images, actions, rewards);
+    model.zero_grad();
+    ElboTerms t = elbo_loss(model, images, actions, rewards, eps, 0.0f);
+    ad::backward(t.loss);
+    double g = 0;
+    for (const auto& [name, v] : model.parameters())
+      if (name.rfind("decoder.", 0) == 0 && v.has_grad()) g += std::fabs(ad::Var(v).grad()[0]);
+    (sigma == 1.0f ? unit : narrow) = t;
+    (sigma == 1.0f ? g_unit : g_narrow) = g;
+  }
+  const double sq_unit = -unit.image_ll - n * c;  // 0.5 |o - m|^2 per step
+  EXPECT_NEAR(-narrow.image_ll, sq_unit / (0.25 * 0.25) + n * (c + std::log(0.25)), 1e-3 * std::fabs(narrow.image_ll));
+  EXPECT_NEAR(narrow.kl, unit.kl, 1e-9);
+  EXPECT_NEAR(narrow.reward_ll, unit.reward_ll, 1e-9);
+  ASSERT_GT(g_unit, 0.0);
+  EXPECT_NEAR(g_narrow / g_unit, 16.0, 1e-2 * 16.0);
+}
+
 TEST(Rssm, FilterStepMatchesObserveWithMeans) {
   Rssm model(tiny(), 2, 4);
   SequenceBatch b = toy_batch(1, 4, 16, 2, 11);

@@ -11,16 +11,18 @@ using ad::Var;
 namespace {
 constexpr double kHalfLog2Pi = 0.91893853320467274178;  // 0.5 * ln(2 pi)
 
-// Negative unit-variance Gaussian log-likelihood, summed over each row's elements and
-// averaged over rows, without its constant:  0.5 * sum (x - m)^2 / rows.  m, x: (rows, ...)
-// The constant 0.5 ln(2 pi) per element (const_nll) is added to the reported numbers only,
-// which keeps the float loss precise enough for finite-difference checks.
-Var gaussian_nll(const Var& m, const Tensor& x) {
+// Negative Gaussian log-likelihood with std sigma, summed over each row's elements and
+// averaged over rows, without its constant:  0.5 * sum (x - m)^2 / (sigma^2 rows).  m, x: (rows, ...)
+// The constant (0.5 ln(2 pi) + ln sigma) per element (const_nll) is added to the reported
+// numbers only, which keeps the float loss precise enough for finite-difference checks.
+Var gaussian_nll(const Var& m, const Tensor& x, double sigma) {
   const int64_t rows = m.size(0);
   Var sq = ad::sum(ad::square(m - ad::constant(x.reshape(m.shape()))));
-  return ad::mul_scalar(sq, float(0.5 / rows));
+  return ad::mul_scalar(sq, float(0.5 / (sigma * sigma * rows)));
 }
-double const_nll(const Var& m) { return kHalfLog2Pi * double(m.value().numel() / m.size(0)); }
+double const_nll(const Var& m, double sigma) {
+  return (kHalfLog2Pi + std::log(sigma)) * double(m.value().numel() / m.size(0));
+}
 }  // namespace
 
 // Eq. (2): E_q [ ln p(o_t, r_t | z_t) ] - KL(q(z_t | o_t, a_t, z_{t-1}) || p(z_t | z_{t-1}, a_t)), negated.
@@ -38,11 +40,12 @@ ElboTerms elbo_loss(const Rssm& model, const Tensor& images, const Tensor& actio
   Var z = q.features();          // (L*B, Z)
   Var image = model.decode(z);   // (L*B, 3, H, W) means
   Var reward = model.reward(z);  // (L*B, 1) means
-  Var image_nll = gaussian_nll(image, images), reward_nll = gaussian_nll(reward, rewards);
+  const double sigma_o = model.settings().image_std;
+  Var image_nll = gaussian_nll(image, images, sigma_o), reward_nll = gaussian_nll(reward, rewards, 1.0);
 
   out.loss = kl_term + image_nll + reward_nll;
-  out.image_ll = -(image_nll.item() + const_nll(image));
-  out.reward_ll = -(reward_nll.item() + const_nll(reward));
+  out.image_ll = -(image_nll.item() + const_nll(image, sigma_o));
+  out.reward_ll = -(reward_nll.item() + const_nll(reward, 1.0));
   out.loss_value = kl_term.item() - out.image_ll - out.reward_ll;
   double kl_sum = 0;
   const Tensor& klv = kl.value();

@@ -1,8 +1,9 @@
 // The world model's training objective, Eq. (2) with PlaNet's free nats, and one
 // Adam step on it. Every term is averaged over the batch and the time steps:
 //   loss = mean_{b,t} [ max(KL(q_t || p_t), free_nats) - ln p(o_t | z_t) - ln p(r_t | z_t) ]
-// KL summed over the S latent dims; the image term is a unit-variance Gaussian summed
-// over the 3*H*W pixels, the reward term a unit-variance Gaussian. Below the free
+// KL summed over the S latent dims; the image term is a Gaussian with std image_std
+// (model_image_std, 1 in PlaNet and Dreamer) summed over the 3*H*W pixels in
+// [-0.5, 0.5], the reward term a unit-variance Gaussian. Below the free
 // nats the KL term is constant (no gradient), as in PlaNet and Dreamer.
 // Left out: latent overshooting, KL balancing.
 #pragma once
@@ -18,7 +19,7 @@ namespace latco {
 
 struct ElboTerms {
   ad::Var loss;            // scalar to minimise (the negative ELBO less its constant terms)
-  double loss_value = 0;   // the negative ELBO itself: loss + 0.5 ln(2 pi) per pixel and per reward
+  double loss_value = 0;   // the negative ELBO itself: loss + its constants (0.5 ln(2 pi) + ln sigma per element)
   double kl = 0;           // mean KL per step, before the free-nats floor
   double image_ll = 0;     // mean image log-likelihood per step
   double reward_ll = 0;    // mean reward log-likelihood per step

@@ -38,6 +38,7 @@ struct RssmSettings {
   float min_std = 0.1f;           // std = softplus(x) + min_std
   int reward_hidden = 400;        // Hr: reward MLP width (2 hidden layers, ELU)
   float free_nats = 3.0f;         // KL floor per time step (Eq. 2 with free nats)
+  float image_std = 1.0f;         // sigma of the Gaussian image likelihood (PlaNet, Dreamer: 1)
   float lr = 6e-4f;               // Adam learning rate
   float adam_eps = 1e-4f;         // Adam epsilon
   float grad_clip = 100.0f;       // global gradient-norm clip
@@ -55,6 +56,7 @@ struct RssmSettings {
     v("model_min_std", min_std, 0.0, 10.0);
     v("model_reward_hidden", reward_hidden, 1, 8192);
     v("model_free_nats", free_nats, 0.0, 1e6);
+    v("model_image_std", image_std, 1e-3, 1e3);
     v("model_lr", lr, 0.0, 1.0);
     v("model_adam_eps", adam_eps, 0.0, 1.0);
     v("model_grad_clip", grad_clip, 0.0, 1e30);
