@@ -31,13 +31,6 @@ std::string fresh_dir(const std::string& name) {
 
 Config tiny(const std::string& extra = "") { return Config::parse(std::string(kTiny) + extra, "tiny.yaml"); }
 
-int run(std::vector<std::string> argv) {
-  argv.insert(argv.begin(), "latco");
-  std::vector<char*> ptrs;
-  for (auto& a : argv) ptrs.push_back(&a[0]);
-  return commands().at(argv[1]).second(Args::parse(int(ptrs.size()), ptrs.data(), 2));
-}
-
 }  // namespace
 
 TEST(Agent, TinyRunWritesEveryArtifact) {
@@ -63,7 +56,7 @@ TEST(Agent, TinyRunWritesEveryArtifact) {
   EXPECT_THROW(Agent(tiny(), dir, false, true), Error);
 
   // `latco eval` with another planner than the run's: the run's cem_* keys are still known keys.
-  EXPECT_EQ(run({"eval", "--run", dir, "--planner", "shooting_gd", "--episodes", "1", "gd_iterations=2"}), 0);
+  EXPECT_EQ(run_command("eval", {"--run", dir, "--planner", "shooting_gd", "--episodes", "1", "gd_iterations=2"}), 0);
 }
 
 TEST(Agent, TinyDemoWritesEveryArtifact) {
@@ -76,7 +69,7 @@ TEST(Agent, TinyDemoWritesEveryArtifact) {
          "model_image_size: 16\nmodel_stoch: 3\nmodel_deter: 6\nmodel_hidden: 6\nmodel_depth: 2\n"
          "model_reward_hidden: 6\nmodel_batch: 2\nmodel_length: 4\n"
          "latco_iterations: 3\ncem_samples: 20\ncem_elites: 4\ncem_iterations: 2\ngd_iterations: 3\n";
-  ASSERT_EQ(run({"demo", "--config", dir + "/demo.yaml", "demo_out=" + dir + "/results"}), 0);
+  ASSERT_EQ(run_command("demo", {"--config", dir + "/demo.yaml", "demo_out=" + dir + "/results"}), 0);
   const std::string out = dir + "/results";
   for (const char* f : {"results.md", "learning_curve.png", "latco_plan.png", "optimization.png", "episode_latco.png",
                         "episode_cem.png", "episode_shooting_gd.png", "data/expert0000.npz", "data/random0002.npz",
@@ -88,7 +81,7 @@ TEST(Agent, TinyDemoWritesEveryArtifact) {
   for (const char* p : {"| latco |", "| cem |", "| shooting_gd |"}) EXPECT_NE(text.find(p), std::string::npos) << p;
   EXPECT_NE(latest_checkpoint(out + "/model/checkpoints").find("ckpt-000000004.bin"), std::string::npos);
   // The demo's model folder is a run folder: `latco eval` evaluates it with any planner.
-  EXPECT_EQ(run({"eval", "--run", out + "/model", "--planner", "cem", "--episodes", "1"}), 0);
+  EXPECT_EQ(run_command("eval", {"--run", out + "/model", "--planner", "cem", "--episodes", "1"}), 0);
 }
 
 TEST(Agent, ResumeEqualsStraightRun) {

@@ -245,16 +245,6 @@ TEST(Checkpoint, TrainSaveLoadTrainEqualsStraightRun) {
   fs::remove_all(dir);
 }
 
-namespace {
-int run_command(const std::string& name, std::vector<std::string> argv) {
-  argv.insert(argv.begin(), {"latco", name});
-  std::vector<char*> ptrs;
-  for (auto& a : argv) ptrs.push_back(&a[0]);
-  Args args = Args::parse(int(ptrs.size()), ptrs.data(), 2);
-  return commands().at(name).second(args);
-}
-}  // namespace
-
 TEST(TrainModelCommand, WritesRunFolderAndResumes) {
   const std::string dir = tmpdir("cmd"), data = dir + "/data", out = dir + "/run";
   fs::create_directories(data);

@@ -539,16 +539,6 @@ TEST(Tolerance, HalfMarginValues) {
 }
 
 // ----- commands -----
-namespace {
-int run_command(const std::string& name, std::vector<std::string> argv) {
-  argv.insert(argv.begin(), {"latco", name});
-  std::vector<char*> p;
-  for (auto& a : argv) p.push_back(&a[0]);
-  Args args = Args::parse(static_cast<int>(p.size()), p.data(), 2);
-  return commands().at(name).second(args);
-}
-}  // namespace
-
 TEST(Commands, CollectWritesDreamerAlignedEpisodes) {
   std::string dir = ::testing::TempDir() + "/collect_push";
   ASSERT_EQ(0, run_command("collect", {"--task", "push", "--policy", "scripted", "--episodes", "2", "--size", "16",

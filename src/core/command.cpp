@@ -82,6 +82,15 @@ bool register_bench(const std::string& name, CommandFn fn) {
 const std::map<std::string, std::pair<std::string, CommandFn>>& commands() { return command_table(); }
 const std::map<std::string, CommandFn>& benches() { return bench_table(); }
 
+int run_command(const std::string& name, std::vector<std::string> args) {
+  auto it = command_table().find(name);
+  LATCO_CHECK(it != command_table().end()) << "unknown command '" << name << "'";
+  args.insert(args.begin(), {"latco", name});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(&a[0]);
+  return it->second.second(Args::parse(static_cast<int>(argv.size()), argv.data(), 2));
+}
+
 void bench_print(const std::string& name, double value, const std::string& unit) {
   std::printf("%s %.6g %s\n", name.c_str(), value, unit.c_str());
   std::fflush(stdout);

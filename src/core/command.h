@@ -30,6 +30,8 @@ bool register_command(const std::string& name, const std::string& help, CommandF
 bool register_bench(const std::string& name, CommandFn fn);
 const std::map<std::string, std::pair<std::string, CommandFn>>& commands();
 const std::map<std::string, CommandFn>& benches();
+// Runs a registered command as `latco name args...` would, in this process (errors propagate).
+int run_command(const std::string& name, std::vector<std::string> args);
 
 // One benchmark figure: "name value unit".
 void bench_print(const std::string& name, double value, const std::string& unit);
