@@ -204,26 +204,78 @@ TEST(Render, GripperIsVisibleAndMovesTheImage) {
   env->reset(0);
   tt.set_hand({-0.15, 0.75, 0.12});
   Observation before = env->render();
-  // The palm (blue) projects onto a bluish pixel; the table there would be brown.
-  Vec3 palm = tt.body_pos("hand");
+  // A point on the forearm, above the palm, projects onto a yellow pixel (blue well under
+  // red); the table there would be brown (blue about 0.6 of red).
+  auto arm_pixel = [&](int* row, int* col) {
+    Vec3 p = tt.body_pos("hand");
+    p[2] += 0.15;
+    ASSERT_TRUE(env->renderer().project(env->data(), env->camera(), 64, 64, p.data(), row, col));
+    ASSERT_TRUE(*row >= 0 && *row < 64 && *col >= 0 && *col < 64) << *row << " " << *col;
+  };
   int row, col;
-  ASSERT_TRUE(env->renderer().project(env->data(), env->camera(), 64, 64, palm.data(), &row, &col));
-  ASSERT_TRUE(row >= 0 && row < 64 && col >= 0 && col < 64) << row << " " << col;
+  arm_pixel(&row, &col);
   const uint8_t* p = &before.image[3 * (row * 64 + col)];
-  EXPECT_GT(p[2], p[0]) << "palm pixel " << int(p[0]) << "," << int(p[1]) << "," << int(p[2]);
-  // Move the hand 0.25 m in +x: the pixel where the palm was now shows something else,
-  // and the image changes near the new palm position, not in the far corner.
+  EXPECT_LT(3 * p[2], p[0]) << "arm pixel " << int(p[0]) << "," << int(p[1]) << "," << int(p[2]);
+  // Move the hand 0.25 m in +x: the pixel where the arm was now shows something else,
+  // and the arm is drawn at its new place, to the right, not in the far corner.
   tt.set_hand({0.10, 0.75, 0.12});
   Observation after = env->render();
   const uint8_t* q = &after.image[3 * (row * 64 + col)];
   EXPECT_FALSE(q[0] == p[0] && q[1] == p[1] && q[2] == p[2]);
   int r2, c2;
-  Vec3 palm2 = tt.body_pos("hand");
-  ASSERT_TRUE(env->renderer().project(env->data(), env->camera(), 64, 64, palm2.data(), &r2, &c2));
+  arm_pixel(&r2, &c2);
   EXPECT_GT(c2, col);  // +x is to the right in this camera
   const uint8_t* n = &after.image[3 * (r2 * 64 + c2)];
-  EXPECT_GT(n[2], n[0]);
-  EXPECT_EQ(0, std::memcmp(&before.image[0], &after.image[0], 3));  // top-left sky untouched
+  EXPECT_LT(3 * n[2], n[0]);
+  EXPECT_EQ(0, std::memcmp(&before.image[3 * (63 * 64)], &after.image[3 * (63 * 64)], 3));  // bottom-left corner
+}
+
+TEST(Render, ASceneCanDrawTheArmThicker) {
+  // reach.xml sets arm_radius 0.045; push keeps the default 0.025. The renderer's bounding
+  // sphere follows, or rays through the thicker arm's edge would be culled.
+  for (auto [task, radius] : {std::pair<const char*, double>{"reach", 0.045}, {"push", 0.025}}) {
+    auto env = make_env(task);
+    const int g = env->id(mjOBJ_GEOM, "wrist");
+    EXPECT_DOUBLE_EQ(env->model()->geom_size[3 * g], radius) << task;
+    EXPECT_DOUBLE_EQ(env->model()->geom_rbound[g], radius + env->model()->geom_size[3 * g + 1]) << task;
+  }
+}
+
+TEST(Render, SupersampledObservationIsTheBoxMeanOfAFinerRender) {
+  EnvSettings s;
+  s.image_size = 16;
+  s.supersample = 3;
+  auto env = make_env("reach", s);
+  env->reset(4);
+  Observation o = env->render();
+  const int k = 3, H = 16 * k;
+  std::vector<uint8_t> fine(H * H * 3);
+  mj_camlight(env->model(), env->data());
+  env->renderer().render(env->data(), env->camera(), H, H, fine.data());
+  int differ = 0, edges = 0;
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c)
+      for (int ch = 0; ch < 3; ++ch) {
+        double sum = 0;
+        bool flat = true;
+        for (int i = 0; i < k; ++i)
+          for (int j = 0; j < k; ++j) {
+            uint8_t v = fine[3 * ((r * k + i) * H + c * k + j) + ch];
+            sum += v;
+            flat = flat && v == fine[3 * ((r * k) * H + c * k) + ch];
+          }
+        differ += o.image[3 * (r * 16 + c) + ch] != static_cast<int>(std::lround(sum / (k * k)));
+        edges += !flat;
+      }
+  EXPECT_EQ(differ, 0);
+  EXPECT_GT(edges, 20);  // the averaging was exercised: many blocks straddle an edge
+  // Rounding to nearest: a 2x2 block {0, 1, 2, 3} averages 1.5 -> 2; {0, 0, 0, 1} -> 0.
+  const uint8_t in[2 * 2 * 3] = {0, 0, 0, 1, 0, 0, 2, 0, 0, 3, 1, 0};
+  uint8_t out[3];
+  box_downsample(in, 1, 1, 2, out);
+  EXPECT_EQ(out[0], 2);
+  EXPECT_EQ(out[1], 0);
+  EXPECT_EQ(out[2], 0);
 }
 
 TEST(Render, FastPathMatchesMjRayReference) {

@@ -140,7 +140,14 @@ Observation Env::render() const {
   if (!settings_.render_images) return o;
   o.image.resize(static_cast<size_t>(o.height) * o.width * 3);
   mj_camlight(m_, d_);
-  renderer_->render(d_, camera_id_, o.height, o.width, o.image.data());
+  const int k = settings_.supersample;
+  if (k <= 1) {
+    renderer_->render(d_, camera_id_, o.height, o.width, o.image.data());
+    return o;
+  }
+  std::vector<uint8_t> fine(static_cast<size_t>(o.height * k) * (o.width * k) * 3);
+  renderer_->render(d_, camera_id_, o.height * k, o.width * k, fine.data());
+  box_downsample(fine.data(), o.height, o.width, k, o.image.data());
   return o;
 }
 

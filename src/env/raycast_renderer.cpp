@@ -234,6 +234,18 @@ void RaycastRenderer::render_with(const mjData* d, int cam, int h, int w, uint8_
   }
 }
 
+void box_downsample(const uint8_t* in, int h, int w, int k, uint8_t* out) {
+  const int W = w * k, n = k * k;
+  for (int r = 0; r < h; ++r)
+    for (int c = 0; c < w; ++c)
+      for (int ch = 0; ch < 3; ++ch) {
+        int sum = 0;
+        for (int i = 0; i < k; ++i)
+          for (int j = 0; j < k; ++j) sum += in[3 * ((r * k + i) * W + c * k + j) + ch];
+        out[3 * (r * w + c) + ch] = static_cast<uint8_t>((sum + n / 2) / n);
+      }
+}
+
 bool RaycastRenderer::project(const mjData* d, int cam, int h, int w, const double p[3], int* row,
                               int* col) const {
   const double* cp = d->cam_xpos + 3 * cam;

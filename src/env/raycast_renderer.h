@@ -1,7 +1,7 @@
 // A renderer without OpenGL: one mj_ray per pixel from an MJCF camera, Lambert
 // shading from one directional light, a checker pattern on geoms of group 1 and
 // one shadow ray per lit pixel. Leaves out textures, meshes' smooth normals,
-// specular light, reflections and anti-aliasing.
+// specular light and reflections; anti-aliasing is box_downsample of a finer render.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -24,6 +24,10 @@ struct RenderSettings {
   float ambient = 0.45f;      // light reaching shadowed / back faces
   float diffuse = 0.65f;      // Lambert weight
 };
+
+// Anti-aliasing: out (h, w, 3) is the mean of each k x k block of in (h k, w k, 3),
+// rounded to nearest. A sub-pixel move of an object then changes the image.
+void box_downsample(const uint8_t* in, int h, int w, int k, uint8_t* out);
 
 // Stateless apart from settings; render() may run concurrently on different mjData.
 class RaycastRenderer {

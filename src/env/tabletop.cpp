@@ -27,6 +27,14 @@ TabletopEnv::TabletopEnv(const std::string& name, const EnvSettings& s, int repe
   hand_dof_ = m_->jnt_dofadr[j];
   tip_l_ = id(mjOBJ_SITE, "tip_l");
   tip_r_ = id(mjOBJ_SITE, "tip_r");
+  // A scene may draw the forearm thicker, <custom><numeric name="arm_radius" data="r"/></custom>:
+  // reach's camera sees the whole workspace, where the default arm is about one pixel wide at 32x32.
+  int n = mj_name2id(m_, mjOBJ_NUMERIC, "arm_radius");
+  if (n >= 0 && m_->numeric_size[n] >= 1) {
+    const int g = id(mjOBJ_GEOM, "wrist");
+    m_->geom_size[3 * g] = m_->numeric_data[m_->numeric_adr[n]];
+    m_->geom_rbound[g] = m_->geom_size[3 * g] + m_->geom_size[3 * g + 1];  // capsule: radius + half-length
+  }
 }
 
 Vec3 TabletopEnv::tcp() const {
