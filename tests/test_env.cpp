@@ -278,6 +278,19 @@ TEST(Render, SupersampledObservationIsTheBoxMeanOfAFinerRender) {
   EXPECT_EQ(out[2], 0);
 }
 
+TEST(Render, DefaultSupersamplingRendersAtLeast64Pixels) {
+  // supersample 0: a 32-pixel image is rendered at 64 and averaged, a 64-pixel one directly.
+  for (auto [size, k] : {std::pair<int, int>{32, 2}, {64, 1}, {16, 4}}) {
+    EnvSettings automatic, explicit_k;
+    automatic.image_size = explicit_k.image_size = size;
+    explicit_k.supersample = k;
+    auto a = make_env("reach", automatic), b = make_env("reach", explicit_k);
+    a->reset(2);
+    b->reset(2);
+    EXPECT_EQ(a->render().image, b->render().image) << size;
+  }
+}
+
 TEST(Render, FastPathMatchesMjRayReference) {
   for (const char* name : {"push", "hammer", "cheetah_run", "quadruped_walk"}) {
     auto env = make_env(name);

@@ -3,6 +3,7 @@
 // task files.
 #include "env/env.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -140,7 +141,9 @@ Observation Env::render() const {
   if (!settings_.render_images) return o;
   o.image.resize(static_cast<size_t>(o.height) * o.width * 3);
   mj_camlight(m_, d_);
-  const int k = settings_.supersample;
+  // Anti-aliasing: a small image is the box mean of a finer render, so the image moves
+  // smoothly with the scene (a sub-pixel move of the hand changes it).
+  const int k = settings_.supersample > 0 ? settings_.supersample : std::max(1, 64 / o.height);
   if (k <= 1) {
     renderer_->render(d_, camera_id_, o.height, o.width, o.image.data());
     return o;

@@ -26,7 +26,7 @@ struct EnvSettings {
   int time_limit = 0;                   // agent decisions per episode; 0 = the task's default
   int action_repeat = 0;                // repeats of each agent action (each = the task's frame skip); 0 = default
   bool shadows = true;                  // one shadow ray per lit pixel
-  int supersample = 2;                  // rays per pixel edge, box-averaged: the image moves smoothly with the scene
+  int supersample = 0;                  // rays per pixel edge, box-averaged (0: enough for a 64-pixel render)
   bool render_images = true;            // false: observations carry no image (state-only runs, tests)
   template <class V>
   void visit(V& v) {
@@ -35,7 +35,7 @@ struct EnvSettings {
     v("time_limit", time_limit, 0, 1000000);
     v("action_repeat", action_repeat, 0, 1000);
     v("shadows", shadows);
-    v("supersample", supersample, 1, 8);
+    v("supersample", supersample, 0, 8);
     v("render_images", render_images);
   }
 };
