@@ -111,6 +111,9 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
     }
   };
   train_until(d.train_steps, d.train_seconds);
+  if (trainer.steps() < d.train_steps)  // a time cap hit makes the model depend on the machine's speed
+    std::printf("\n      demo_train_seconds (%.0f s) stopped the offline training at %lld of %d steps\n",
+                d.train_seconds, (long long)trainer.steps(), d.train_steps);
   // Online rounds: each planner acts (with exploration noise) on the current model, so the model
   // also learns from the states the planners steer into; then it trains on the grown replay.
   ActSettings act{s.replan_every, d.online_noise};
