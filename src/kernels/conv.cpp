@@ -156,31 +156,98 @@ void col2im_channel(const Geom& g, const float* col, int64_t ld, int64_t col0, i
   }
 }
 
-// Short output rows (Wo < 8) make the row loops above all overhead; there a table built once
-// per call drives plain loops instead: tab[kk*P + p] is the offset in the input plane read by
-// patch row kk = ki*K + kj at output pixel p, or -1 in the padding. Same order of additions.
+// Short output rows (Wo <= 16 with AVX-512, else Wo < 8) make the row loops above mostly
+// overhead; there tables built once per call drive gathers instead.
+//   fwd[kk*P + p]: the offset in the input plane read by patch row kk = ki*K + kj at output
+//     pixel p, or -1 in the padding (im2col gathers through it);
+//   kk[m*HW + q], p[m*HW + q]: the m-th patch entry that reads input pixel q, in increasing
+//     kk, or kk = -1 (col2im gathers through these, so each input pixel adds its entries
+//     in the plain loop's order, with no scatter).
+#ifdef __AVX512F__
+constexpr int kTableMaxWo = 17;
+#else
 constexpr int kTableMaxWo = 8;
-thread_local std::vector<int32_t> t_table;
+#endif
+struct PatchTable {
+  std::vector<int32_t> fwd, kk, p;
+  int M = 0;  // entries per input pixel, at most ceil(K/stride)^2
+};
+thread_local PatchTable t_table;
 
-const int32_t* patch_table(const Geom& g) {
+const PatchTable* patch_table(const Geom& g) {
   if (g.Wo >= kTableMaxWo) return nullptr;
-  const int KK = g.K * g.K;
+  const int KK = g.K * g.K, HW = g.H * g.W;
   const int64_t P = g.P();
-  t_table.resize((size_t)KK * P);
-  for (int ki = 0; ki < g.K; ++ki)
-    for (int kj = 0; kj < g.K; ++kj)
-      for (int i = 0; i < g.Ho; ++i)
-        for (int j = 0; j < g.Wo; ++j) {
-          const int hi = i * g.stride - g.pad + ki, wj = j * g.stride - g.pad + kj;
-          t_table[(size_t)(ki * g.K + kj) * P + i * g.Wo + j] =
-              hi < 0 || hi >= g.H || wj < 0 || wj >= g.W ? -1 : hi * g.W + wj;
-        }
-  return t_table.data();
+  PatchTable& t = t_table;
+  t.fwd.resize((size_t)KK * P);
+  std::vector<int> count(HW, 0);
+  for (int kk = 0; kk < KK; ++kk)
+    for (int i = 0; i < g.Ho; ++i)
+      for (int j = 0; j < g.Wo; ++j) {
+        const int hi = i * g.stride - g.pad + kk / g.K, wj = j * g.stride - g.pad + kk % g.K;
+        const bool in = hi >= 0 && hi < g.H && wj >= 0 && wj < g.W;
+        t.fwd[(size_t)kk * P + i * g.Wo + j] = in ? hi * g.W + wj : -1;
+        if (in) ++count[hi * g.W + wj];
+      }
+  t.M = HW ? *std::max_element(count.begin(), count.end()) : 0;
+  t.kk.assign((size_t)t.M * HW, -1);
+  t.p.assign((size_t)t.M * HW, 0);
+  std::fill(count.begin(), count.end(), 0);
+  for (int kk = 0; kk < KK; ++kk)  // increasing kk: the order col2im adds in
+    for (int64_t p = 0; p < P; ++p) {
+      const int q = t.fwd[(size_t)kk * P + p];
+      if (q < 0) continue;
+      const size_t at = (size_t)count[q]++ * HW + q;
+      t.kk[at] = kk;
+      t.p[at] = (int32_t)p;
+    }
+  return &t;
+}
+
+// d[p] = plane[tk[p]], or 0 where tk[p] < 0, for p < P
+inline void gather_table(float* d, const float* plane, const int32_t* tk, int64_t P) {
+#ifdef __AVX512F__
+  for (int64_t p = 0; p < P; p += 16) {
+    const __mmask16 m = lanes((int)std::min<int64_t>(16, P - p));
+    const __m512i idx = _mm512_maskz_loadu_epi32(m, tk + p);
+    const __mmask16 in = _mm512_mask_cmpge_epi32_mask(m, idx, _mm512_setzero_si512());
+    _mm512_mask_storeu_ps(d + p, m, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in, idx, plane, 4));
+  }
+#else
+  for (int64_t p = 0; p < P; ++p) d[p] = tk[p] >= 0 ? plane[tk[p]] : 0.0f;
+#endif
+}
+
+// plane[q] += sum over m of col[kk*ld + p] for the entries (kk, p) of pixel q, m in order
+// (the adjoint of gather_table over all patch rows); col: this image's first patch row.
+inline void gather_add_table(float* plane, const float* col, int64_t ld, const PatchTable& t, int HW) {
+#ifdef __AVX512F__
+  const __m512i vld = _mm512_set1_epi32((int32_t)ld);
+  for (int q = 0; q < HW; q += 16) {
+    const __mmask16 m = lanes(HW - q);
+    __m512 acc = _mm512_maskz_loadu_ps(m, plane + q);
+    for (int e = 0; e < t.M; ++e) {
+      const __m512i kk = _mm512_maskz_loadu_epi32(m, t.kk.data() + (size_t)e * HW + q);
+      const __mmask16 in = _mm512_mask_cmpge_epi32_mask(m, kk, _mm512_setzero_si512());
+      if (!in) continue;
+      const __m512i idx =
+          _mm512_add_epi32(_mm512_mullo_epi32(kk, vld), _mm512_maskz_loadu_epi32(m, t.p.data() + (size_t)e * HW + q));
+      acc = _mm512_mask_add_ps(acc, in, acc, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in, idx, col, 4));
+    }
+    _mm512_mask_storeu_ps(plane + q, m, acc);
+  }
+#else
+  for (int q = 0; q < HW; ++q)
+    for (int e = 0; e < t.M; ++e) {
+      const size_t at = (size_t)e * HW + q;
+      if (t.kk[at] >= 0) plane[q] += col[t.kk[at] * ld + t.p[at]];
+    }
+#endif
 }
 
 // im2col of images [n0, n0+gn) of x (N, C, H, W) into col (rows, gn*P).
 // tab: patch_table(g) for short rows, else null.
-void im2col_group(const Geom& g, const int32_t* tab, const float* x, int n0, int gn, float* col) {
+void im2col_group(const Geom& g, const PatchTable* tab, const float* x, int n0, int gn, float* col) {
   const int64_t P = g.P(), ld = gn * P, img = (int64_t)g.C * g.H * g.W;
   const int KK = g.K * g.K;
   parallel_for((int64_t)gn * g.C, [&](int64_t t0, int64_t t1) {
@@ -191,19 +258,17 @@ void im2col_group(const Geom& g, const int32_t* tab, const float* x, int n0, int
         continue;
       }
       const float* plane = x + (n0 + n) * img + c * g.H * g.W;
-      for (int kk = 0; kk < KK; ++kk) {
-        float* d = col + (c * KK + kk) * ld + n * P;
-        const int32_t* tk = tab + (int64_t)kk * P;
-        for (int64_t p = 0; p < P; ++p) d[p] = tk[p] >= 0 ? plane[tk[p]] : 0.0f;
-      }
+      for (int kk = 0; kk < KK; ++kk)
+        gather_table(col + (c * KK + kk) * ld + n * P, plane, tab->fwd.data() + (int64_t)kk * P, P);
     }
   });
 }
 
 // x[n0 + n] += col2im(col) for the group's images; x: (N, C, H, W), col: (rows, gn*P).
-void col2im_group(const Geom& g, const int32_t* tab, const float* col, int n0, int gn, float* x) {
+void col2im_group(const Geom& g, const PatchTable* tab, const float* col, int n0, int gn, float* x) {
   const int64_t P = g.P(), ld = gn * P, img = (int64_t)g.C * g.H * g.W;
   const int KK = g.K * g.K;
+  LATCO_CHECK(!tab || KK * ld <= INT32_MAX) << "col2im: " << KK * ld << " patch entries per channel overflow the gather index";
   parallel_for((int64_t)gn * g.C, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / g.C, c = t % g.C;
@@ -211,13 +276,7 @@ void col2im_group(const Geom& g, const int32_t* tab, const float* col, int n0, i
         col2im_channel(g, col, ld, n * P, (int)c, x + (n0 + n) * img);
         continue;
       }
-      float* plane = x + (n0 + n) * img + c * g.H * g.W;
-      for (int kk = 0; kk < KK; ++kk) {
-        const float* src = col + (c * KK + kk) * ld + n * P;
-        const int32_t* tk = tab + (int64_t)kk * P;
-        for (int64_t p = 0; p < P; ++p)
-          if (tk[p] >= 0) plane[tk[p]] += src[p];
-      }
+      gather_add_table(x + (n0 + n) * img + c * g.H * g.W, col + c * KK * ld + n * P, ld, *tab, g.H * g.W);
     }
   });
 }
@@ -321,7 +380,7 @@ Geom tconv_geom(const ConvShape& s) { return {s.O, s.Ho(), s.Wo(), s.K, s.stride
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   check_conv_shape(s, false, "conv2d_forward");
   const Geom g = conv_geom(s);
-  const int32_t* tab = patch_table(g);  // null unless rows are short
+  const PatchTable* tab = patch_table(g);  // null unless rows are short
   const int64_t P = g.P(), R = g.rows();
   const Plan plan = make_plan(s.N, R, P);
   parallel_tasks(plan.ngroups, [&](int64_t gi) {
@@ -345,7 +404,7 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
                      float* db) {
   check_conv_shape(s, false, "conv2d_backward");
   const Geom g = conv_geom(s);
-  const int32_t* tab = patch_table(g);  // null unless rows are short
+  const PatchTable* tab = patch_table(g);  // null unless rows are short
   const int64_t P = g.P(), R = g.rows(), nw = s.O * R;
   if (db) bias_grad(dy, s.N, s.O, P, db);
   if (!dx && !dw) return;
@@ -382,7 +441,7 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
 void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   check_conv_shape(s, true, "conv_transpose2d_forward");
   const Geom g = tconv_geom(s);
-  const int32_t* tab = patch_table(g);  // null unless rows are short
+  const PatchTable* tab = patch_table(g);  // null unless rows are short
   const int64_t P = g.P(), R = g.rows(), Pout = (int64_t)s.Ho() * s.Wo();
   const Plan plan = make_plan(s.N, R, P);
   parallel_tasks(plan.ngroups, [&](int64_t gi) {
@@ -406,7 +465,7 @@ void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* 
                                float* dw, float* db) {
   check_conv_shape(s, true, "conv_transpose2d_backward");
   const Geom g = tconv_geom(s);
-  const int32_t* tab = patch_table(g);  // null unless rows are short
+  const PatchTable* tab = patch_table(g);  // null unless rows are short
   const int64_t P = g.P(), R = g.rows(), nw = s.C * R;
   if (db) bias_grad(dy, s.N, s.O, (int64_t)s.Ho() * s.Wo(), db);
   if (!dx && !dw) return;
