@@ -4,6 +4,10 @@
 #   BUILD=dir    build directory (default build/)
 #   THREADS=n    threads used by tests and benchmarks (default 2)
 BUILD    ?= build
+# Compile on every core unless a -j was given (make -j1 still builds serially).
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 THREADS  ?= 2
 CXX      ?= g++
 CXXFLAGS ?= -O3 -march=native -g
