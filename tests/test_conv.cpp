@@ -132,7 +132,8 @@ static const int kConvCases[][8] = {
     {3, 128, 34, 34, 3, 5, 1, 2},  // patch matrix > 16 MB per image: one image per GEMM group
     {9, 2, 18, 18, 3, 3, 1, 1},    // 9 groups of 1 image, run in parallel; 8 weight-gradient slices
     {50, 2, 7, 7, 3, 3, 1, 1},     // groups of 6 images, the last one short
-    {2, 2, 26, 25, 3, 3, 3, 1},    // stride 3 with rows long enough for the row (not table) loops
+    {2, 2, 26, 25, 3, 3, 3, 1},    // stride 3, rows of 9 (row loops without AVX-512, gathers with it)
+    {2, 2, 56, 55, 3, 3, 3, 1},    // stride 3, rows of 19: the row loops everywhere
     {2, 3, 32, 32, 16, 4, 2, 1},   // the 32x32 model: rows of 16 and 8 (gathers under AVX-512)
     {2, 16, 16, 16, 32, 4, 2, 1},
 };
@@ -146,6 +147,7 @@ static const int kTConvCases[][9] = {
     {9, 3, 16, 16, 2, 3, 1, 1, 0},    // 9 groups of 1 image in parallel
     {50, 2, 7, 7, 3, 2, 1, 0, 0},     // groups of 6 images, the last one short
     {2, 2, 8, 9, 3, 4, 3, 1, 2},      // stride 3, out_pad 2
+    {2, 2, 18, 17, 3, 4, 3, 1, 2},    // stride 3, rows of 17: the row loops everywhere
     {2, 32, 8, 8, 16, 4, 2, 1, 0},    // the 32x32 model's decoder: 8 -> 16 -> 32
     {2, 16, 16, 16, 3, 4, 2, 1, 0},
 };

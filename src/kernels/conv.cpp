@@ -268,7 +268,8 @@ void im2col_group(const Geom& g, const PatchTable* tab, const float* x, int n0, 
 void col2im_group(const Geom& g, const PatchTable* tab, const float* col, int n0, int gn, float* x) {
   const int64_t P = g.P(), ld = gn * P, img = (int64_t)g.C * g.H * g.W;
   const int KK = g.K * g.K;
-  LATCO_CHECK(!tab || KK * ld <= INT32_MAX) << "col2im: " << KK * ld << " patch entries per channel overflow the gather index";
+  LATCO_CHECK(!tab || KK * ld <= INT32_MAX)
+      << "col2im: " << KK * ld << " patch entries per channel overflow the gather index";
   parallel_for((int64_t)gn * g.C, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / g.C, c = t % g.C;
