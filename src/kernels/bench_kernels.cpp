@@ -2,17 +2,21 @@
 // (the paper's encoder and decoder conv stacks, forward + backward, batch 64 of 64x64).
 // Leaves out: correctness (tests/test_gemm.cpp, tests/test_conv.cpp check that).
 // Besides wall-clock rates, the *_per_core lines divide the work by the CPU seconds all threads
-// used: on a shared machine they stay near what one idle core would reach.
+// used: on a shared machine they stay near what one idle core would reach. `conv` also prints
+// its floor: the counted FLOPs at the GEMM rate measured in the same run just before.
 #include <time.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "core/command.h"
+#include "core/error.h"
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "kernels/conv.h"
+#include "kernels/flops.h"
 #include "kernels/gemm.h"
 
 namespace latco {
@@ -52,20 +56,10 @@ Timing time_runs(int repeats, F&& fn) {
   return {t[t.size() / 2], cpu};
 }
 
-Timing time_gemm(int n, int repeats) {
-  auto a = random_vec((size_t)n * n, 1), b = random_vec((size_t)n * n, 2);
-  std::vector<float> c((size_t)n * n);
-  return time_runs(repeats, [&] { sgemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); });
-}
-
 // One layer of the benchmark stacks with its buffers.
 struct Layer {
   ConvShape s;
   std::vector<float> w, b, y, dy, dx, dw, db;
-  double macs() const {  // useful multiply-adds of the forward pass
-    return s.transposed ? (double)s.N * s.C * s.H * s.W * s.O * s.K * s.K
-                        : (double)s.N * s.O * s.Ho() * s.Wo() * s.C * s.K * s.K;
-  }
 };
 
 Layer make_layer(int N, int C, int H, int O, int K, bool transposed, uint64_t seed) {
@@ -98,8 +92,8 @@ LATCO_BENCH(conv) {
   for (const auto& e : enc) layers.push_back(make_layer(N, e[0], e[1], e[2], e[3], false, 10 * layers.size()));
   for (const auto& d : dec) layers.push_back(make_layer(N, d[0], d[1], d[2], d[3], true, 10 * layers.size()));
   std::vector<float> image = random_vec((size_t)N * 3 * 64 * 64, 1), code = random_vec((size_t)N * 1024, 2);
-  double macs = 0;
-  for (const auto& l : layers) macs += l.macs();
+  double fwd_flops = 0;  // from the shapes; the kernels' own count is checked against it below
+  for (const auto& l : layers) fwd_flops += conv_flops(l.s);
 
   auto forward = [&] {
     const float* in = image.data();
@@ -118,24 +112,39 @@ LATCO_BENCH(conv) {
                                                                      l.dw.data(), l.db.data());
     }
   };
+  double counted = 0;
+  {
+    FlopCounter fc;
+    forward();
+    backward();
+    counted = fc.single();
+  }
+  LATCO_CHECK(std::fabs(counted - 3 * fwd_flops) <= 1e-9 * counted)
+      << "bench conv: kernels counted " << counted << " FLOPs, the shapes give " << 3 * fwd_flops;
+  GemmRates rates;
+  rates.sgemm_gflops = measure_sgemm_gflops();  // just before, in the same process
   const Timing fwd = time_runs(repeats, forward), bwd = time_runs(repeats, backward);
-  const double t = fwd.wall + bwd.wall;
+  const double t = fwd.wall + bwd.wall, gflops = counted / t * 1e-9;
   bench_print("conv_images_per_s", N / t, "images/s");
-  bench_print("conv_gflops", 6.0 * macs / t * 1e-9, "GFLOPS");
-  bench_print("conv_forward_gflops", 2.0 * macs / fwd.wall * 1e-9, "GFLOPS");
-  bench_print("conv_backward_gflops", 4.0 * macs / bwd.wall * 1e-9, "GFLOPS");
-  bench_print("conv_gflops_per_core", 6.0 * macs / (fwd.cpu + bwd.cpu) * 1e-9, "GFLOPS");
+  bench_print("conv_gflops", gflops, "GFLOPS");
+  bench_print("conv_forward_gflops", fwd_flops / fwd.wall * 1e-9, "GFLOPS");
+  bench_print("conv_backward_gflops", 2 * fwd_flops / bwd.wall * 1e-9, "GFLOPS");
+  bench_print("conv_gflops_per_core", counted / (fwd.cpu + bwd.cpu) * 1e-9, "GFLOPS");
+  bench_print("gemm_gflops_1024", rates.sgemm_gflops, "GFLOPS");
+  bench_print("conv_gemm_ratio", gflops / rates.sgemm_gflops, "x");
+  print_floor("conv", "", counted, 0, t, rates);
   return 0;
 }
 
 LATCO_BENCH(gemm) {
   int repeats = (int)args.get_int("repeats", 9);
   args.check_all_read("bench gemm");
-  const Timing t256 = time_gemm(256, repeats * 8), t1024 = time_gemm(1024, repeats);
-  const double f256 = 2.0 * 256 * 256 * 256 * 1e-9, f1024 = 2.0 * 1024 * 1024 * 1024 * 1e-9;
-  bench_print("gemm_gflops_256", f256 / t256.wall, "GFLOPS");
-  bench_print("gemm_gflops_1024", f1024 / t1024.wall, "GFLOPS");
-  bench_print("gemm_gflops_1024_per_core", f1024 / t1024.cpu, "GFLOPS");
+  bench_print("gemm_gflops_256", measure_sgemm_gflops(256, repeats * 8), "GFLOPS");
+  const double cpu0 = process_cpu_seconds();
+  bench_print("gemm_gflops_1024", measure_sgemm_gflops(1024, repeats), "GFLOPS");
+  const double cpu = (process_cpu_seconds() - cpu0) / (repeats + 1);  // the warm-up run included
+  bench_print("gemm_gflops_1024_per_core", gemm_flops(1024, 1024, 1024) / cpu * 1e-9, "GFLOPS");
+  bench_print("dgemm_gflops_1024", measure_dgemm_gflops(1024, repeats), "GFLOPS");
   return 0;
 }
 

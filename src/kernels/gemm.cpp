@@ -21,6 +21,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/flops.h"
 #include "kernels/gemm.h"
 #include "kernels/scratch.h"
 
@@ -404,6 +405,7 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
       for (int j = 0; j < N; ++j) C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
     return;
   }
+  count_flops(gemm_flops(M, N, K), false);
   const double work = (double)M * N * K;
   if (M < kDirectRows) {  // column blocks over threads
     const int64_t jblocks = work < kSerialWork ? 1 : (N + 63) / 64;

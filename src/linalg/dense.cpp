@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/flops.h"
 
 #pragma GCC optimize("fp-contract=fast")  // let a*b+c become one FMA in the vector kernels
 
@@ -212,26 +213,29 @@ void trsm_panel(int m, int jb, const double* L, int ldl, double* X, int ldx) {
     std::memcpy(Xc + size_t(r) * jb, X + long(r) * ldx, sizeof(double) * jb);
     std::fill(X + long(r) * ldx, X + long(r) * ldx + jb, 0.0);
   }
-  dgemm_nt(m, jb, jb, 1.0, Xc, jb, Linv, jb, X, ldx);
+  gemm_nt(m, jb, jb, 1.0, Xc, jb, Linv, jb, X, ldx, false);
 }
 
 }  // namespace
 
 void dgemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const double* B, int ldb, double* C,
               int ldc) {
+  count_flops(gemm_flops(M, N, K), true);
   gemm_nt(M, N, K, alpha, A, lda, B, ldb, C, ldc, false);
 }
 
 void dsyrk_lower(int N, int K, double alpha, const double* A, int lda, double* C, int ldc) {
+  count_flops(syrk_flops(N, K), true);
   gemm_nt(N, N, K, alpha, A, lda, A, lda, C, ldc, true);
 }
 
 bool cholesky(int n, double* a, int lda) {
+  count_flops(cholesky_flops(n), true);
   constexpr int NB = 32;
   for (int j0 = 0; j0 < n; j0 += NB) {
     const int jb = std::min(NB, n - j0);
     // Left-looking update of the panel (rows j0..n, columns j0..j0+jb) by the factored columns.
-    if (j0 > 0) dgemm_nt(n - j0, jb, j0, -1.0, a + j0 * lda, lda, a + j0 * lda, lda, a + j0 * lda + j0, lda);
+    if (j0 > 0) gemm_nt(n - j0, jb, j0, -1.0, a + j0 * lda, lda, a + j0 * lda, lda, a + j0 * lda + j0, lda, false);
     // Unblocked factor of the diagonal tile.
     double* T = a + j0 * lda + j0;
     for (int j = 0; j < jb; ++j) {
@@ -256,13 +260,14 @@ void trsm_rows(int m, int n, const double* L, int ldl, double* X, int ldx) {
   constexpr int NB = 32;
   for (int j0 = 0; j0 < n; j0 += NB) {
     const int jb = std::min(NB, n - j0);
-    if (j0 > 0) dgemm_nt(m, jb, j0, -1.0, X, ldx, L + j0 * ldl, ldl, X + j0, ldx);
+    if (j0 > 0) gemm_nt(m, jb, j0, -1.0, X, ldx, L + j0 * ldl, ldl, X + j0, ldx, false);
     trsm_panel(m, jb, L + j0 * ldl + j0, ldl, X + j0, ldx);
   }
 }
 }  // namespace
 
 void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int ldx) {
+  count_flops(trsm_flops(m, n), true);
   if (double(m) * n * n < 4e6 || num_threads() == 1 || m < 32) {
     trsm_rows(m, n, L, ldl, X, ldx);
     return;
@@ -280,6 +285,7 @@ void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int l
 }
 
 void dgemv_n(int M, int N, double alpha, const double* A, int lda, const double* x, double* y) {
+  count_flops(gemm_flops(M, 1, N), true);
   for (int i = 0; i < M; ++i) y[i] += alpha * dot(A + long(i) * lda, x, N);
 }
 

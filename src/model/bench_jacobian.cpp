@@ -1,6 +1,7 @@
 // `latco bench jacobian`: RssmLatentModel at the paper's sizes (S 30, D 200, Hd 200, A 4,
 // reward hidden 400). Batched Jacobians over a horizon of H = 30 steps, and predict + reward
-// throughput at the batch size of sampling planners. Leaves out GPU timings.
+// throughput at the batch size of sampling planners, each with its floor (counted FLOPs at the
+// GEMM rate measured just before). Leaves out GPU timings.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/timer.h"
+#include "kernels/flops.h"
 #include "model/rssm_latent_model.h"
 
 namespace latco {
@@ -61,10 +63,19 @@ LATCO_BENCH(jacobian) {
   std::vector<float> sd(size_t(H) * Z), sdz(size_t(H) * Z * Z), sda(size_t(H) * Z * A);
   LATCO_CHECK(part == "all" || part == "jacobian" || part == "predict")
       << "bench jacobian: --part must be all, jacobian or predict, got '" << part << "'";
+  // FLOPs of one call of fn, counted by the kernels from their shapes.
+  auto count = [](const auto& fn) {
+    FlopCounter c;
+    fn();
+    return c.single();
+  };
+  GemmRates rates;
+  rates.sgemm_gflops = measure_sgemm_gflops();  // just before the timings, in the same process
+  bench_print("gemm_gflops_1024", rates.sgemm_gflops, "GFLOPS");
   if (part != "predict") {
-    const Timing t_jac = median_seconds(repeats, [&] {
-      m.predict_jacobians(H, z.data(), a.data(), mu.data(), dz.data(), da.data());
-    });
+    auto jac = [&] { m.predict_jacobians(H, z.data(), a.data(), mu.data(), dz.data(), da.data()); };
+    const Timing t_jac = median_seconds(repeats, jac);
+    print_floor("jacobian", "", count(jac), 0, t_jac.wall, rates);
     const Timing t_rgrad = median_seconds(repeats, [&] { m.reward_gradient(H, z.data(), r.data(), dr.data()); });
     const Timing t_std = median_seconds(repeats, [&] {
       m.predict_std(H, z.data(), a.data(), sd.data(), sdz.data(), sda.data());
@@ -75,10 +86,12 @@ LATCO_BENCH(jacobian) {
     bench_print("std_jacobian_s", t_std.wall, "s");
   }
   if (part != "jacobian") {
-    const Timing t_pred = median_seconds(std::max(3, repeats / 4), [&] {
+    auto pred = [&] {
       m.predict(NS, z.data(), a.data(), mu.data());
       m.reward(NS, z.data(), r.data());
-    });
+    };
+    const Timing t_pred = median_seconds(std::max(3, repeats / 4), pred);
+    print_floor("predict", "", count(pred), 0, t_pred.wall, rates);
     bench_print("predict_steps_per_s", NS / t_pred.wall, "steps/s");
     bench_print("predict_steps_per_cpu_s", NS / t_pred.cpu, "steps/s");
   }

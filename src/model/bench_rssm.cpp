@@ -1,16 +1,22 @@
 // `latco bench rssm`: one ELBO training step (forward, backward, Adam) of the world
 // model at B = 16, L = 32 on 64x64 images, paper sizes unless overridden; prints the
 // step time, images per second, the time of each phase, the CPU time per step (a figure
-// that contention on a shared machine inflates less than wall time) and the peak memory.
+// that contention on a shared machine inflates less than wall time), the peak memory, and the
+// step's floor: its counted FLOPs at the GEMM rate measured just before. Then the same for the
+// demo's smaller model (figures with the suffix _demo).
 // Left out: data loading (a random batch is used), CUDA.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "core/command.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "io/config.h"
+#include "kernels/flops.h"
 #include "model/elbo.h"
 
 namespace latco {
@@ -44,18 +50,13 @@ double peak_rss_mb() {
   return u.ru_maxrss / 1024.0;  // Linux reports kilobytes
 }
 
-}  // namespace
+// The demo's world model (configs/demo.yaml), timed after the configured one.
+const char* kDemoModel =
+    "model_image_size: 32\nmodel_stoch: 16\nmodel_deter: 64\nmodel_hidden: 64\nmodel_depth: 16\n"
+    "model_reward_hidden: 64\nmodel_image_std: 0.1\nmodel_free_nats: 1.0\n";
 
-LATCO_BENCH(rssm) {
-  Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
-  for (const auto& kv : args.overrides) cfg.override_with(kv);
-  RssmSettings ms;
-  BenchRssmSettings bs;
-  cfg.apply(ms);
-  cfg.apply(bs);
-  args.check_all_read("bench rssm");
-  cfg.check_all_used();
-
+// Times bs.steps ELBO steps after one warm-up and prints the figures, each name + suffix.
+void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::string& sfx) {
   Rssm model(ms, bs.action, 1);
   ModelTrainer trainer(model, 2);
   // A random batch: uint8 frames, actions in [-1, 1], rewards in {0, 1}.
@@ -65,15 +66,20 @@ LATCO_BENCH(rssm) {
   for (auto& p : batch.image) p = uint8_t(rng.below(256));
   for (auto& a : batch.action) a = rng.uniform(-1.0f, 1.0f);
   for (auto& r : batch.reward) r = rng.uniform() < 0.1f ? 1.0f : 0.0f;
-  std::printf("rssm: %lld parameters, stoch %d deter %d hidden %d depth %d, %dx%d images, B %d L %d\n",
-              (long long)model.num_parameters(), model.stoch(), model.deter(), ms.hidden, ms.depth,
+  std::printf("rssm%s: %lld parameters, stoch %d deter %d hidden %d depth %d, %dx%d images, B %d L %d\n",
+              sfx.c_str(), (long long)model.num_parameters(), model.stoch(), model.deter(), ms.hidden, ms.depth,
               ms.image_size, ms.image_size, bs.batch, bs.length);
 
+  GemmRates rates;
+  rates.sgemm_gflops = measure_sgemm_gflops();  // just before the steps, in the same process
   // Phases of one step, timed separately (the same work as ModelTrainer::step).
-  double t_fwd = 0, t_bwd = 0, t_adam = 0, t_total = 0, cpu0 = 0;
+  std::vector<double> totals;
+  double t_fwd = 0, t_bwd = 0, t_adam = 0, cpu0 = 0, flops = 0;
   nn::Adam& adam = trainer.adam();
+  FlopCounter counter;  // the matrix products and convolutions of each step, from their shapes
   for (int k = 0; k <= bs.steps; ++k) {
     if (k == 1) cpu0 = cpu_seconds();
+    counter.reset();
     Timer all;
     Tensor images, actions, rewards;
     model.batch_tensors(batch, images, actions, rewards);
@@ -92,22 +98,48 @@ LATCO_BENCH(rssm) {
     const double a = t.seconds();
     terms = ElboTerms();  // frees the graph inside the timed step
     const double total = all.seconds();
-    std::printf("rssm: step %d: %.3f s (forward %.3f, backward %.3f, adam %.3f), loss %.1f\n", k, total, f, b, a,
-                loss);
+    flops = counter.single();
+    std::printf("rssm%s: step %d: %.3f s (forward %.3f, backward %.3f, adam %.3f), loss %.1f\n", sfx.c_str(), k,
+                total, f, b, a, loss);
     if (k == 0) continue;  // warm-up
     t_fwd += f;
     t_bwd += b;
     t_adam += a;
-    t_total += total;
+    totals.push_back(total);
   }
-  const double n = bs.steps, step_s = t_total / n, cpu_s = (cpu_seconds() - cpu0) / n;
-  bench_print("rssm_step_s", step_s, "s");
-  bench_print("rssm_images_per_s", bs.batch * bs.length / step_s, "images/s");
-  bench_print("rssm_step_cpu_s", cpu_s, "s");
-  bench_print("rssm_step_cpu_per_thread_s", cpu_s / num_threads(), "s");
-  bench_print("rssm_forward_s", t_fwd / n, "s");
-  bench_print("rssm_backward_s", t_bwd / n, "s");
-  bench_print("rssm_adam_s", t_adam / n, "s");
+  const double n = bs.steps, cpu_s = (cpu_seconds() - cpu0) / n;
+  std::sort(totals.begin(), totals.end());
+  const double step_s = totals[totals.size() / 2];  // median
+  bench_print("rssm_step_s" + sfx, step_s, "s");
+  bench_print("rssm_images_per_s" + sfx, bs.batch * bs.length / step_s, "images/s");
+  bench_print("rssm_step_cpu_s" + sfx, cpu_s, "s");
+  bench_print("rssm_step_cpu_per_thread_s" + sfx, cpu_s / num_threads(), "s");
+  bench_print("rssm_forward_s" + sfx, t_fwd / n, "s");
+  bench_print("rssm_backward_s" + sfx, t_bwd / n, "s");
+  bench_print("rssm_adam_s" + sfx, t_adam / n, "s");
+  bench_print("gemm_gflops_1024" + sfx, rates.sgemm_gflops, "GFLOPS");
+  print_floor("rssm_step", sfx, flops, 0, step_s, rates);
+}
+
+}  // namespace
+
+// The configured model (paper size unless overridden), then the demo's (suffix _demo) unless --no-demo.
+LATCO_BENCH(rssm) {
+  Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
+  for (const auto& kv : args.overrides) cfg.override_with(kv);
+  const bool demo = !args.has("no-demo");
+  RssmSettings ms;
+  BenchRssmSettings bs;
+  cfg.apply(ms);
+  cfg.apply(bs);
+  args.check_all_read("bench rssm");
+  cfg.check_all_used();
+  time_steps(ms, bs, "");
+  if (demo) {
+    RssmSettings dm;
+    Config::parse(kDemoModel, "the demo's model").apply(dm);
+    time_steps(dm, bs, "_demo");
+  }
   bench_print("rssm_peak_rss_mb", peak_rss_mb(), "MB");
   return 0;
 }

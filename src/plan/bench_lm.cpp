@@ -1,15 +1,19 @@
 // `latco bench lm`: one LatCo LM iteration (residuals, Jacobians, assembly, block
 // solve, dual update) on a randomly initialised paper-size RSSM (Z = 230, A = 4),
 // for several horizons, its breakdown, a full 200-iteration plan, and the same
-// iteration with the dense solve. Not here: learned weights (timing only).
+// iteration with the dense solve. Each horizon's iteration also gets its floor: its counted
+// FLOPs, float at the SGEMM rate and double at the DGEMM rate measured just before.
+// Not here: learned weights (timing only).
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <string>
 #include <vector>
 
 #include "core/command.h"
 #include "core/rng.h"
 #include "core/timer.h"
+#include "kernels/flops.h"
 #include "model/rssm_latent_model.h"
 #include "model/transition_weights.h"
 #include "plan/latco.h"
@@ -19,6 +23,7 @@ namespace {
 
 struct IterTiming {
   double iter = 0, cpu = 0, jacobian = 0, assembly = 0, solve = 0;
+  double flops_s = 0, flops_d = 0;  // counted FLOPs of one iteration: float, double
 };
 
 // Process CPU time (all threads): a steadier figure than wall time on a shared machine.
@@ -28,7 +33,7 @@ double cpu_seconds() {
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-// Wall time: the fastest of `reps` LM iterations after one warm-up; CPU time and the
+// Wall time: the median of `reps` LM iterations after one warm-up; CPU time, FLOPs and the
 // breakdown: averages over them.
 IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int reps, bool dense) {
   LatcoSettings s;
@@ -41,13 +46,18 @@ IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int rep
   const double d0 = lm.t_derivatives, a0 = lm.t_assembly, s0 = lm.t_solve;
   const double c0 = cpu_seconds();
   IterTiming r;
-  r.iter = 1e30;
-  for (int i = 0; i < reps; ++i) {  // the fastest iteration: the least disturbed by other processes
+  std::vector<double> wall;
+  FlopCounter counter;
+  for (int i = 0; i < reps; ++i) {
     Timer t;
     lm.step();
-    r.iter = std::min(r.iter, t.seconds());
+    wall.push_back(t.seconds());
   }
+  std::sort(wall.begin(), wall.end());
+  r.iter = wall[wall.size() / 2];
   r.cpu = (cpu_seconds() - c0) / reps;
+  r.flops_s = counter.single() / reps;
+  r.flops_d = counter.dbl() / reps;
   r.jacobian = (lm.t_derivatives - d0) / reps;
   r.assembly = (lm.t_assembly - a0) / reps;
   r.solve = (lm.t_solve - s0) / reps;
@@ -60,7 +70,7 @@ IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int rep
 using namespace latco;
 
 LATCO_BENCH(lm) {
-  const int reps = static_cast<int>(args.get_int("reps", 5));
+  const int reps = static_cast<int>(args.get_int("reps", 7));
   const bool dense = !args.has("no-dense");
   const int plan_iters = static_cast<int>(args.get_int("plan-iterations", 200));
   args.check_all_read("bench lm");
@@ -74,8 +84,19 @@ LATCO_BENCH(lm) {
   for (auto& v : z0) v = zr.normal();
 
   for (int H : {10, 30, 50, 100}) {
-    IterTiming t = time_iterations(model, H, z0.data(), H >= 100 ? std::max(1, reps / 2) : reps, false);
-    bench_print("lm_iter_s_H" + std::to_string(H), t.iter, "s");
+    GemmRates rates;  // measured just before each horizon, in the same process
+    rates.sgemm_gflops = measure_sgemm_gflops();
+    rates.dgemm_gflops = measure_dgemm_gflops();
+    IterTiming t = time_iterations(model, H, z0.data(), H >= 100 ? std::max(3, reps / 2) : reps, false);
+    const std::string h = "_H" + std::to_string(H);
+    bench_print("lm_iter_s" + h, t.iter, "s");
+    if (H == 30) {
+      bench_print("gemm_gflops_1024", rates.sgemm_gflops, "GFLOPS");
+      bench_print("dgemm_gflops_1024", rates.dgemm_gflops, "GFLOPS");
+    }
+    std::printf("# lm H %d: %.3f GFLOP float, %.3f GFLOP double per iteration\n", H, t.flops_s * 1e-9,
+                t.flops_d * 1e-9);
+    print_floor("lm_iter", h, t.flops_s, t.flops_d, t.iter, rates);
     if (H == 30) {
       bench_print("lm_iter_cpu_s_H30", t.cpu, "s");
       bench_print("lm_jacobian_s_H30", t.jacobian, "s");
