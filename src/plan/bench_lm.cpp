@@ -72,7 +72,8 @@ using namespace latco;
 LATCO_BENCH(lm) {
   const int reps = static_cast<int>(args.get_int("reps", 7));
   const bool dense = !args.has("no-dense");
-  const int plan_iters = static_cast<int>(args.get_int("plan-iterations", 200));
+  const int plan_iters = static_cast<int>(args.get_int("plan-iterations", 200));  // 0: no full plan
+  const int only_h = static_cast<int>(args.get_int("horizon", 0));  // one horizon only (for profiling)
   args.check_all_read("bench lm");
   TransitionSizes sz;  // paper size: stoch 30 + deter 200, hidden 200, A = 4
   Rng rng(0);
@@ -84,6 +85,7 @@ LATCO_BENCH(lm) {
   for (auto& v : z0) v = zr.normal();
 
   for (int H : {10, 30, 50, 100}) {
+    if (only_h > 0 && H != only_h) continue;
     GemmRates rates;  // measured just before each horizon, in the same process
     rates.sgemm_gflops = measure_sgemm_gflops();
     rates.dgemm_gflops = measure_dgemm_gflops();
@@ -104,7 +106,7 @@ LATCO_BENCH(lm) {
       bench_print("lm_solve_s_H30", t.solve, "s");
     }
   }
-  {
+  if (plan_iters > 0) {
     LatcoSettings s;
     s.iterations = plan_iters;
     s.load(Config());
