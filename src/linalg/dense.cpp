@@ -163,13 +163,14 @@ void row_panel(const GemmJob& g, int p) {
 }
 
 // C (M x N) += alpha A B^T; `lower`: only C's lower triangle (then B == A, M == N).
+// min_work: the multiply-adds from which the row panels are split over the threads.
 void gemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const double* B, int ldb, double* C,
-             int ldc, bool lower) {
+             int ldc, bool lower, double min_work = 2e6) {
   if (M <= 0 || N <= 0 || K <= 0) return;
   thread_local std::vector<double> packed;  // grows once to the largest B^T, then reused
   const int npanels = (M + MR - 1) / MR;
   const double work = double(M) * N * K * (lower ? 0.5 : 1.0);
-  const bool threaded = work >= 2e6 && num_threads() > 1 && npanels >= 4;
+  const bool threaded = work >= min_work && num_threads() > 1 && npanels >= 4;
   const int ntasks = std::min(npanels, 4 * num_threads());
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = std::min(KC, K - k0);
@@ -229,13 +230,14 @@ void dsyrk_lower(int N, int K, double alpha, const double* A, int lda, double* C
   gemm_nt(N, N, K, alpha, A, lda, A, lda, C, ldc, true);
 }
 
-bool cholesky(int n, double* a, int lda) {
-  count_flops(cholesky_flops(n), true);
+namespace {
+// Blocked left-looking Cholesky, serial: the leaves of cholesky's recursion.
+bool cholesky_blocked(int n, double* a, int lda) {
   constexpr int NB = 32;
   for (int j0 = 0; j0 < n; j0 += NB) {
     const int jb = std::min(NB, n - j0);
     // Left-looking update of the panel (rows j0..n, columns j0..j0+jb) by the factored columns.
-    if (j0 > 0) gemm_nt(n - j0, jb, j0, -1.0, a + j0 * lda, lda, a + j0 * lda, lda, a + j0 * lda + j0, lda, false);
+    if (j0 > 0) gemm_nt(n - j0, jb, j0, -1.0, a + j0 * lda, lda, a + j0 * lda, lda, a + j0 * lda + j0, lda, false, 1e30);
     // Unblocked factor of the diagonal tile.
     double* T = a + j0 * lda + j0;
     for (int j = 0; j < jb; ++j) {
@@ -254,6 +256,29 @@ bool cholesky(int n, double* a, int lda) {
   }
   return true;
 }
+void trsm_split(int m, int n, const double* L, int ldl, double* X, int ldx, double min_work);
+
+// Recursive halving down to leaves of at most kCholLeaf: factor A11, then A21 <- A21 L11^{-T} and
+// A22 -= A21 A21^T with their rows split over the threads, then factor A22. On two threads this
+// leaves about a quarter of a 234 x 234 factor serial (the leaves) instead of all of it. The cut
+// depends on n only, and the threaded kernels give every entry the same operations whatever the
+// thread count, so the factor does not depend on it.
+constexpr int kCholLeaf = 128;
+bool cholesky_rec(int n, double* a, int lda) {
+  if (n <= kCholLeaf) return cholesky_blocked(n, a, lda);
+  const int n1 = (n / 2 + 31) / 32 * 32, n2 = n - n1;  // A11: (n1 x n1), a multiple of the leaves' tiles
+  if (!cholesky_rec(n1, a, lda)) return false;
+  double* A21 = a + long(n1) * lda;
+  trsm_split(n2, n1, a, lda, A21, lda, 2e5);
+  gemm_nt(n2, n2, n1, -1.0, A21, lda, A21, lda, A21 + n1, lda, true, 2e5);
+  return cholesky_rec(n2, A21 + n1, lda);
+}
+}  // namespace
+
+bool cholesky(int n, double* a, int lda) {
+  count_flops(cholesky_flops(n), true);
+  return cholesky_rec(n, a, lda);
+}
 
 namespace {
 void trsm_rows(int m, int n, const double* L, int ldl, double* X, int ldx) {
@@ -266,9 +291,10 @@ void trsm_rows(int m, int n, const double* L, int ldl, double* X, int ldx) {
 }
 }  // namespace
 
-void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int ldx) {
-  count_flops(trsm_flops(m, n), true);
-  if (double(m) * n * n < 4e6 || num_threads() == 1 || m < 32) {
+namespace {
+// trsm_rows with whole rows split over the threads when the work (m n^2) reaches min_work.
+void trsm_split(int m, int n, const double* L, int ldl, double* X, int ldx, double min_work) {
+  if (double(m) * n * n < min_work || num_threads() == 1 || m < 32) {
     trsm_rows(m, n, L, ldl, X, ldx);
     return;
   }
@@ -282,6 +308,12 @@ void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int l
   parallel_for(m, [jp](int64_t r0, int64_t r1) {
     trsm_rows(int(r1 - r0), jp->n, jp->L, jp->ldl, jp->X + r0 * jp->ldx, jp->ldx);
   }, 16);
+}
+}  // namespace
+
+void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int ldx) {
+  count_flops(trsm_flops(m, n), true);
+  trsm_split(m, n, L, ldl, X, ldx, 4e6);
 }
 
 void dgemv_n(int M, int N, double alpha, const double* A, int lda, const double* x, double* y) {
