@@ -245,6 +245,69 @@ inline void gather_add_table(float* plane, const float* col, int64_t ld, const P
 #endif
 }
 
+#ifdef __AVX512F__
+// im2col of one channel plane for stride 2 and rows of 8 to 16 (Wo in [8, 16]): each patch row
+// of an output row is two masked loads of the 32 input columns it spans (masked-off lanes are
+// neither read nor kept) and one permute that keeps the even ones. The same copy as the patch
+// table's gathers, at a fraction of their cost. col: this channel's first patch row.
+void im2col_plane_s2(const Geom& g, const float* plane, float* col, int64_t ld) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __mmask16 out = lanes(g.Wo);
+  for (int ki = 0; ki < g.K; ++ki)
+    for (int kj = 0; kj < g.K; ++kj) {
+      // Window lane t reads input column t + kj - pad; output column j is lane 2j.
+      uint32_t m = 0;
+      for (int j = 0; j < g.Wo; ++j) {
+        const int w = 2 * j + kj - g.pad;
+        if (w >= 0 && w < g.W) m |= 1u << (2 * j);
+      }
+      const __mmask16 mlo = (__mmask16)(m & 0xFFFF), mhi = (__mmask16)(m >> 16);
+      float* dst = col + (int64_t)(ki * g.K + kj) * ld;
+      for (int i = 0; i < g.Ho; ++i) {
+        const int h = 2 * i + ki - g.pad;
+        __m512 v = _mm512_setzero_ps();
+        if (h >= 0 && h < g.H) {
+          // Lane t sits at row + t + kj - pad; lanes before the row start are masked off.
+          const float* src = plane + (int64_t)h * g.W + kj - g.pad;
+          const __m512 lo = _mm512_maskz_loadu_ps(mlo, src), hi = _mm512_maskz_loadu_ps(mhi, src + 16);
+          v = _mm512_permutex2var_ps(lo, even, hi);
+        }
+        _mm512_mask_storeu_ps(dst + (int64_t)i * g.Wo, out, v);
+      }
+    }
+}
+
+// The adjoint of im2col_plane_s2: plane[h, w] += col entries, patch rows in increasing order, so
+// each input pixel gets its additions in the plain loop's order (the same bits as the table).
+void col2im_plane_s2(const Geom& g, const float* col, int64_t ld, float* plane) {
+  const __m512i lo_idx = _mm512_setr_epi32(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0);
+  const __m512i hi_idx = _mm512_setr_epi32(8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15, 0);
+  const __mmask16 out = lanes(g.Wo);
+  for (int ki = 0; ki < g.K; ++ki)
+    for (int kj = 0; kj < g.K; ++kj) {
+      uint32_t m = 0;
+      for (int j = 0; j < g.Wo; ++j) {
+        const int w = 2 * j + kj - g.pad;
+        if (w >= 0 && w < g.W) m |= 1u << (2 * j);
+      }
+      const __mmask16 mlo = (__mmask16)(m & 0xFFFF), mhi = (__mmask16)(m >> 16);
+      const float* src = col + (int64_t)(ki * g.K + kj) * ld;
+      for (int i = 0; i < g.Ho; ++i) {
+        const int h = 2 * i + ki - g.pad;
+        if (h < 0 || h >= g.H) continue;
+        float* d = plane + (int64_t)h * g.W + kj - g.pad;
+        const __m512 v = _mm512_maskz_loadu_ps(out, src + (int64_t)i * g.Wo);
+        const __m512 vlo = _mm512_maskz_permutexvar_ps(0xFFFF, lo_idx, v);
+        _mm512_mask_storeu_ps(d, mlo, _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, d), vlo));
+        if (mhi) {
+          const __m512 vhi = _mm512_maskz_permutexvar_ps(0xFFFF, hi_idx, v);
+          _mm512_mask_storeu_ps(d + 16, mhi, _mm512_add_ps(_mm512_maskz_loadu_ps(mhi, d + 16), vhi));
+        }
+      }
+    }
+}
+#endif
+
 // im2col of images [n0, n0+gn) of x (N, C, H, W) into col (rows, gn*P).
 // tab: patch_table(g) for short rows, else null.
 void im2col_group(const Geom& g, const PatchTable* tab, const float* x, int n0, int gn, float* col) {
@@ -258,6 +321,12 @@ void im2col_group(const Geom& g, const PatchTable* tab, const float* x, int n0, 
         continue;
       }
       const float* plane = x + (n0 + n) * img + c * g.H * g.W;
+#ifdef __AVX512F__
+      if (g.stride == 2) {
+        im2col_plane_s2(g, plane, col + c * KK * ld + n * P, ld);
+        continue;
+      }
+#endif
       for (int kk = 0; kk < KK; ++kk)
         gather_table(col + (c * KK + kk) * ld + n * P, plane, tab->fwd.data() + (int64_t)kk * P, P);
     }
@@ -277,6 +346,12 @@ void col2im_group(const Geom& g, const PatchTable* tab, const float* col, int n0
         col2im_channel(g, col, ld, n * P, (int)c, x + (n0 + n) * img);
         continue;
       }
+#ifdef __AVX512F__
+      if (g.stride == 2 && g.Wo > 8) {  // shorter rows: the table's gathers are faster
+        col2im_plane_s2(g, col + c * KK * ld + n * P, ld, x + (n0 + n) * img + c * g.H * g.W);
+        continue;
+      }
+#endif
       gather_add_table(x + (n0 + n) * img + c * g.H * g.W, col + c * KK * ld + n * P, ld, *tab, g.H * g.W);
     }
   });
