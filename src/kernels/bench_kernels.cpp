@@ -121,8 +121,7 @@ LATCO_BENCH(conv) {
   }
   LATCO_CHECK(std::fabs(counted - 3 * fwd_flops) <= 1e-9 * counted)
       << "bench conv: kernels counted " << counted << " FLOPs, the shapes give " << 3 * fwd_flops;
-  GemmRates rates;
-  rates.sgemm_gflops = measure_sgemm_gflops();  // just before, in the same process
+  const GemmRates rates = measure_gemm_rates(false);  // just before, in the same process
   const Timing fwd = time_runs(repeats, forward), bwd = time_runs(repeats, backward);
   const double t = fwd.wall + bwd.wall, gflops = counted / t * 1e-9;
   bench_print("conv_images_per_s", N / t, "images/s");
@@ -130,21 +129,21 @@ LATCO_BENCH(conv) {
   bench_print("conv_forward_gflops", fwd_flops / fwd.wall * 1e-9, "GFLOPS");
   bench_print("conv_backward_gflops", 2 * fwd_flops / bwd.wall * 1e-9, "GFLOPS");
   bench_print("conv_gflops_per_core", counted / (fwd.cpu + bwd.cpu) * 1e-9, "GFLOPS");
-  bench_print("gemm_gflops_1024", rates.sgemm_gflops, "GFLOPS");
-  bench_print("conv_gemm_ratio", gflops / rates.sgemm_gflops, "x");
-  print_floor("conv", "", counted, 0, t, rates);
+  bench_print("gemm_gflops_1024", rates.s.gflops, "GFLOPS");
+  bench_print("conv_gemm_ratio", gflops / rates.s.gflops, "x");
+  bench_print("conv_gemm_ratio_cpu", counted / (fwd.cpu + bwd.cpu) * 1e-9 / rates.s.cpu_gflops, "x");
+  print_floor("conv", "", counted, 0, t, rates, fwd.cpu + bwd.cpu);
   return 0;
 }
 
 LATCO_BENCH(gemm) {
   int repeats = (int)args.get_int("repeats", 9);
   args.check_all_read("bench gemm");
-  bench_print("gemm_gflops_256", measure_sgemm_gflops(256, repeats * 8), "GFLOPS");
-  const double cpu0 = process_cpu_seconds();
-  bench_print("gemm_gflops_1024", measure_sgemm_gflops(1024, repeats), "GFLOPS");
-  const double cpu = (process_cpu_seconds() - cpu0) / (repeats + 1);  // the warm-up run included
-  bench_print("gemm_gflops_1024_per_core", gemm_flops(1024, 1024, 1024) / cpu * 1e-9, "GFLOPS");
-  bench_print("dgemm_gflops_1024", measure_dgemm_gflops(1024, repeats), "GFLOPS");
+  bench_print("gemm_gflops_256", measure_sgemm(256, repeats * 8).gflops, "GFLOPS");
+  const GemmRate r = measure_sgemm(1024, repeats);
+  bench_print("gemm_gflops_1024", r.gflops, "GFLOPS");
+  bench_print("gemm_gflops_1024_per_core", r.cpu_gflops, "GFLOPS");
+  bench_print("dgemm_gflops_1024", measure_dgemm(1024, repeats).gflops, "GFLOPS");
   return 0;
 }
 

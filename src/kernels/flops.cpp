@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <ctime>
 #include <vector>
 
 #include "core/command.h"
@@ -29,17 +30,30 @@ std::vector<T> random_matrix(int n, uint64_t seed) {
   return v;
 }
 
+double process_cpu_seconds() {  // all threads of the process
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The rate of fn, which does `flops`: per median wall second and per median CPU second.
 template <class F>
-double median_seconds(int repeats, const F& fn) {
+GemmRate rate(double flops, int repeats, const F& fn) {
   fn();  // warm-up: packing buffers, pool threads
-  std::vector<double> t;
+  std::vector<double> wall, cpu;
   for (int r = 0; r < std::max(1, repeats); ++r) {
+    const double c0 = process_cpu_seconds();
     Timer timer;
     fn();
-    t.push_back(timer.seconds());
+    wall.push_back(timer.seconds());
+    cpu.push_back(process_cpu_seconds() - c0);
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return {flops / median(wall) * 1e-9, flops / median(cpu) * 1e-9};
 }
 
 }  // namespace
@@ -71,34 +85,42 @@ void FlopCounter::reset() {
 double FlopCounter::single() const { return double(g_single.load()); }
 double FlopCounter::dbl() const { return double(g_double.load()); }
 
-double measure_sgemm_gflops(int n, int repeats) {
+GemmRate measure_sgemm(int n, int repeats) {
   const auto a = random_matrix<float>(n, 1), b = random_matrix<float>(n, 2);
   std::vector<float> c(size_t(n) * n);
-  const double s = median_seconds(repeats, [&] {
+  return rate(gemm_flops(n, n, n), repeats, [&] {
     sgemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
   });
-  return gemm_flops(n, n, n) / s * 1e-9;
 }
 
-double measure_dgemm_gflops(int n, int repeats) {
+GemmRate measure_dgemm(int n, int repeats) {
   const auto a = random_matrix<double>(n, 1), b = random_matrix<double>(n, 2);
   std::vector<double> c(size_t(n) * n, 0.0);
-  const double s = median_seconds(repeats, [&] { dgemm_nt(n, n, n, 1.0, a.data(), n, b.data(), n, c.data(), n); });
-  return gemm_flops(n, n, n) / s * 1e-9;
+  return rate(gemm_flops(n, n, n), repeats, [&] { dgemm_nt(n, n, n, 1.0, a.data(), n, b.data(), n, c.data(), n); });
 }
 
-double floor_seconds(double single_flops, double double_flops, const GemmRates& r) {
-  LATCO_CHECK(r.sgemm_gflops > 0 && (double_flops == 0 || r.dgemm_gflops > 0))
-      << "floor_seconds: GEMM rate not measured";
-  return single_flops / (r.sgemm_gflops * 1e9) + (double_flops > 0 ? double_flops / (r.dgemm_gflops * 1e9) : 0.0);
+GemmRates measure_gemm_rates(bool with_double) {
+  GemmRates r;
+  r.s = measure_sgemm();
+  if (with_double) r.d = measure_dgemm();
+  return r;
+}
+
+double floor_seconds(double single_flops, double double_flops, const GemmRates& r, bool cpu) {
+  const double rs = cpu ? r.s.cpu_gflops : r.s.gflops, rd = cpu ? r.d.cpu_gflops : r.d.gflops;
+  LATCO_CHECK(rs > 0 && (double_flops == 0 || rd > 0)) << "floor_seconds: GEMM rate not measured";
+  return single_flops / (rs * 1e9) + (double_flops > 0 ? double_flops / (rd * 1e9) : 0.0);
 }
 
 void print_floor(const std::string& base, const std::string& suffix, double single_flops, double double_flops,
-                 double seconds, const GemmRates& r) {
+                 double seconds, const GemmRates& r, double cpu_seconds) {
   const double fl = floor_seconds(single_flops, double_flops, r);
   bench_print(base + "_gflop" + suffix, (single_flops + double_flops) * 1e-9, "GFLOP");
   bench_print(base + "_floor_s" + suffix, fl, "s");
   bench_print(base + "_floor_ratio" + suffix, seconds / fl, "x");
+  if (cpu_seconds >= 0)
+    bench_print(base + "_floor_ratio_cpu" + suffix, cpu_seconds / floor_seconds(single_flops, double_flops, r, true),
+                "x");
 }
 
 }  // namespace latco

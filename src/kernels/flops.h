@@ -34,18 +34,26 @@ class FlopCounter {
 };
 
 // ----- the floor -----
-// GEMM rates in GFLOPS: median of `repeats` n^3 products after one warm-up, on the thread pool.
-double measure_sgemm_gflops(int n = 1024, int repeats = 9);  // sgemm, as `latco bench gemm`
-double measure_dgemm_gflops(int n = 1024, int repeats = 5);  // dgemm_nt (C += A B^T), double
+// GEMM rate in GFLOPS of n^3 products on the thread pool, after one warm-up: per wall second
+// (median of `repeats`), and per CPU second of all threads (median): on a shared machine the
+// second is the steadier, and the ratios formed with it estimate those of an idle machine.
+struct GemmRate {
+  double gflops = 0, cpu_gflops = 0;
+};
+GemmRate measure_sgemm(int n = 1024, int repeats = 9);  // sgemm, as `latco bench gemm`
+GemmRate measure_dgemm(int n = 1024, int repeats = 5);  // dgemm_nt (C += A B^T), double
 
 struct GemmRates {
-  double sgemm_gflops = 0;  // gemm_gflops_1024
-  double dgemm_gflops = 0;  // 0: not measured (the work must then be float only)
+  GemmRate s;  // gemm_gflops_1024
+  GemmRate d;  // dgemm_gflops_1024; 0: not measured (the work must then be float only)
 };
-// Seconds the counted work takes at the GEMM rates: float FLOPs at the sgemm rate, double at the dgemm rate.
-double floor_seconds(double single_flops, double double_flops, const GemmRates& r);
-// Prints <base>_gflop<suffix>, <base>_floor_s<suffix> and <base>_floor_ratio<suffix> (seconds / floor).
+GemmRates measure_gemm_rates(bool with_double);
+// Seconds the counted work takes at the GEMM rates: float FLOPs at the sgemm rate, double at the
+// dgemm rate; per wall second, or (cpu) per CPU second.
+double floor_seconds(double single_flops, double double_flops, const GemmRates& r, bool cpu = false);
+// Prints <base>_gflop<suffix>, <base>_floor_s<suffix>, <base>_floor_ratio<suffix> (seconds / floor)
+// and, given the work's CPU seconds (all threads), <base>_floor_ratio_cpu<suffix>.
 void print_floor(const std::string& base, const std::string& suffix, double single_flops, double double_flops,
-                 double seconds, const GemmRates& r);
+                 double seconds, const GemmRates& r, double cpu_seconds = -1);
 
 }  // namespace latco

@@ -69,13 +69,12 @@ LATCO_BENCH(jacobian) {
     fn();
     return c.single();
   };
-  GemmRates rates;
-  rates.sgemm_gflops = measure_sgemm_gflops();  // just before the timings, in the same process
-  bench_print("gemm_gflops_1024", rates.sgemm_gflops, "GFLOPS");
+  const GemmRates rates = measure_gemm_rates(false);  // just before the timings, in the same process
+  bench_print("gemm_gflops_1024", rates.s.gflops, "GFLOPS");
   if (part != "predict") {
     auto jac = [&] { m.predict_jacobians(H, z.data(), a.data(), mu.data(), dz.data(), da.data()); };
     const Timing t_jac = median_seconds(repeats, jac);
-    print_floor("jacobian", "", count(jac), 0, t_jac.wall, rates);
+    print_floor("jacobian", "", count(jac), 0, t_jac.wall, rates, t_jac.cpu);
     const Timing t_rgrad = median_seconds(repeats, [&] { m.reward_gradient(H, z.data(), r.data(), dr.data()); });
     const Timing t_std = median_seconds(repeats, [&] {
       m.predict_std(H, z.data(), a.data(), sd.data(), sdz.data(), sda.data());
@@ -91,7 +90,7 @@ LATCO_BENCH(jacobian) {
       m.reward(NS, z.data(), r.data());
     };
     const Timing t_pred = median_seconds(std::max(3, repeats / 4), pred);
-    print_floor("predict", "", count(pred), 0, t_pred.wall, rates);
+    print_floor("predict", "", count(pred), 0, t_pred.wall, rates, t_pred.cpu);
     bench_print("predict_steps_per_s", NS / t_pred.wall, "steps/s");
     bench_print("predict_steps_per_cpu_s", NS / t_pred.cpu, "steps/s");
   }

@@ -70,8 +70,7 @@ void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::
               sfx.c_str(), (long long)model.num_parameters(), model.stoch(), model.deter(), ms.hidden, ms.depth,
               ms.image_size, ms.image_size, bs.batch, bs.length);
 
-  GemmRates rates;
-  rates.sgemm_gflops = measure_sgemm_gflops();  // just before the steps, in the same process
+  const GemmRates rates = measure_gemm_rates(false);  // just before the steps, in the same process
   // Phases of one step, timed separately (the same work as ModelTrainer::step).
   std::vector<double> totals;
   double t_fwd = 0, t_bwd = 0, t_adam = 0, cpu0 = 0, flops = 0;
@@ -117,8 +116,8 @@ void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::
   bench_print("rssm_forward_s" + sfx, t_fwd / n, "s");
   bench_print("rssm_backward_s" + sfx, t_bwd / n, "s");
   bench_print("rssm_adam_s" + sfx, t_adam / n, "s");
-  bench_print("gemm_gflops_1024" + sfx, rates.sgemm_gflops, "GFLOPS");
-  print_floor("rssm_step", sfx, flops, 0, step_s, rates);
+  bench_print("gemm_gflops_1024" + sfx, rates.s.gflops, "GFLOPS");
+  print_floor("rssm_step", sfx, flops, 0, step_s, rates, cpu_s);
 }
 
 }  // namespace

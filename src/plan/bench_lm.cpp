@@ -86,19 +86,17 @@ LATCO_BENCH(lm) {
 
   for (int H : {10, 30, 50, 100}) {
     if (only_h > 0 && H != only_h) continue;
-    GemmRates rates;  // measured just before each horizon, in the same process
-    rates.sgemm_gflops = measure_sgemm_gflops();
-    rates.dgemm_gflops = measure_dgemm_gflops();
+    const GemmRates rates = measure_gemm_rates(true);  // just before each horizon, in the same process
     IterTiming t = time_iterations(model, H, z0.data(), H >= 100 ? std::max(3, reps / 2) : reps, false);
     const std::string h = "_H" + std::to_string(H);
     bench_print("lm_iter_s" + h, t.iter, "s");
     if (H == 30) {
-      bench_print("gemm_gflops_1024", rates.sgemm_gflops, "GFLOPS");
-      bench_print("dgemm_gflops_1024", rates.dgemm_gflops, "GFLOPS");
+      bench_print("gemm_gflops_1024", rates.s.gflops, "GFLOPS");
+      bench_print("dgemm_gflops_1024", rates.d.gflops, "GFLOPS");
     }
     std::printf("# lm H %d: %.3f GFLOP float, %.3f GFLOP double per iteration\n", H, t.flops_s * 1e-9,
                 t.flops_d * 1e-9);
-    print_floor("lm_iter", h, t.flops_s, t.flops_d, t.iter, rates);
+    print_floor("lm_iter", h, t.flops_s, t.flops_d, t.iter, rates, t.cpu);
     if (H == 30) {
       bench_print("lm_iter_cpu_s_H30", t.cpu, "s");
       bench_print("lm_jacobian_s_H30", t.jacobian, "s");

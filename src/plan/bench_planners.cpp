@@ -35,14 +35,6 @@ const char* kPaper =
     "cem_preset: tabletop\nmppi_preset: tabletop\n"
     "gd_iterations: 500\ngn_iterations: 100\nilqr_iterations: 50\nfo_iterations: 5000\nic_iterations: 5000\n";
 
-// SGEMM and DGEMM rates at 1024, measured just before a plan.
-GemmRates measure_rates() {
-  GemmRates r;
-  r.sgemm_gflops = measure_sgemm_gflops(1024, 5);
-  r.dgemm_gflops = measure_dgemm_gflops(1024, 3);
-  return r;
-}
-
 }  // namespace
 
 LATCO_BENCH(planners) {
@@ -66,7 +58,7 @@ LATCO_BENCH(planners) {
   for (const auto& name : planner_names()) {
     if (!only.empty() && name != only) continue;
     auto p = make_planner(name, model, H, cfg);
-    const GemmRates rates = measure_rates();
+    const GemmRates rates = measure_gemm_rates(true);
     FlopCounter counter;
     const std::clock_t c0 = std::clock();  // process CPU time, all threads (robust to a shared machine)
     const PlanResult& res = p->plan(z0.data(), 1);
@@ -76,7 +68,7 @@ LATCO_BENCH(planners) {
     std::printf("# %s: %zu iterations; rollouts %.3f s, derivatives %.3f s, solve %.3f s, other %.3f s\n",
                 name.c_str(), res.iters.size(), t.rollouts, t.derivatives, t.solve, t.other);
     bench_print("plan_s_" + name, t.total, "s");
-    print_floor("plan", "_" + name, fs, fd, t.total, rates);
+    print_floor("plan", "_" + name, fs, fd, t.total, rates, cpu_s);
     if (auto* sp = dynamic_cast<const SamplingPlanner*>(p.get())) {  // latent steps per second of the whole plan
       const double steps = double(sp->settings().samples) * H * sp->settings().iterations;
       bench_print("model_steps_per_s_" + name, steps / t.total, "steps/s");
@@ -90,15 +82,17 @@ LATCO_BENCH(planners) {
     cfg.apply(ics);
     Rssm rssm(RssmSettings{}, sz.action, 1);  // paper sizes, 64x64 images
     ImageCollocation ic(rssm, H, ics);
-    const GemmRates rates = measure_rates();
+    const GemmRates rates = measure_gemm_rates(true);
     FlopCounter counter;
+    const std::clock_t c0 = std::clock();
     const PlanResult& res = ic.plan(z0.data(), 1);
+    const double cpu_s = double(std::clock() - c0) / CLOCKS_PER_SEC;
     const double fs = counter.single(), fd = counter.dbl();
     const TimingBreakdown& t = res.timing;
     std::printf("# image_collocation: %zu iterations; derivatives %.3f s, solve %.3f s, rollouts %.3f s, other %.3f s\n",
                 res.iters.size(), t.derivatives, t.solve, t.rollouts, t.other);
     bench_print("plan_s_image_collocation", t.total, "s");
-    print_floor("plan", "_image_collocation", fs, fd, t.total, rates);
+    print_floor("plan", "_image_collocation", fs, fd, t.total, rates, cpu_s);
   }
   return 0;
 }
