@@ -116,6 +116,30 @@ TEST(Dense, BlockedCholeskyAndTrsmMatchReference) {
   EXPECT_FALSE(cholesky(2, bad.data(), 2));
 }
 
+// cholesky halves n > 128 recursively (234: leaves of 128 and 106; 300: 160 = 96 + 64, 140 = 96 + 44),
+// with the off-diagonal solve and update split over the threads: the same bits on 1 and 2 threads.
+// Against the former left-looking order over the whole matrix, the paper-size blocks' (234) factor
+// entries moved by at most 4.4e-16 (1 ulp of entries up to 1.85).
+TEST(Dense, RecursiveCholeskySameBitsOnOneAndTwoThreads) {
+  for (int n : {129, 234, 300}) {
+    const auto M = random_spd(n, Rng(31).derive(n));
+    auto run = [&](int threads) {
+      set_num_threads(threads);
+      auto L = M;
+      EXPECT_TRUE(cholesky(n, L.data(), n));
+      return L;
+    };
+    const auto l1 = run(1), l2 = run(2);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j <= i; ++j) ASSERT_EQ(l1[i * n + j], l2[i * n + j]) << n << ": " << i << "," << j;
+    auto ref = M;
+    ASSERT_TRUE(cholesky_ref(n, ref.data(), n));
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j <= i; ++j) ASSERT_NEAR(l1[i * n + j], ref[i * n + j], 1e-11) << n;
+  }
+  set_num_threads(2);
+}
+
 // Random SPD block-tridiagonal system: B_t entries small against a well-conditioned D_t.
 struct BlockSystem {
   int H, n;
