@@ -237,7 +237,8 @@ bool cholesky_blocked(int n, double* a, int lda) {
   for (int j0 = 0; j0 < n; j0 += NB) {
     const int jb = std::min(NB, n - j0);
     // Left-looking update of the panel (rows j0..n, columns j0..j0+jb) by the factored columns.
-    if (j0 > 0) gemm_nt(n - j0, jb, j0, -1.0, a + j0 * lda, lda, a + j0 * lda, lda, a + j0 * lda + j0, lda, false, 1e30);
+    if (j0 > 0)
+      gemm_nt(n - j0, jb, j0, -1.0, a + j0 * lda, lda, a + j0 * lda, lda, a + j0 * lda + j0, lda, false, 1e30);
     // Unblocked factor of the diagonal tile.
     double* T = a + j0 * lda + j0;
     for (int j = 0; j < jb; ++j) {
