@@ -69,7 +69,7 @@ std::vector<double> TabletopEnv::state() const {
 void TabletopEnv::set_hand(const Vec3& p) {
   for (int i = 0; i < 3; ++i) {
     double h = (i == 2 ? p[i] + kTcpBelowHand : p[i]);
-    h = clampd(h, kHandLow[i], kHandHigh[i]);
+    h = clampd(h, hand_low_[i], hand_high_[i]);
     target_[i] = prev_target_[i] = h;
     d_->mocap_pos[3 * mocap_ + i] = h;
     d_->qpos[hand_qpos_ + i] = h;
@@ -106,7 +106,7 @@ Vec3 TabletopEnv::uniform(Rng& rng, const Vec3& lo, const Vec3& hi) const {
 
 void TabletopEnv::begin_action(const float* a) {
   prev_target_ = target_;
-  for (int i = 0; i < 3; ++i) target_[i] = clampd(target_[i] + kStepScale * a[i], kHandLow[i], kHandHigh[i]);
+  for (int i = 0; i < 3; ++i) target_[i] = clampd(target_[i] + kStepScale * a[i], hand_low_[i], hand_high_[i]);
   // Gripper: a > 0 closes; position targets (a, a) on two mirrored slides = (a, -a) on one axis.
   d_->ctrl[0] = a[3];
   d_->ctrl[1] = a[3];

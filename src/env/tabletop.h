@@ -18,7 +18,7 @@ using Vec3 = std::array<double, 3>;
 
 class TabletopEnv : public Env {
  public:
-  static constexpr double kHandLow[3] = {-0.5, 0.4, 0.05};
+  static constexpr double kHandLow[3] = {-0.5, 0.4, 0.05};  // Meta-World's hand bounds (most tasks)
   static constexpr double kHandHigh[3] = {0.5, 1.0, 0.5};
   static constexpr double kTcpBelowHand = 0.04;  // tcp = hand origin - (0, 0, 0.04)
   static constexpr double kStepScale = 0.01;     // action xyz * 0.01 is added to the mocap target
@@ -26,6 +26,9 @@ class TabletopEnv : public Env {
   std::vector<double> state() const override;
   Vec3 tcp() const;               // midpoint of the two fingertip sites
   void set_hand(const Vec3& tcp);  // teleports hand + mocap target so that tcp lands there
+  // The task's hand bounds: the mocap target (hand origin) is clipped to them, at reset and every step.
+  const Vec3& hand_low() const { return hand_low_; }
+  const Vec3& hand_high() const { return hand_high_; }
   Vec3 body_pos(const std::string& body) const;
   Vec3 site_pos(const std::string& site) const;
 
@@ -45,9 +48,11 @@ class TabletopEnv : public Env {
   // Sets slide joints <prefix>_x, _y, _z (world coordinates for a body at the origin) and zero velocity.
   void place_slides(const std::string& prefix, const Vec3& p);
   Vec3 uniform(Rng& rng, const Vec3& lo, const Vec3& hi) const;
+  void set_hand_bounds(const Vec3& lo, const Vec3& hi) { hand_low_ = lo, hand_high_ = hi; }
 
  private:
   Vec3 target_{}, prev_target_{};
+  Vec3 hand_low_{kHandLow[0], kHandLow[1], kHandLow[2]}, hand_high_{kHandHigh[0], kHandHigh[1], kHandHigh[2]};
   int mocap_ = -1, hand_qpos_ = -1, hand_dof_ = -1, tip_l_ = -1, tip_r_ = -1;
 };
 

@@ -1,5 +1,6 @@
-// hammer: success when the nail head is within 0.05 of its goal (0.24, 0.74),
-// i.e. driven more than 0.05 of its 0.1 travel. Object a: hammer (handle
+// hammer: success (the fork's) when the nail head is within 0.05 of its goal
+// (0.24, 0.74), i.e. driven more than 0.05 of its 0.1 travel, AND the hammer's head
+// (its striking face) is within 0.1 of the nail head. Object a: hammer (handle
 // centre); object b: nail head. The hammer starts at x U(-0.1, 0.3),
 // y U(0.42, 0.56) (TASKS.md: U(0.3, 0.7); ours keeps the handle inside the hand
 // bounds, y >= 0.4, and out of the nail block); the hand starts 0.1 behind and 0.16 above it. Action repeat 2.
@@ -9,9 +10,11 @@ namespace latco {
 
 class HammerEnv : public TabletopEnv {
  public:
-  static constexpr double kThreshold = 0.05;
+  static constexpr double kThreshold = 0.05, kHeadTol = 0.1;
   explicit HammerEnv(const EnvSettings& s) : TabletopEnv("hammer", s, 2, 75) {}
-  bool success() const override { return dist3(obj_b(), goal()) <= kThreshold; }
+  bool success() const override {
+    return dist3(obj_b(), goal()) <= kThreshold && dist3(site_pos("head_face"), obj_b()) <= kHeadTol;
+  }
 
  protected:
   Vec3 obj_a() const override { return body_pos("hammer"); }
