@@ -1,6 +1,7 @@
 // The tasks' start distributions and success tests against the Meta-World fork the paper
-// ran (envs/sparse_metaworld.py of the release, the fork's env files), and the lottery's
-// two payoff variants (the released code's and the paper text's).
+// ran (envs/sparse_metaworld.py of the release, the fork's env files), the lottery's
+// two payoff variants (the released code's and the paper text's), and the dense
+// tabletop variants' shaped rewards against hand values.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -267,4 +268,116 @@ TEST(Lottery, SameSeedSameDraw) {
     EXPECT_EQ(t1, t2) << task;
     EXPECT_NE(t1, 0.0f) << task;
   }
+}
+
+// ----- dense variants (Figure 10): the fork's shaped rewards -----
+
+namespace {
+double shaped(double d, double d_max) {
+  return std::max(0.0, 1000 * (d_max - d) + 1000 * (std::exp(-d * d / 0.01) + std::exp(-d * d / 0.001)));
+}
+}  // namespace
+
+// Same scene, start and success test as the sparse task; only the reward differs.
+TEST(Dense, SameStartsAndSuccessAsTheSparseTask) {
+  for (const std::string t : {"reach", "button", "window", "drawer", "push", "thermos", "hammer"}) {
+    auto sparse = make_env(t, no_images()), dense = make_env(t + "_dense", no_images());
+    EXPECT_EQ(dense->time_limit(), sparse->time_limit()) << t;
+    EXPECT_EQ(dense->action_repeat(), sparse->action_repeat()) << t;
+    for (uint64_t seed : {3u, 8u}) {
+      sparse->reset(seed);
+      dense->reset(seed);
+      EXPECT_EQ(sparse->state(), dense->state()) << t;
+      float a[4] = {0.3f, -0.2f, 0.1f, 0.5f};
+      StepResult rs = sparse->step(a), rd = dense->step(a);
+      EXPECT_EQ(rs.state, rd.state) << t;
+      EXPECT_EQ(rs.success, rd.success) << t;
+      EXPECT_EQ(rs.reward, rs.success ? 1.0f : 0.0f) << t;
+    }
+  }
+}
+
+TEST(Dense, ReachAndPushAgainstHandValues) {
+  auto env = make_env("reach_dense", no_images());
+  auto& tt = dynamic_cast<TabletopEnv&>(*env);
+  env->reset(4);
+  const std::vector<double> s0 = env->state();
+  const Vec3 goal = at(s0, kGoal);
+  const double d0 = dist3(at(s0, kTcp), goal);
+  tt.set_hand(goal);
+  EXPECT_NEAR(tt.reward_now(), 1000 * d0 + 2000, 1e-2);
+  tt.set_hand({goal[0] + 0.1, goal[1], goal[2]});
+  EXPECT_NEAR(tt.reward_now(), 1000 * (d0 - 0.1) + 1000 * (std::exp(-1.0) + std::exp(-10.0)), 1e-2);
+  tt.set_hand({goal[0], goal[1], goal[2] + 1.0});  // clipped to the hand bounds; far: floored at 0
+  EXPECT_GE(tt.reward_now(), 0.0f);
+
+  auto push = make_env("push_dense", no_images());
+  auto& pt = dynamic_cast<TabletopEnv&>(*push);
+  push->reset(6);
+  const std::vector<double> p0 = push->state();
+  const double push0 = dist2(at(p0, kObjA), at(p0, kGoal));
+  // The fingertips 0.03 beside the puck: reach term and push term.
+  const Vec3 puck = at(p0, kObjA);
+  pt.set_hand({puck[0], puck[1] - 0.03, puck[2]});
+  double reach = dist3(pt.tcp(), puck);
+  ASSERT_LT(reach, 0.05);
+  EXPECT_NEAR(pt.reward_now(), -reach + shaped(push0, push0), 1e-2);
+  // 0.3 away: the reach term alone.
+  pt.set_hand({puck[0], puck[1], puck[2] + 0.3});
+  reach = dist3(pt.tcp(), puck);
+  EXPECT_NEAR(pt.reward_now(), -reach, 1e-5);
+}
+
+TEST(Dense, JointTasksAgainstHandValues) {
+  struct Case { const char* task; const char* joint; double value, full; bool left_finger; };
+  for (Case c : {Case{"drawer_dense", "drawer", 0.05, -1, false}, Case{"window_dense", "window", 0.05, 0.2, false},
+                 Case{"button_dense", "button", 0.02, 0.06, true}}) {
+    SCOPED_TRACE(c.task);
+    auto env = make_env(c.task, no_images());
+    auto& tt = dynamic_cast<TabletopEnv&>(*env);
+    env->reset(11);
+    const double full = c.full > 0 ? c.full : env->joint(c.joint);  // drawer: the opening at the start
+    env->set_joint(c.joint, c.value);
+    const Vec3 handle = at(env->state(), kObjA);
+    // The measuring point (the fingertips, or the left fingertip) 0.02 in front of the handle.
+    tt.set_hand(handle);
+    const Vec3 p = c.left_finger ? tt.site_pos("tip_l") : tt.tcp(), t = tt.tcp();
+    tt.set_hand({handle[0] - (p[0] - t[0]), handle[1] - (p[1] - t[1]) - 0.02, handle[2] - (p[2] - t[2])});
+    const double remaining = std::string(c.task) == "button_dense" ? 0.06 - c.value : c.value;
+    const double reach = dist3(handle, c.left_finger ? tt.site_pos("tip_l") : tt.tcp());
+    ASSERT_LT(reach, 0.05);
+    EXPECT_NEAR(tt.reward_now(), -reach + shaped(remaining, full), 1e-2);
+    tt.set_hand({handle[0], handle[1] - 0.2, handle[2] + 0.1});
+    const double far = dist3(handle, c.left_finger ? tt.site_pos("tip_l") : tt.tcp());
+    EXPECT_NEAR(tt.reward_now(), -far, 1e-5);
+  }
+}
+
+// Hammer: the pick term pays 100 x the lift target once the hammer reaches it, and keeps paying
+// while it is held; dense rewards are summed over the action repeat.
+TEST(Dense, HammerPickTermAndRepeatSum) {
+  auto env = make_env("hammer_dense", no_images());
+  auto& tt = dynamic_cast<TabletopEnv&>(*env);
+  env->reset(2);
+  const Vec3 h0 = at(env->state(), kObjA);
+  const double target = h0[2] + 0.09;
+  const Vec3 tcp0 = tt.tcp();
+  const double r0 = tt.reward_now();
+  EXPECT_NEAR(r0, -dist3(h0, tcp0), 1e-5) << "at rest: the reach term alone";
+  // Lift the hammer to the target with the hand at its handle: picked.
+  env->set_joint("hammer_z", target);
+  const Vec3 h = at(env->state(), kObjA);
+  tt.set_hand({h[0], h[1], h[2]});
+  const double reach = dist3(h, tt.tcp());
+  const double r = tt.reward_now();
+  EXPECT_GE(r, -reach + 100 * target - 1e-3);  // reach + pick (+ the drive term, >= 0)
+  // Summed over the repeat: a step far from everything pays twice the reach term.
+  auto far = make_env("thermos_dense", no_images());
+  auto& ft = dynamic_cast<TabletopEnv&>(*far);
+  far->reset(0);
+  const float per_unit = ft.reward_now();
+  float a[4] = {0, 0, 0, 0};
+  StepResult st = far->step(a);
+  EXPECT_EQ(far->action_repeat(), 2);
+  EXPECT_NEAR(st.reward, 2 * per_unit, 2e-3 * std::fabs(per_unit) + 1e-4);
 }

@@ -2,6 +2,8 @@
 // when the handle is within 0.05 of its closed position. Object a: the handle;
 // goal: the handle's closed position. Hand starts at handle + U(+-0.15, -0.3..0, +-0.15)
 // (the fork's range around the handle).
+// window_dense (Meta-World's): -|handle - tcp| + shaped(remaining travel, 0.2) once the
+// fingertips are within 0.05 of the handle.
 #include "env/tabletop.h"
 
 namespace latco {
@@ -10,8 +12,14 @@ class WindowEnv : public TabletopEnv {
  public:
   static constexpr double kThreshold = 0.05;
   static constexpr double kJitterLow[3] = {-0.15, -0.3, -0.15}, kJitterHigh[3] = {0.15, 0.0, 0.15};
-  explicit WindowEnv(const EnvSettings& s) : TabletopEnv("window", s) {}
+  static constexpr double kTravel = 0.2;
+  explicit WindowEnv(const EnvSettings& s, bool dense = false)
+      : TabletopEnv(dense ? "window_dense" : "window", s, 1, 150, "window.xml", dense) {}
   bool success() const override { return joint("window") <= kThreshold; }
+  double dense_reward() override {
+    const double reach = dist3(obj_a(), tcp());
+    return -reach + (reach < 0.05 ? shaped(joint("window"), kTravel) : 0.0);
+  }
 
  protected:
   Vec3 obj_a() const override { return site_pos("handle"); }
@@ -28,6 +36,11 @@ class WindowEnv : public TabletopEnv {
 constexpr double WindowEnv::kJitterLow[3];
 constexpr double WindowEnv::kJitterHigh[3];
 
+struct WindowDenseEnv : WindowEnv {
+  explicit WindowDenseEnv(const EnvSettings& s) : WindowEnv(s, true) {}
+};
+
 LATCO_ENV(window, WindowEnv);
+LATCO_ENV(window_dense, WindowDenseEnv);
 
 }  // namespace latco
