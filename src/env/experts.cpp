@@ -226,6 +226,11 @@ std::vector<std::string> expert_names() {
 
 std::unique_ptr<Expert> make_expert(const std::string& task, float noise) {
   auto it = expert_table().find(task);
+  // A dense variant (<task>_dense) has its task's scene and state: the same expert drives it.
+  const std::string suffix = "_dense";
+  if (it == expert_table().end() && task.size() > suffix.size() &&
+      task.compare(task.size() - suffix.size(), suffix.size(), suffix) == 0)
+    it = expert_table().find(task.substr(0, task.size() - suffix.size()));
   if (it == expert_table().end()) {
     std::string list;
     for (const auto& n : expert_names()) list += (list.empty() ? "" : ", ") + n;
