@@ -12,6 +12,7 @@
 #include "core/command.h"
 #include "core/error.h"
 #include "plan/ilqr.h"
+#include "plan/image_collocation.h"
 #include "plan/latco.h"
 #include "plan/latco_first_order.h"
 #include "plan/latco_gaussian.h"
@@ -38,51 +39,70 @@ struct Block {
   std::string preset;  // the source of a value that differs from the default though no key set it
 };
 
+// A settings struct resolved as its planner's factory reads it: load(cfg) where the struct has one
+// (presets first, then the keys), else the plain keys.
+template <class S>
+auto resolve(S& s, const Config& c, int) -> decltype(s.load(c), void()) {
+  s.load(c);
+}
+template <class S>
+void resolve(S& s, const Config& c, long) {
+  c.apply(s);
+}
+template <class S>
+Rows all_rows(S& s) {
+  return rows_of(s);
+}
+Rows all_rows(GaussianLatcoSettings& s) {  // the shared latco_* keys, then its own
+  Rows r = rows_of(s.lm);
+  Config::describe(s, r);
+  return r;
+}
+
+// A value that differs from an empty config's though no key set it comes from a preset key.
+template <class S>
+Block block_of(const std::string& title, const Config& cfg, const std::string& preset_key) {
+  const Config none;
+  S s, d;
+  resolve(s, cfg, 0);
+  resolve(d, none, 0);
+  std::string preset = "preset";
+  if (!preset_key.empty() && cfg.has(preset_key)) preset += " " + preset_key + ": " + cfg.find(preset_key)->value;
+  return {title, all_rows(s), all_rows(d), preset};
+}
+
 // The planner's settings, resolved the way its factory reads them (one entry per settings struct).
 std::vector<Block> planner_blocks(const std::string& planner, const Config& cfg) {
-  const Config none;
   std::vector<Block> out;
-  auto latco = [&](const Config& c) {
-    LatcoSettings s;
-    s.load(c);
-    return rows_of(s);
-  };
   if (planner == "latco" || planner == "latco_no_relax" || planner == "latco_no_constrained" ||
       planner == "latco_const_damping") {
     // A named variant's own preset (src/plan/latco.cpp) lies under these keys and is not shown here.
     const std::string note = planner == "latco" ? "" : "; its preset in src/plan/latco.cpp lies under keys not given";
-    out.push_back({"planner " + planner + " (LatcoSettings, src/plan/latco.h)" + note, latco(cfg), latco(none), ""});
+    out.push_back(block_of<LatcoSettings>("planner " + planner + " (LatcoSettings, src/plan/latco.h)" + note, cfg, ""));
   } else if (planner == "latco_gaussian") {
-    auto rows = [](const Config& c) {
-      GaussianLatcoSettings s;
-      s.load(c);
-      Rows r = rows_of(s.lm);
-      Config::describe(s, r);
-      return r;
-    };
     // Gaussian LatCo's own defaults differ from deterministic LatCo's: "default" is its own.
-    out.push_back({"planner latco_gaussian (GaussianLatcoSettings, src/plan/latco_gaussian.h)", rows(cfg), rows(none), ""});
+    out.push_back(block_of<GaussianLatcoSettings>("planner latco_gaussian (GaussianLatcoSettings, src/plan/latco_gaussian.h)",
+                                                  cfg, "latco_gaussian_preset"));
   } else if (planner == "cem" || planner == "mppi") {
+    const Config none;
+    std::string preset = "preset";
+    if (cfg.has(planner + "_preset")) preset += " " + planner + "_preset: " + cfg.find(planner + "_preset")->value;
     out.push_back({"planner " + planner + " (SamplingSettings, src/plan/sampling_planners.h)",
-                   rows_of(sampling_settings_from(planner, cfg)), rows_of(sampling_settings_from(planner, none)),
-                   "preset " + planner + "_preset: " + cfg.get_string(planner + "_preset", "cpu")});
+                   rows_of(sampling_settings_from(planner, cfg)), rows_of(sampling_settings_from(planner, none)), preset});
   } else if (planner == "shooting_gd") {
-    ShootingGdSettings s, d;
-    cfg.apply(s);
-    out.push_back({"planner shooting_gd (ShootingGdSettings, src/plan/shooting_gd.h)", rows_of(s), rows_of(d), ""});
+    out.push_back(block_of<ShootingGdSettings>("planner shooting_gd (ShootingGdSettings, src/plan/shooting_gd.h)", cfg,
+                                               "gd_preset"));
   } else if (planner == "shooting_gn") {
-    ShootingGnSettings s, d;
-    cfg.apply(s);
-    out.push_back({"planner shooting_gn (ShootingGnSettings, src/plan/shooting_gn.h)", rows_of(s), rows_of(d), ""});
+    out.push_back(block_of<ShootingGnSettings>("planner shooting_gn (ShootingGnSettings, src/plan/shooting_gn.h)", cfg,
+                                               "gn_preset"));
   } else if (planner == "ilqr") {
-    IlqrSettings s, d;
-    cfg.apply(s);
-    out.push_back({"planner ilqr (IlqrSettings, src/plan/ilqr.h)", rows_of(s), rows_of(d), ""});
+    out.push_back(block_of<IlqrSettings>("planner ilqr (IlqrSettings, src/plan/ilqr.h)", cfg, "ilqr_preset"));
   } else if (planner == "latco_no_second_order") {
-    LatcoFirstOrderSettings s, d;
-    cfg.apply(s);
-    out.push_back({"planner latco_no_second_order (LatcoFirstOrderSettings, src/plan/latco_first_order.h)",
-                   rows_of(s), rows_of(d), ""});
+    out.push_back(block_of<LatcoFirstOrderSettings>(
+        "planner latco_no_second_order (LatcoFirstOrderSettings, src/plan/latco_first_order.h)", cfg, "fo_preset"));
+  } else if (planner == "image_collocation") {
+    out.push_back(block_of<ImageCollocationSettings>(
+        "planner image_collocation (ImageCollocationSettings, src/plan/image_collocation.h)", cfg, ""));
   }
   return out;
 }
@@ -100,7 +120,7 @@ void print_block(const Block& b, const Config& cfg, std::vector<std::string>& pr
     const auto& [key, value] = b.resolved[i];
     std::string from;
     if (const Config::Entry* e = cfg.find(key)) from = source_of(*e);
-    else if (i < b.defaults.size() && value != b.defaults[i].second && !b.preset.empty()) from = b.preset;
+    else if (i < b.defaults.size() && value != b.defaults[i].second) from = b.preset;
     else from = "default";
     const std::string line = key + ": " + value;
     std::printf("%-*s  # %s\n", int(width), line.c_str(), from.c_str());
