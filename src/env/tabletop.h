@@ -52,8 +52,9 @@ class TabletopEnv : public Env {
     grip_cmd_ = 0;
     dense_begin();
   }
-  // The shaped reward of the current state (dense variants); may update per-episode state.
-  virtual double dense_reward() = 0;
+  // The shaped reward of the current state (dense variants; may update per-episode state). A task
+  // without one pays its sparse reward.
+  virtual double dense_reward() { return success() ? 1.0 : 0.0; }
   // Per-episode constants of the shaped reward, once the start state is set.
   virtual void dense_begin() {}
   // Meta-World's shaping term: 1000 (d_max - d) + 1000 (exp(-d^2 / 0.01) + exp(-d^2 / 0.001)), floored at 0.
