@@ -370,7 +370,7 @@ TEST(Success, PushAtThreshold) {
 TEST(Success, JointTasksAtThreshold) {
   struct Case { const char* task; const char* joint; double threshold; bool success_above; };
   for (Case c : {Case{"button", "button", 0.03, true}, Case{"window", "window", 0.05, false},
-                 Case{"drawer", "drawer", 0.03, false}, Case{"hammer", "nail", 0.05, true}}) {
+                 Case{"drawer", "drawer", 0.03, false}}) {
     auto env = make_env(c.task, no_images());
     env->reset(0);
     env->set_joint(c.joint, c.threshold + 0.001);
@@ -447,6 +447,7 @@ TEST(Experts, RandomActionsRarelySucceed) {
     int ok = 0;
     for (int seed = 0; seed < 10; ++seed) {
       env->reset(seed);
+      if (env->success()) continue;  // push may start at the goal (the fork draws the puck anywhere)
       Rng rng(seed + 100);
       StepResult r;
       do {
@@ -457,55 +458,6 @@ TEST(Experts, RandomActionsRarelySucceed) {
     }
     EXPECT_LE(ok, 1) << t;
   }
-}
-
-// ----- lottery -----
-TEST(Lottery, PaysOnceAndEnds) {
-  auto env = make_env("lottery", no_images());
-  int wins = 0, n = 200;
-  for (int seed = 0; seed < n; ++seed) {
-    for (const char* which : {"lottery", "lottery_safe"}) {
-      auto ex = make_expert(which);
-      env->reset(seed);
-      ex->reset(seed);
-      std::vector<double> s = env->state();
-      float a[2];
-      float total = 0;
-      StepResult r;
-      do {
-        ex->act(s, a);
-        r = env->step(a);
-        s = r.state;
-        total += r.reward;
-        if (!r.done) {
-          ASSERT_EQ(r.reward, 0.0f);
-        }
-      } while (!r.done);
-      ASSERT_TRUE(r.success) << "did not arrive";
-      ASSERT_LT(env->steps(), env->time_limit()) << "episode must end on arrival";
-      if (std::string(which) == "lottery_safe") {
-        EXPECT_EQ(total, 1.0f);
-      } else {
-        ASSERT_TRUE(total == 20.0f || total == -40.0f) << total;
-        wins += total > 0;
-      }
-    }
-  }
-  // 0.65 win rate: 200 draws, 4 standard deviations is about 0.135.
-  EXPECT_NEAR(wins / double(n), 0.65, 0.135);
-  // The draw is a function of the seed.
-  auto a = make_env("lottery", no_images());
-  auto ex = make_expert("lottery");
-  float t1 = 0, t2 = 0;
-  for (float* t : {&t1, &t2}) {
-    a->reset(77);
-    ex->reset(77);
-    StepResult r;
-    std::vector<double> s = a->state();
-    float act[2];
-    do { ex->act(s, act); r = a->step(act); s = r.state; *t += r.reward; } while (!r.done);
-  }
-  EXPECT_EQ(t1, t2);
 }
 
 // ----- locomotion -----

@@ -4,6 +4,7 @@
 // a few sequences, bit-exact reproducibility, NaN reporting. Tiny sizes throughout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -240,6 +241,92 @@ TEST(Rssm, ImageStdScalesTheImageLikelihood) {
   EXPECT_NEAR(narrow.reward_ll, unit.reward_ll, 1e-9);
   ASSERT_GT(g_unit, 0.0);
   EXPECT_NEAR(g_narrow / g_unit, 16.0, 1e-2 * 16.0);
+}
+
+// Free nats, both ways, against a hand computation from the filtered sequence's Gaussians:
+// per_step floors each (t, b) KL, batch_mean floors their mean (the released code's).
+TEST(Rssm, FreeNatsPerStepAndOnTheBatchMean) {
+  RssmSettings st = tiny();
+  Rssm model(st, 2, 3);
+  SequenceBatch b = toy_batch(3, 4, 16, 2, 21);
+  Tensor images, actions, rewards;
+  model.batch_tensors(b, images, actions, rewards);
+  Tensor eps = test::random_tensor({4, 3, 4}, 22);
+  ElboTerms none = elbo_loss(model, images, actions, rewards, eps, 0.0f);
+  // KL(q || p) per row, summed over the latent dims.
+  const Tensor &qm = none.seq.post_m.value(), &qs = none.seq.post_sd.value();
+  const Tensor &pm = none.seq.prior_m.value(), &ps = none.seq.prior_sd.value();
+  std::vector<double> kl(12, 0.0);
+  for (int r = 0; r < 12; ++r)
+    for (int k = 0; k < 4; ++k) {
+      const double a = qs[r * 4 + k], c = ps[r * 4 + k], d = qm[r * 4 + k] - pm[r * 4 + k];
+      kl[r] += std::log(c / a) + (a * a + d * d) / (2 * c * c) - 0.5;
+    }
+  double mean = 0;
+  for (double v : kl) mean += v / 12;
+  EXPECT_NEAR(none.kl, mean, 1e-5 * mean);
+  EXPECT_NEAR(none.kl_term, mean, 1e-5 * mean);
+  // A floor between the smallest and the largest KL tells the two rules apart.
+  const double lo = *std::min_element(kl.begin(), kl.end()), hi = *std::max_element(kl.begin(), kl.end());
+  ASSERT_LT(lo, hi);
+  const float fn = float(0.5 * (lo + mean));
+  double per_step = 0;
+  for (double v : kl) per_step += std::max(v, double(fn)) / 12;
+  const double batch = std::max(mean, double(fn));
+  ElboTerms p = elbo_loss(model, images, actions, rewards, eps, fn, FreeNats::PerStep);
+  ElboTerms q = elbo_loss(model, images, actions, rewards, eps, fn, FreeNats::BatchMean);
+  EXPECT_NEAR(p.kl_term, per_step, 1e-5 * per_step);
+  EXPECT_NEAR(q.kl_term, batch, 1e-5 * batch);
+  EXPECT_GT(p.kl_term - q.kl_term, 1e-3);
+  // Above the mean, the batch rule is the floor itself, while per step still adds the larger KLs.
+  const float high = float(0.5 * (mean + hi));
+  double per_step_high = 0;
+  for (double v : kl) per_step_high += std::max(v, double(high)) / 12;
+  EXPECT_NEAR(elbo_loss(model, images, actions, rewards, eps, high, FreeNats::BatchMean).kl_term, high, 1e-6);
+  EXPECT_NEAR(elbo_loss(model, images, actions, rewards, eps, high, FreeNats::PerStep).kl_term, per_step_high,
+              1e-5 * per_step_high);
+  EXPECT_EQ(parse_free_nats_mode("per_step"), FreeNats::PerStep);
+  EXPECT_EQ(parse_free_nats_mode("batch_mean"), FreeNats::BatchMean);
+  try {
+    parse_free_nats_mode("mean");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model_free_nats_mode"), std::string::npos) << e.what();
+  }
+}
+
+// Reward normalisation (dense tasks): the running statistics follow the released code's update,
+// and the reward head is trained on rewards normalised with the statistics before the update.
+TEST(Rssm, RunningRewardStatisticsFollowTheReleasedUpdate) {
+  RewardStats rs;
+  Tensor r({4, 1});
+  const float v[4] = {1, 3, 5, 7};  // mean 4, population std sqrt(5)
+  for (int i = 0; i < 4; ++i) r[i] = v[i];
+  rs.update(r);
+  EXPECT_NEAR(rs.mean, 0.99 * 0 + 0.01 * 4, 1e-6);
+  EXPECT_NEAR(rs.std, 0.99 * 1 + 0.01 * std::sqrt(5.0), 1e-6);
+  rs.update(r);
+  EXPECT_NEAR(rs.mean, 0.99 * 0.04 + 0.01 * 4, 1e-6);
+
+  RssmSettings st = tiny();
+  st.reward_normalize = true;
+  Rssm model(st, 2, 3);
+  ModelTrainer trainer(model, 5);
+  SequenceBatch b = toy_batch(3, 5, 16, 2, 23);
+  for (float& x : b.reward) x = 10 * x + 2;  // a dense-looking reward
+  double m = 0, sq = 0;
+  for (float x : b.reward) m += x / b.reward.size();
+  for (float x : b.reward) sq += (x - m) * (x - m) / b.reward.size();
+  trainer.step(b);
+  EXPECT_NEAR(trainer.reward_stats().mean, 0.01 * m, 1e-5);
+  EXPECT_NEAR(trainer.reward_stats().std, 0.99 + 0.01 * std::sqrt(sq), 1e-5);
+  Checkpoint ck;
+  trainer.save(ck);
+  Rssm other(st, 2, 3);
+  ModelTrainer resumed(other, 5);
+  resumed.load(ck, "test");
+  EXPECT_EQ(resumed.reward_stats().mean, trainer.reward_stats().mean);
+  EXPECT_EQ(resumed.reward_stats().std, trainer.reward_stats().std);
 }
 
 TEST(Rssm, FilterStepMatchesObserveWithMeans) {

@@ -93,6 +93,7 @@ Observation Env::reset(uint64_t seed) {
   episode_rng_ = root.derive(1);
   reset_task(rng);
   mj_forward(m_, d_);
+  after_reset();
   steps_ = 0;
   episode_over_ = false;
   return render();

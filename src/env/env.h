@@ -98,6 +98,8 @@ class Env {
   // ----- task hooks -----
   // Puts the physics into the episode's start state (qpos0 and zero velocity are set already).
   virtual void reset_task(Rng& rng) = 0;
+  // Called once the start state is final (after reset_task and mj_forward): per-episode reward constants.
+  virtual void after_reset() {}
   // Called at the start of each repeat unit of a decision (before its substeps).
   virtual void begin_action(const float* a) {}
   // Called before each physics step (mj_step) of the decision; k counts substeps.

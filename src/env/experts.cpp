@@ -162,7 +162,7 @@ class ThermosExpert : public GraspExpert {
 };
 
 // hammer: grasp the handle behind its centre, lift to nail height, line the head
-// up in front of the nail, then swing through in +y.
+// up in front of the nail, drive it in +y, then rest the head against it.
 class HammerExpert : public GraspExpert {
  public:
   HammerExpert() { grasp_dx = -0.06; }
@@ -178,6 +178,8 @@ class HammerExpert : public GraspExpert {
       if (hammer[2] < nail[2] - 0.02) return {tcp[0], tcp[1], ready[2]};
       return ready;
     }
+    // Driven: rest the head against the nail (success also needs the head within 0.1 of it).
+    if (nail[1] >= at(s, kGoal)[1] - 0.02) return {ready[0], nail[1] + fy, ready[2]};
     return {ready[0], nail[1] + 0.08 + fy, ready[2]};
   }
 };
@@ -208,6 +210,8 @@ std::map<std::string, std::function<std::unique_ptr<Expert>()>>& expert_table() 
       {"hammer", [] { return std::unique_ptr<Expert>(new HammerExpert); }},
       {"lottery", [] { return std::unique_ptr<Expert>(new LotteryExpert(false)); }},
       {"lottery_safe", [] { return std::unique_ptr<Expert>(new LotteryExpert(true)); }},
+      {"lottery_paper", [] { return std::unique_ptr<Expert>(new LotteryExpert(false)); }},
+      {"lottery_paper_safe", [] { return std::unique_ptr<Expert>(new LotteryExpert(true)); }},
   };
   return t;
 }
@@ -222,6 +226,11 @@ std::vector<std::string> expert_names() {
 
 std::unique_ptr<Expert> make_expert(const std::string& task, float noise) {
   auto it = expert_table().find(task);
+  // A dense variant (<task>_dense) has its task's scene and state: the same expert drives it.
+  const std::string suffix = "_dense";
+  if (it == expert_table().end() && task.size() > suffix.size() &&
+      task.compare(task.size() - suffix.size(), suffix.size(), suffix) == 0)
+    it = expert_table().find(task.substr(0, task.size() - suffix.size()));
   if (it == expert_table().end()) {
     std::string list;
     for (const auto& n : expert_names()) list += (list.empty() ? "" : ", ") + n;

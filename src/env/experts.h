@@ -33,7 +33,8 @@ class Expert {
 };
 
 // Tasks with an expert: reach, button, window, drawer, push, thermos, hammer,
-// lottery (goal "lottery") and lottery_safe (the same task, goal "safe").
+// lottery (goal "lottery") and lottery_safe (the same task, goal "safe"); lottery_paper and
+// lottery_paper_safe likewise for the paper-text payoffs; each <task>_dense uses its task's expert.
 std::vector<std::string> expert_names();
 // Unknown task -> Error listing the ones that have experts.
 std::unique_ptr<Expert> make_expert(const std::string& task, float noise = 0);

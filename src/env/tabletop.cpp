@@ -3,6 +3,7 @@
 // and the shared state layout.
 #include "env/tabletop.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -19,8 +20,9 @@ double dist2(const Vec3& a, const Vec3& b) {
   return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]));
 }
 
-TabletopEnv::TabletopEnv(const std::string& name, const EnvSettings& s, int repeat, int limit)
-    : Env(name, name + ".xml", s, 4, repeat, limit) {
+TabletopEnv::TabletopEnv(const std::string& name, const EnvSettings& s, int repeat, int limit,
+                         const std::string& scene, bool dense)
+    : Env(name, scene.empty() ? name + ".xml" : scene, s, 4, repeat, limit), dense_(dense) {
   mocap_ = m_->body_mocapid[id(mjOBJ_BODY, "mocap")];
   int j = id(mjOBJ_JOINT, "hand_free");
   hand_qpos_ = m_->jnt_qposadr[j];
@@ -69,7 +71,7 @@ std::vector<double> TabletopEnv::state() const {
 void TabletopEnv::set_hand(const Vec3& p) {
   for (int i = 0; i < 3; ++i) {
     double h = (i == 2 ? p[i] + kTcpBelowHand : p[i]);
-    h = clampd(h, kHandLow[i], kHandHigh[i]);
+    h = clampd(h, hand_low_[i], hand_high_[i]);
     target_[i] = prev_target_[i] = h;
     d_->mocap_pos[3 * mocap_ + i] = h;
     d_->qpos[hand_qpos_ + i] = h;
@@ -104,9 +106,14 @@ Vec3 TabletopEnv::uniform(Rng& rng, const Vec3& lo, const Vec3& hi) const {
           rng.uniform_double() * (hi[2] - lo[2]) + lo[2]};
 }
 
+double TabletopEnv::shaped(double d, double d_max) {
+  return std::max(0.0, 1000 * (d_max - d) + 1000 * (std::exp(-d * d / 0.01) + std::exp(-d * d / 0.001)));
+}
+
 void TabletopEnv::begin_action(const float* a) {
+  grip_cmd_ = a[3];
   prev_target_ = target_;
-  for (int i = 0; i < 3; ++i) target_[i] = clampd(target_[i] + kStepScale * a[i], kHandLow[i], kHandHigh[i]);
+  for (int i = 0; i < 3; ++i) target_[i] = clampd(target_[i] + kStepScale * a[i], hand_low_[i], hand_high_[i]);
   // Gripper: a > 0 closes; position targets (a, a) on two mirrored slides = (a, -a) on one axis.
   d_->ctrl[0] = a[3];
   d_->ctrl[1] = a[3];

@@ -25,16 +25,35 @@ double const_nll(const Var& m, double sigma) {
 }
 }  // namespace
 
+FreeNats parse_free_nats_mode(const std::string& mode) {
+  if (mode == "per_step") return FreeNats::PerStep;
+  if (mode == "batch_mean") return FreeNats::BatchMean;
+  LATCO_FAIL("model_free_nats_mode: expected per_step or batch_mean, got '" << mode << "'");
+}
+
+void RewardStats::update(const Tensor& rewards) {
+  // Batch mean and (population) std in double, stored as float.
+  const int64_t n = rewards.numel();
+  double m = 0, v = 0;
+  for (int64_t i = 0; i < n; ++i) m += rewards[i];
+  m /= double(n);
+  for (int64_t i = 0; i < n; ++i) v += (rewards[i] - m) * (rewards[i] - m);
+  const double sd = std::sqrt(v / double(n));
+  mean = float(mean * kRoll + m * (1 - kRoll));
+  std = float(std * kRoll + sd * (1 - kRoll));
+}
+
 // Eq. (2): E_q [ ln p(o_t, r_t | z_t) ] - KL(q(z_t | o_t, a_t, z_{t-1}) || p(z_t | z_{t-1}, a_t)), negated.
 ElboTerms elbo_loss(const Rssm& model, const Tensor& images, const Tensor& actions, const Tensor& rewards,
-                    const Tensor& eps, float free_nats) {
+                    const Tensor& eps, float free_nats, FreeNats mode) {
   ElboTerms out;
   out.seq = model.observe(images, actions, eps);
   const RssmSequence& q = out.seq;
 
   // ----- KL(posterior || prior), summed over latent dims, floored at the free nats -----
   Var kl = ad::sum(ad::kl_normal(q.post_m, q.post_sd, q.prior_m, q.prior_sd), 1);  // (L*B)
-  Var kl_term = ad::mean(ad::maximum(kl, free_nats));
+  Var kl_term = mode == FreeNats::PerStep ? ad::mean(ad::maximum(kl, free_nats))   // mean_{t,b} max(KL, fn)
+                                          : ad::maximum(ad::mean(kl), free_nats);  // max(mean_{t,b} KL, fn)
 
   // ----- reconstruction log-likelihoods from the posterior samples z = [s, h] -----
   Var z = q.features();          // (L*B, Z)
@@ -46,7 +65,8 @@ ElboTerms elbo_loss(const Rssm& model, const Tensor& images, const Tensor& actio
   out.loss = kl_term + image_nll + reward_nll;
   out.image_ll = -(image_nll.item() + const_nll(image, sigma_o));
   out.reward_ll = -(reward_nll.item() + const_nll(reward, 1.0));
-  out.loss_value = kl_term.item() - out.image_ll - out.reward_ll;
+  out.kl_term = kl_term.item();
+  out.loss_value = out.kl_term - out.image_ll - out.reward_ll;
   double kl_sum = 0;
   const Tensor& klv = kl.value();
   for (int64_t i = 0; i < klv.numel(); ++i) kl_sum += klv[i];
@@ -65,7 +85,10 @@ nn::AdamSettings adam_settings(const RssmSettings& s) {
 }  // namespace
 
 ModelTrainer::ModelTrainer(Rssm& model, uint64_t seed)
-    : model_(model), adam_(model.parameters(), adam_settings(model.settings())), seed_(seed) {}
+    : model_(model),
+      adam_(model.parameters(), adam_settings(model.settings())),
+      seed_(seed),
+      free_nats_mode_(parse_free_nats_mode(model.settings().free_nats_mode)) {}
 
 TrainMetrics ModelTrainer::step(const SequenceBatch& batch) {
   const int64_t k = adam_.step_count();
@@ -76,7 +99,13 @@ TrainMetrics ModelTrainer::step(const SequenceBatch& batch) {
   for (int64_t i = 0; i < eps.numel(); ++i) eps[i] = noise.normal();
 
   adam_.zero_grad();
-  ElboTerms terms = elbo_loss(model_, images, actions, rewards, eps, model_.settings().free_nats);
+  Tensor raw_rewards;
+  if (model_.settings().reward_normalize) {
+    // The released code: normalise with the statistics so far, then fold this batch into them.
+    raw_rewards = rewards.clone();
+    for (int64_t i = 0; i < rewards.numel(); ++i) rewards[i] = (rewards[i] - reward_stats_.mean) / reward_stats_.std;
+  }
+  ElboTerms terms = elbo_loss(model_, images, actions, rewards, eps, model_.settings().free_nats, free_nats_mode_);
   const double loss = terms.loss_value;
   if (!std::isfinite(loss))
     throw NonFiniteError("model training step " + std::to_string(k) + ": loss is " + std::to_string(loss) +
@@ -89,6 +118,7 @@ TrainMetrics ModelTrainer::step(const SequenceBatch& batch) {
     throw NonFiniteError("model training step " + std::to_string(k) + ": gradient of parameter '" + bad +
                              "' holds NaN/Inf",
                          k, bad);
+  if (model_.settings().reward_normalize) reward_stats_.update(raw_rewards);
   TrainMetrics m;
   m.grad_norm = adam_.step();
   m.grad_step = adam_.step_count();
@@ -102,6 +132,10 @@ TrainMetrics ModelTrainer::step(const SequenceBatch& batch) {
 void ModelTrainer::save(Checkpoint& ck) const {
   for (const auto& [name, v] : model_.parameters()) ck.tensors["model/" + name] = v.value().clone();
   for (auto& [name, t] : adam_.state()) ck.tensors["adam/" + name] = t;
+  Tensor stats({2});
+  stats[0] = reward_stats_.mean;
+  stats[1] = reward_stats_.std;
+  ck.tensors["trainer/reward_stats"] = stats;
   ck.grad_steps = adam_.step_count();
 }
 
@@ -114,6 +148,13 @@ void ModelTrainer::load(const Checkpoint& ck, const std::string& source) {
   for (const auto& [name, t] : ck.tensors)
     if (name.rfind("adam/", 0) == 0) st.emplace_back(name.substr(5), t);
   adam_.load_state(st, source);
+  // Checkpoints written before the statistics existed hold none: keep the initial (0, 1).
+  if (ck.tensors.count("trainer/reward_stats")) {
+    const Tensor& t = ck.tensor("trainer/reward_stats", source);
+    LATCO_CHECK(t.numel() == 2) << source << ": tensor 'trainer/reward_stats' has " << t.numel() << " entries, expected 2";
+    reward_stats_.mean = t[0];
+    reward_stats_.std = t[1];
+  }
 }
 
 }  // namespace latco

@@ -1,6 +1,8 @@
 // The world model's training objective, Eq. (2) with PlaNet's free nats, and one
 // Adam step on it. Every term is averaged over the batch and the time steps:
 //   loss = mean_{b,t} [ max(KL(q_t || p_t), free_nats) - ln p(o_t | z_t) - ln p(r_t | z_t) ]
+// (free nats per step), or with the floor on the mean, max(mean_{b,t} KL, free_nats), as the
+// released code (Dreamer's) has it (model_free_nats_mode: batch_mean).
 // KL summed over the S latent dims; the image term is a Gaussian with std image_std
 // (model_image_std, 1 in PlaNet and Dreamer) summed over the 3*H*W pixels in
 // [-0.5, 0.5], the reward term a unit-variance Gaussian. Below the free
@@ -21,15 +23,29 @@ struct ElboTerms {
   ad::Var loss;            // scalar to minimise (the negative ELBO less its constant terms)
   double loss_value = 0;   // the negative ELBO itself: loss + its constants (0.5 ln(2 pi) + ln sigma per element)
   double kl = 0;           // mean KL per step, before the free-nats floor
+  double kl_term = 0;      // the KL term of the loss, after the free-nats floor
   double image_ll = 0;     // mean image log-likelihood per step
   double reward_ll = 0;    // mean reward log-likelihood per step
   RssmSequence seq;        // the filtered sequence (for diagnostics)
 };
 
+enum class FreeNats { PerStep, BatchMean };
+// "per_step" or "batch_mean"; anything else -> Error naming model_free_nats_mode.
+FreeNats parse_free_nats_mode(const std::string& mode);
+
 // Eq. (2) on a batch in the model's layout (Rssm::batch_tensors):
 //   images (L*B, 3, H, W), actions (L, B, A), rewards (L*B, 1), eps (L, B, S) standard normals.
 ElboTerms elbo_loss(const Rssm& model, const Tensor& images, const Tensor& actions, const Tensor& rewards,
-                    const Tensor& eps, float free_nats);
+                    const Tensor& eps, float free_nats, FreeNats mode = FreeNats::PerStep);
+
+// Running reward statistics (the released code's reward normalisation for dense rewards):
+// after each batch, mean <- 0.99 mean + 0.01 batch mean, std <- 0.99 std + 0.01 batch std;
+// the reward head is trained on (r - mean) / std with the statistics from before the update.
+struct RewardStats {
+  float mean = 0, std = 1;  // float, as the released code keeps them (and as checkpoints store them)
+  static constexpr float kRoll = 0.99f;
+  void update(const Tensor& rewards);  // rewards (N, 1), unnormalised
+};
 
 struct TrainMetrics {
   int64_t grad_step = 0;  // steps done after this one
@@ -54,8 +70,10 @@ class ModelTrainer {
   int64_t steps() const { return adam_.step_count(); }
   nn::Adam& adam() { return adam_; }
   Rssm& model() { return model_; }
+  const RewardStats& reward_stats() const { return reward_stats_; }
 
-  // Parameters as "model/<name>", Adam state as "adam/<name>"; counters.grad_steps.
+  // Parameters as "model/<name>", Adam state as "adam/<name>", the reward statistics as
+  // "trainer/reward_stats" (mean, std); counters.grad_steps.
   void save(Checkpoint& ck) const;
   void load(const Checkpoint& ck, const std::string& source);
 
@@ -63,6 +81,8 @@ class ModelTrainer {
   Rssm& model_;
   nn::Adam adam_;
   uint64_t seed_;
+  FreeNats free_nats_mode_;
+  RewardStats reward_stats_;  // used when model_reward_normalize; saved in checkpoints
 };
 
 }  // namespace latco

@@ -37,10 +37,13 @@ struct RssmSettings {
   int image_size = 64;            // 64, 32 or 16 (square RGB)
   float min_std = 0.1f;           // std = softplus(x) + min_std
   int reward_hidden = 400;        // Hr: reward MLP width (2 hidden layers, ELU)
-  float free_nats = 3.0f;         // KL floor per time step (Eq. 2 with free nats)
+  float free_nats = 3.0f;         // KL floor (Eq. 2 with free nats), applied as free_nats_mode says
+  std::string free_nats_mode = "per_step";  // per_step: mean_{t,b} max(KL, free_nats) (PlaNet's text);
+                                  // batch_mean: max(mean_{t,b} KL, free_nats) (the released code, Dreamer's)
   float image_std = 1.0f;         // sigma of the Gaussian image likelihood (PlaNet, Dreamer: 1)
   float lr = 6e-4f;               // Adam learning rate
-  float adam_eps = 1e-4f;         // Adam epsilon
+  float adam_eps = 1e-4f;         // Adam epsilon (the released code: Keras's default 1e-7)
+  bool reward_normalize = false;  // train the reward head on (r - running mean) / running std (dense tasks)
   float grad_clip = 100.0f;       // global gradient-norm clip
   int batch = 50;                 // B: sequences per training batch
   int length = 50;                // L: steps per sequence
@@ -56,9 +59,11 @@ struct RssmSettings {
     v("model_min_std", min_std, 0.0, 10.0);
     v("model_reward_hidden", reward_hidden, 1, 8192);
     v("model_free_nats", free_nats, 0.0, 1e6);
+    v("model_free_nats_mode", free_nats_mode);
     v("model_image_std", image_std, 1e-3, 1e3);
     v("model_lr", lr, 0.0, 1.0);
     v("model_adam_eps", adam_eps, 0.0, 1.0);
+    v("model_reward_normalize", reward_normalize);
     v("model_grad_clip", grad_clip, 0.0, 1e30);
     v("model_batch", batch, 1, 100000);
     v("model_length", length, 1, 100000);
