@@ -24,6 +24,22 @@ void LatcoSettings::load(const Config& cfg) {
   else if (damping_schedule == "constant") schedule = DampingSchedule::Constant;
   else LATCO_FAIL(where("latco_damping_schedule") << ": expected 'adaptive' or 'constant', got '"
                                                    << damping_schedule << "'");
+  if (solver == "adaptive") solver_kind = LatcoSolver::Adaptive;
+  else if (solver == "released") solver_kind = LatcoSolver::Released;
+  else LATCO_FAIL(where("latco_solver") << ": expected 'adaptive' or 'released', got '" << solver << "'");
+  const bool adaptive = solver_kind == LatcoSolver::Adaptive;
+  if (multiplier_floor == "auto") floor_initial = adaptive;
+  else if (multiplier_floor == "initial") floor_initial = true;
+  else if (multiplier_floor == "none") floor_initial = false;
+  else LATCO_FAIL(where("latco_multiplier_floor") << ": expected 'auto', 'initial' or 'none', got '"
+                                                   << multiplier_floor << "'");
+  if (multiplier_clamp == "auto") clamp = adaptive;
+  else if (multiplier_clamp == "on") clamp = true;
+  else if (multiplier_clamp == "off") clamp = false;
+  else LATCO_FAIL(where("latco_multiplier_clamp") << ": expected 'auto', 'on' or 'off', got '"
+                                                   << multiplier_clamp << "'");
+  LATCO_CHECK(lambda_min <= lambda_max) << where("latco_lambda_min") << ": latco_lambda_min " << lambda_min
+                                        << " exceeds latco_lambda_max " << lambda_max;
 }
 
 // ===================== CollocationLM =====================
@@ -121,6 +137,13 @@ void CollocationLM::begin() {
 
 double CollocationLM::cost(int k) const { return plan_cost(view(k, false)); }
 
+// The released code's residual scale: N = 1 / (mean_t sqrt(lambda_t) + mean_t sqrt(nu_t) + 1).
+double CollocationLM::released_scale(int k) const {
+  double sl = 0, sn = 0;
+  for (int t = 0; t < H_; ++t) sl += std::sqrt(lambda_[size_t(k) * H_ + t]), sn += std::sqrt(nu_[size_t(k) * H_ + t]);
+  return 1.0 / (sl / H_ + sn / H_ + 1.0);
+}
+
 // Eq. (9): (J^T J + mu I) dx = -J^T rho for plan k, from the assembled blocks.
 bool CollocationLM::solve_plan(int k) {
   Timer tm;
@@ -155,9 +178,14 @@ bool CollocationLM::solve_plan(int k) {
 }
 
 void CollocationLM::step() {
+  const bool released = s_.solver_kind == LatcoSolver::Released;
   // ----- normal equations and LM step (Eq. 9), plan by plan -----
   for (int k = 0; k < K_; ++k) {
     const PlanView v = view(k, false);
+    if (released) {  // (2 N^2 J^T J + d I) dx = -2 N^2 J^T rho  <=>  (J^T J + d / (2 N^2) I) dx = -J^T rho
+      const double N = released_scale(k);
+      damping_[k] = s_.damping / (2 * N * N);
+    }
     cost0_[k] = plan_cost(v);
     Timer ta;
     assemble_normal_equations(v, D_.data(), B_.data(), g_.data(), scratch_);
@@ -190,8 +218,10 @@ void CollocationLM::step() {
   for (int k = 0; k < K_; ++k) {
     const double cost1 = plan_cost(view(k, true));
     bool accept;
-    if (s_.schedule == DampingSchedule::Constant) {
-      accept = std::isfinite(cost1);  // the released code always steps
+    if (released || s_.schedule == DampingSchedule::Constant) {
+      // Always step. The released code would also take a non-finite step (and fall back to zero
+      // actions at the end); here such a step is skipped.
+      accept = std::isfinite(cost1);
     } else {
       // Gain ratio: actual over predicted reduction (Nielsen's damping update).
       const double ratio = pred_[k] > 0 ? (cost0_[k] - cost1) / pred_[k] : -1.0;
@@ -225,13 +255,24 @@ void CollocationLM::step() {
     double* act = &act_[size_t(k) * H_];
     plan_cost(view(k, false), dyn, act);
     if (s_.fixed_multipliers) continue;
+    // Lower and upper bounds after Eq. (10): the floor (ours) and the clamp (ours); none in the released code.
+    const double lo = s_.clamp ? s_.lambda_min : 0.0;
+    const double hi = s_.clamp ? s_.lambda_max : HUGE_VAL;
+    const double lam_lo = s_.floor_initial ? std::max(lo, s_.lambda0) : lo;
+    const double nu_lo = s_.floor_initial ? std::max(lo, s_.nu0) : lo;
+    const float amax = p_.action_max();
+    const float* a = actions(k);
     for (int t = 0; t < H_; ++t) {
       double& lam = lambda_[size_t(k) * H_ + t];
       double& nu = nu_[size_t(k) * H_ + t];
-      lam = std::min(std::max(dual_update(lam, dyn[t], s_.eps_dyn, s_.alpha, s_.eta, s_.rule), s_.lambda_min),
-                     s_.lambda_max);
-      nu = std::min(std::max(dual_update(nu, act[t], s_.eps_act, s_.alpha, s_.eta, s_.rule), s_.lambda_min),
-                    s_.lambda_max);
+      double va = act[t];
+      if (s_.rule == DualRule::Released) {  // the released code's action violation: sum max(0, a^2 - 1)
+        va = 0;
+        for (int i = 0; i < A_; ++i)
+          va += std::max(0.0, double(a[t * A_ + i]) * a[t * A_ + i] - double(amax) * amax);
+      }
+      lam = std::min(std::max(dual_update(lam, dyn[t], s_.eps_dyn, s_.alpha, s_.eta, s_.rule), lam_lo), hi);
+      nu = std::min(std::max(dual_update(nu, va, s_.eps_act, s_.alpha, s_.eta, s_.rule), nu_lo), hi);
     }
   }
   t_other += t_rest0 + tm_dual.seconds();
