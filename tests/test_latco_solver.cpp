@@ -206,3 +206,35 @@ TEST(LatcoLq, ReleasedSolverResult) {
               -lq.optimum);
   EXPECT_LT((-released - lq.optimum) / lq.optimum, 0.05);
 }
+
+// The Table 3 presets carry the released config's values (config.yaml: latco_no_relax init_lam 1e8;
+// latco_no_constraint dyn_loss_scale 8, act_loss_scale 16, lm_update_every -1).
+TEST(LatcoPresets, AblationsFollowTheReleasedConfig) {
+  PointMassModel m;
+  auto settings = [&](const char* name) {
+    return dynamic_cast<LatcoPlanner&>(*make_planner(name, m, 5, Config())).settings();
+  };
+  const LatcoSettings base = settings("latco"), nr = settings("latco_no_relax"),
+                      nc = settings("latco_no_constrained"), cd = settings("latco_const_damping");
+  EXPECT_EQ(base.solver_kind, LatcoSolver::Adaptive);
+  EXPECT_TRUE(base.floor_initial);
+  EXPECT_TRUE(base.clamp);
+  EXPECT_EQ(nr.lambda0, 1e8);
+  EXPECT_EQ(nr.nu0, 1.0);  // lambda only
+  EXPECT_FALSE(nr.fixed_multipliers);
+  EXPECT_EQ(nc.lambda0, 64.0);
+  EXPECT_EQ(nc.nu0, 256.0);
+  EXPECT_TRUE(nc.fixed_multipliers);
+  EXPECT_EQ(cd.schedule, DampingSchedule::Constant);
+  EXPECT_EQ(cd.solver_kind, LatcoSolver::Adaptive);
+  // Under the released solver the fixed multipliers give the released normalisation 1 / (8 + 16 + 1).
+  Config rel;
+  rel.set("latco_solver", "released");
+  auto p = make_planner("latco_no_constrained", m, 5, rel);
+  auto& lp = dynamic_cast<LatcoPlanner&>(*p);
+  EXPECT_FALSE(lp.settings().floor_initial);
+  EXPECT_FALSE(lp.settings().clamp);
+  std::vector<float> z0(4, 0.0f);
+  lp.initialise(z0.data(), 1);
+  EXPECT_NEAR(lp.solver().released_scale(0), 1.0 / 25, 1e-12);
+}
