@@ -44,7 +44,7 @@ void LatcoSettings::load(const Config& cfg) {
 
 // ===================== CollocationLM =====================
 
-CollocationLM::CollocationLM(const CollocationProblem& p, int H, int K, const LatcoSettings& s)
+CollocationLM::CollocationLM(CollocationProblem& p, int H, int K, const LatcoSettings& s)
     : p_(p), s_(s), H_(H), K_(K), Y_(p.state_dim()), A_(p.action_dim()), C_(p.cost_dim()) {
   LATCO_CHECK(H > 0 && K > 0) << "LatCo needs a positive horizon and restart count";
   n_ = A_ + Y_;
@@ -68,6 +68,7 @@ CollocationLM::CollocationLM(const CollocationProblem& p, int H, int K, const La
   nu_.assign(KH, s.nu0);
   dyn_.assign(KH, 0.0);
   act_.assign(KH, 0.0);
+  dual_dyn_.assign(KH, 0.0);
   damping_.assign(K, s.damping);
   growth_.assign(K, 2.0);
   D_.assign(H * nn, 0.0);
@@ -247,14 +248,23 @@ void CollocationLM::step() {
   }
   const double t_rest0 = tm_rest.seconds();
   // ----- model derivatives at the new points, all plans in one batch -----
-  if (any) evaluate(false, true);
+  const bool changed = p_.next_iteration();
+  if (any || changed) evaluate(false, true);
   Timer tm_dual;
+  // The problem's own violation for Eq. (10), if it has one, at the current points (yin_, yout_
+  // hold the trial points when nothing was re-evaluated, so gather again).
+  for (int k = 0; k < K_; ++k) {
+    const float* yk = states(k);
+    std::memcpy(yin_.data() + size_t(k) * H_ * Y_, yk, sizeof(float) * H_ * Y_);
+    std::memcpy(yout_.data() + size_t(k) * H_ * Y_, yk + Y_, sizeof(float) * H_ * Y_);
+  }
+  const bool own_dual = p_.dual_violation(K_ * H_, yin_.data(), a_.data(), yout_.data(), dual_dyn_.data());
   // Eq. (10): dual update per step for lambda (dynamics) and nu (action bounds).
   for (int k = 0; k < K_; ++k) {
-    double* dyn = &dyn_[size_t(k) * H_];
     double* act = &act_[size_t(k) * H_];
-    plan_cost(view(k, false), dyn, act);
+    plan_cost(view(k, false), &dyn_[size_t(k) * H_], act);
     if (s_.fixed_multipliers) continue;
+    const double* dyn = own_dual ? &dual_dyn_[size_t(k) * H_] : &dyn_[size_t(k) * H_];
     // Lower and upper bounds after Eq. (10): the floor (ours) and the clamp (ours); none in the released code.
     const double lo = s_.clamp ? s_.lambda_min : 0.0;
     const double hi = s_.clamp ? s_.lambda_max : HUGE_VAL;

@@ -90,7 +90,7 @@ struct LatcoSettings {
 // The LM solver over K plans of one CollocationProblem, sized once for (H, Y, A, C, K).
 class CollocationLM {
  public:
-  CollocationLM(const CollocationProblem& p, int H, int K, const LatcoSettings& s);
+  CollocationLM(CollocationProblem& p, int H, int K, const LatcoSettings& s);
   int H() const { return H_; }
   int K() const { return K_; }
   // Plan k's unknowns, to initialise before begin(): a: (H, A), y: (H+1, Y) with y_0 pinned.
@@ -119,7 +119,7 @@ class CollocationLM {
   void evaluate(bool trial, bool jacobians);
   bool solve_plan(int k);
 
-  const CollocationProblem& p_;
+  CollocationProblem& p_;
   LatcoSettings s_;
   int H_, K_, Y_, A_, C_, n_;
   // Current point and trial point: a (K,H,A), y (K,H+1,Y); batched model buffers (K*H rows).
@@ -128,6 +128,7 @@ class CollocationLM {
   std::vector<float> f_, c_, r_, f_try_, c_try_, r_try_;  // (K*H, Y), (K*H, C), (K*H)
   std::vector<float> Fy_, Fa_, Jc_;                  // (K*H, Y, Y), (K*H, Y, A), (K*H, C, Y)
   std::vector<double> lambda_, nu_, dyn_, act_;      // (K, H)
+  std::vector<double> dual_dyn_;                     // (K, H) the problem's own violation for Eq. (10)
   std::vector<double> damping_, growth_;             // (K) LM damping (released: d / 2N^2) and Nielsen's growth factor
   std::vector<double> D_, B_, g_, Lf_, Cf_, dx_;     // (H,n,n) x2, (H,n), (H,n,n) x2, (H,n): one plan at a time
   std::vector<double> dense_;                        // (Hn, Hn) only with dense_solve
