@@ -13,6 +13,7 @@
 #include "core/timer.h"
 #include "linalg/block_tridiag.h"
 #include "linalg/dense.h"
+#include "plan/latco_gaussian.h"  // expected_return: the sampled rollout of latco_winner: sample
 
 namespace latco {
 
@@ -38,6 +39,8 @@ void LatcoSettings::load(const Config& cfg) {
   else if (multiplier_clamp == "off") clamp = false;
   else LATCO_FAIL(where("latco_multiplier_clamp") << ": expected 'auto', 'on' or 'off', got '"
                                                    << multiplier_clamp << "'");
+  LATCO_CHECK(winner == "mean" || winner == "sample")
+      << where("latco_winner") << ": expected 'mean' or 'sample', got '" << winner << "'";
   LATCO_CHECK(lambda_min <= lambda_max) << where("latco_lambda_min") << ": latco_lambda_min " << lambda_min
                                         << " exceeds latco_lambda_max " << lambda_max;
 }
@@ -398,10 +401,14 @@ const PlanResult& LatcoPlanner::plan(const float* z0, uint64_t seed) {
   Timer tr;
   int best = 0;
   double best_J = -1e300;
+  const bool sample = s_.winner == "sample" && K > 1 && model_.stochastic();
   for (int k = 0; k < K; ++k) {
-    const double J = rollout_return(model_, z0, lm_->actions(k), H_, rollout_z_.data());
+    // Released: imagine_feat(deterministic=False), one sampled rollout per plan (seeded per plan here).
+    const double J = sample ? expected_return(model_, z0, lm_->actions(k), H_, 1, Rng(seed).derive(1u << 22).derive(k))
+                            : rollout_return(model_, z0, lm_->actions(k), H_, rollout_z_.data());
     if (J > best_J || k == 0) best_J = J, best = k;
   }
+  if (sample) best_J = rollout_return(model_, z0, lm_->actions(best), H_, rollout_z_.data());
   const double t_roll = tr.seconds();
   const float am = model_.action_max();
   const float* a = lm_->actions(best);

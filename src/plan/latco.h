@@ -38,6 +38,8 @@ struct LatcoSettings {
                                               //   (Nielsen); constant: fixed damping, always step (ours, not
                                               //   the released optimiser: no factor 2, no normalisation N)
   int restarts = 1;                // K plans from independent initialisations, optimised in one batch
+  std::string winner = "mean";     // the restart kept: best return of its clipped actions rolled through
+                                   //   the mean model (mean, ours) or one sampled rollout (sample, released)
   bool warm_start = false;         // plan 0 starts from the previous plan, shifted (released code: no)
   double init_std = 1;             // z and a initialised from N(0, init_std) (released code)
   bool fixed_multipliers = false;  // keep lambda0 / nu0 (ablation "no constrained optimisation")
@@ -74,6 +76,7 @@ struct LatcoSettings {
     v("latco_damping", damping, 0.0, 1e30);
     v("latco_damping_schedule", damping_schedule);
     v("latco_restarts", restarts, 1, 4096);
+    v("latco_winner", winner);
     v("latco_warm_start", warm_start);
     v("latco_init_std", init_std, 0.0, 1e6);
     v("latco_fixed_multipliers", fixed_multipliers);

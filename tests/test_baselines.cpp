@@ -1,0 +1,166 @@
+// The baselines' released presets and our variants as named options: MPPI over all
+// samples, iLQR (regulariser 20, 200 iterations, zero start, -r with its full Hessian),
+// shooting GN (no clipping, multiplier updates, one summed residual per step), and the
+// restarts' winner by a sampled rollout.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "io/config.h"
+#include "model/analytic_models.h"
+#include "model/lottery_model.h"
+#include "plan/ilqr.h"
+#include "plan/latco.h"
+#include "plan/planner.h"
+#include "plan/sampling_planners.h"
+#include "plan/shooting_gn.h"
+
+using namespace latco;
+
+namespace {
+PointMassModel near_goal() {
+  PointMassSettings s;
+  s.goal_x = 0.6f, s.goal_y = 0.3f, s.goal_sigma = 0.5f;
+  return PointMassModel(s);
+}
+}  // namespace
+
+// Released shooting_cem.py (agent shooting_mppi): softmax(gamma R) over every sample, std without
+// the 1e-6 floor; tabletop: 10,000 samples as CEM.
+TEST(MppiPreset, AllSamplesAsReleased) {
+  const SamplingSettings s = sampling_settings_from("mppi", Config());
+  EXPECT_TRUE(s.all_samples);
+  EXPECT_EQ(s.min_var, 0.0f);
+  EXPECT_EQ(s.gamma, 10.0f);
+  Config tt;
+  tt.set("mppi_preset", "tabletop");
+  EXPECT_EQ(sampling_settings_from("mppi", tt).samples, 10000);
+  Config el;
+  el.set("mppi_weights", "elites");
+  EXPECT_FALSE(sampling_settings_from("mppi", el).all_samples);
+  Config bad = Config::parse("mppi_weights: best\n", "m.yaml");
+  EXPECT_THROW(sampling_settings_from("mppi", bad), Error);
+}
+
+// With a temperature near 0 the softmax is uniform: over all samples the refit mean is the sample
+// mean (near the initial 0); over the elites it moves towards the goal.
+TEST(MppiPreset, AllSamplesWeighEverySample) {
+  auto m = near_goal();
+  Config all, elites;
+  for (Config* c : {&all, &elites}) {
+    c->set("mppi_samples", "4000");
+    c->set("mppi_elites", "40");
+    c->set("mppi_iterations", "1");
+    c->set("mppi_gamma", "1e-9");
+  }
+  elites.set("mppi_weights", "elites");
+  const float z0[4] = {0, 0, 0, 0};
+  auto mean_abs = [&](const Config& c) {
+    auto a = make_planner("mppi", m, 10, c)->plan(z0, 3).actions.to_vector();
+    double s = 0;
+    for (float v : a) s += std::fabs(v);
+    return s / a.size();
+  };
+  const double ma = mean_abs(all), me = mean_abs(elites);
+  EXPECT_LT(ma, 0.05);  // ~ N(0, 1/4000) per entry (clipped samples)
+  EXPECT_GT(me, 2 * ma);
+}
+
+// Released shooting_ilqr.py and planning_agent.py: ilqr_u_trustreg 20, optimization_steps 200 (config),
+// actions from zeros, cost -r with second derivatives; ours by ilqr_preset: ours.
+TEST(IlqrPreset, ReleasedAndOurs) {
+  PointMassModel m;
+  IlqrSettings r;
+  r.load(Config());
+  EXPECT_EQ(r.iterations, 200);
+  EXPECT_EQ(r.mu_init, 20.0);
+  EXPECT_EQ(r.init_std, 0.0f);
+  EXPECT_TRUE(r.reward_cost);
+  EXPECT_TRUE(r.released_schedule);
+  EXPECT_TRUE(r.penalty);
+  Config oc;
+  oc.set("ilqr_preset", "ours");
+  IlqrSettings o;
+  o.load(oc);
+  EXPECT_EQ(o.iterations, 50);
+  EXPECT_EQ(o.mu_init, 1e-6);
+  EXPECT_EQ(o.init_std, 1.0f);
+  EXPECT_FALSE(o.reward_cost);
+  EXPECT_FALSE(o.released_schedule);
+  EXPECT_FALSE(o.penalty);
+  Config bad = Config::parse("ilqr_cost: hessian\n", "i.yaml");
+  EXPECT_THROW(make_planner("ilqr", m, 5, bad), Error);
+  // The released preset from zero actions moves towards the goal and returns clipped actions.
+  auto g = near_goal();
+  Config few;
+  few.set("ilqr_iterations", "30");
+  const float z0[4] = {0, 0, 0, 0};
+  auto planner = make_planner("ilqr", g, 15, few);
+  const PlanResult& res = planner->plan(z0, 1);
+  std::vector<float> zeros(30, 0.0f), lat(16 * 4);
+  EXPECT_GT(res.predicted_return, rollout_return(g, z0, zeros.data(), 15, lat.data()) + 0.1);
+  for (int k = 0; k < 30; ++k) EXPECT_LE(std::fabs(res.actions[k]), 1.0f);
+}
+
+// Released shooting_gn.py: no clipping, lam += act_viol every step, one residual per step.
+TEST(ShootingGnPreset, ReleasedAndOurs) {
+  PointMassModel m;
+  ShootingGnSettings r;
+  r.load(Config());
+  EXPECT_FALSE(r.clip);
+  EXPECT_EQ(r.act_lr, 1.0);
+  EXPECT_TRUE(r.summed);
+  EXPECT_EQ(r.iterations, 100);
+  EXPECT_EQ(r.damping, 1e-2);
+  EXPECT_EQ(r.step, 0.1);
+  Config oc;
+  oc.set("gn_preset", "ours");
+  ShootingGnSettings o;
+  o.load(oc);
+  EXPECT_TRUE(o.clip);
+  EXPECT_EQ(o.act_lr, 0.0);
+  EXPECT_FALSE(o.summed);
+  Config bad = Config::parse("gn_residuals: stacked\n", "g.yaml");
+  EXPECT_THROW(make_planner("shooting_gn", m, 5, bad), Error);
+  // Both improve on the point mass and return actions within the bounds.
+  auto g = near_goal();
+  const float z0[4] = {0, 0, 0, 0};
+  std::vector<float> zeros(30, 0.0f), lat(16 * 4);
+  const double J0 = rollout_return(g, z0, zeros.data(), 15, lat.data());
+  const Config released;
+  for (const Config* c : {&released, static_cast<const Config*>(&oc)}) {
+    auto planner = make_planner("shooting_gn", g, 15, *c);
+    const PlanResult& res = planner->plan(z0, 2);
+    EXPECT_GT(res.iters.back().reward, res.iters.front().reward);
+    EXPECT_GT(res.predicted_return, J0);
+    for (int k = 0; k < 30; ++k) EXPECT_LE(std::fabs(res.actions[k]), 1.0f);
+  }
+}
+
+// latco_winner: sample picks the restart by one sampled rollout (released imagine_feat with
+// deterministic=False); the reported return stays the mean rollout of the chosen actions.
+TEST(RestartWinner, SampledRolloutAsReleased) {
+  LotteryModel m;
+  std::vector<float> z0(3);
+  m.start(z0.data());
+  Config mean, sample;
+  for (Config* c : {&mean, &sample}) {
+    c->set("latco_iterations", "20");
+    c->set("latco_restarts", "6");
+  }
+  sample.set("latco_winner", "sample");
+  auto pm = make_planner("latco", m, 20, mean);
+  auto ps = make_planner("latco", m, 20, sample);
+  const PlanResult& rm = pm->plan(z0.data(), 5);
+  const double jm = rm.predicted_return;
+  const PlanResult& rs = ps->plan(z0.data(), 5);
+  std::vector<float> lat(21 * 3);
+  EXPECT_NEAR(rs.predicted_return, rollout_return(m, z0.data(), rs.actions.data(), 20, lat.data()), 1e-6);
+  EXPECT_LE(rs.predicted_return, jm + 1e-9);  // the mean winner maximises exactly this
+  Config bad;
+  bad.set("latco_winner", "best");
+  EXPECT_THROW(make_planner("latco", m, 5, bad), Error);
+}
