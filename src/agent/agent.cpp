@@ -61,7 +61,7 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   model_ = std::make_unique<Rssm>(ms_, env_->action_dim(), s_.seed);
   trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed);
   latent_ = std::make_unique<RssmLatentModel>(model_->transition());
-  planner_ = make_planner(s_.planner, *latent_, s_.horizon, cfg);
+  planner_ = make_planner(s_.planner, *latent_, s_.horizon, cfg, model_.get());
   cfg.check_all_used();
   replay_ = std::make_unique<Replay>(s_.replay_capacity, ms_.image_size, ms_.image_size, env_->action_dim(),
                                      Rng(s_.seed).derive(kReplay).next_u64(), !quiet_);
