@@ -105,6 +105,33 @@ TEST(IlqrPreset, ReleasedAndOurs) {
   for (int k = 0; k < 30; ++k) EXPECT_LE(std::fabs(res.actions[k]), 1.0f);
 }
 
+// The released cost -r has its full Hessian: on r = -|L z|^2 (L = I here) that is 2 I at every step,
+// and on the point mass's Gaussian bump the Hessian of -r, which a Gauss-Newton expansion lacks.
+TEST(IlqrPreset, FullHessianOfMinusReward) {
+  auto lq = LinearQuadraticModel::random(3, 2, 5, 0.1f);
+  Config one;
+  one.set("ilqr_iterations", "1");
+  Ilqr ilqr(lq, 4, [&] { IlqrSettings s; s.load(one); return s; }());
+  const float z0[3] = {0.5f, -0.3f, 0.8f};
+  ilqr.plan(z0, 1);
+  const std::vector<double>& h = ilqr.cost_hessians();
+  for (int t = 1; t <= 4; ++t)
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j) EXPECT_NEAR(h[(t * 3 + i) * 3 + j], i == j ? 2.0 : 0.0, 2e-3) << t << i << j;
+  // Point mass: -r = -exp(-|p - g|^2 / 2 s^2); at p = g its Hessian is diag(1/s^2, 1/s^2, 0, 0).
+  PointMassSettings ps;
+  ps.goal_x = 0.0f, ps.goal_y = 0.0f, ps.goal_sigma = 0.5f;
+  PointMassModel pm(ps);
+  Ilqr ip(pm, 1, [&] { IlqrSettings s; s.load(one); return s; }());
+  const float at_goal[4] = {0, 0, 0, 0};
+  ip.plan(at_goal, 1);  // zero actions from rest: z_1 = 0, the goal
+  const std::vector<double>& g = ip.cost_hessians();
+  EXPECT_NEAR(g[16 + 0], 4.0, 2e-2);
+  EXPECT_NEAR(g[16 + 5], 4.0, 2e-2);
+  EXPECT_NEAR(g[16 + 1], 0.0, 1e-3);
+  EXPECT_NEAR(g[16 + 10], 0.0, 1e-3);
+}
+
 // Released shooting_gn.py: no clipping, lam += act_viol every step, one residual per step.
 TEST(ShootingGnPreset, ReleasedAndOurs) {
   PointMassModel m;

@@ -92,6 +92,8 @@ class Ilqr : public Planner {
   Ilqr(const LatentModel& model, int horizon, const IlqrSettings& s);
   std::string name() const override { return "ilqr"; }
   const PlanResult& plan(const float* z0, uint64_t seed) override;
+  // The last iteration's cost Hessians l_zz at z_0..z_H: (H+1, Z, Z) (for tests).
+  const std::vector<double>& cost_hessians() const { return lzz_; }
 
  private:
   // Rolls a_new = clip(a + alpha k + K (z_new - z)) into trial_; returns its cost.
