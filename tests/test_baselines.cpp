@@ -1,17 +1,22 @@
 // The baselines' released presets and our variants as named options: MPPI over all
 // samples, iLQR (regulariser 20, 200 iterations, zero start, -r with its full Hessian),
 // shooting GN (no clipping, multiplier updates, one summed residual per step), and the
-// restarts' winner by a sampled rollout.
+// restarts' winner by a sampled rollout; image_collocation as a registered planner.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "agent/evaluation.h"
 #include "core/error.h"
+#include "env/env.h"
 #include "io/config.h"
 #include "model/analytic_models.h"
 #include "model/lottery_model.h"
+#include "model/rssm.h"
+#include "model/rssm_latent_model.h"
 #include "plan/ilqr.h"
 #include "plan/latco.h"
 #include "plan/planner.h"
@@ -21,6 +26,12 @@
 using namespace latco;
 
 namespace {
+RssmSettings tiny_rssm() {
+  RssmSettings s;
+  s.stoch = 4, s.deter = 8, s.hidden = 16, s.depth = 2, s.image_size = 16, s.reward_hidden = 16;
+  return s;
+}
+
 PointMassModel near_goal() {
   PointMassSettings s;
   s.goal_x = 0.6f, s.goal_y = 0.3f, s.goal_sigma = 0.5f;
@@ -191,3 +202,45 @@ TEST(RestartWinner, SampledRolloutAsReleased) {
   bad.set("latco_winner", "best");
   EXPECT_THROW(make_planner("latco", m, 5, bad), Error);
 }
+
+// image_collocation is a registered planner on the whole world model: made by name with the Rssm,
+// listed in the unknown-name error, its keys read with every planner's, and run by evaluate_planner.
+TEST(ImageCollocation, RegisteredAndRunsFromEval) {
+  Rssm rssm(tiny_rssm(), 4, 81);
+  RssmLatentModel view(rssm.transition());
+  Config cfg;
+  cfg.set("ic_iterations", "3");
+  auto p = make_planner("image_collocation", view, 3, cfg, &rssm);
+  EXPECT_EQ(p->name(), "image_collocation");
+  std::vector<float> z0(rssm.latent_dim(), 0.1f);
+  EXPECT_EQ(p->plan(z0.data(), 1).iters.size(), 3u);
+  try {
+    make_planner("image_collocation", view, 3, cfg);
+    FAIL() << "expected an error without the world model";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("whole world model"), std::string::npos) << e.what();
+  }
+  try {
+    make_planner("image_colocation", view, 3, cfg, &rssm);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    for (const auto& n : all_planner_names()) EXPECT_NE(std::string(e.what()).find(" " + n), std::string::npos) << n;
+    EXPECT_NE(std::string(e.what()).find("image_collocation"), std::string::npos) << e.what();
+  }
+  const auto latent_only = planner_names();
+  EXPECT_EQ(std::count(latent_only.begin(), latent_only.end(), "image_collocation"), 0);
+  Config keys;
+  keys.set("ic_lr", "0.01");
+  read_planner_keys(keys, view, 3);
+  EXPECT_NO_THROW(keys.check_all_used());
+  EnvSettings es;
+  es.image_size = 16;
+  es.time_limit = 4;
+  auto env = make_env("reach", es);
+  ASSERT_EQ(env->action_dim(), 4);
+  EvalSummary sum = evaluate_planner(*env, rssm, "image_collocation", cfg, 3, 2, 1, 7);
+  EXPECT_EQ(sum.planner, "image_collocation");
+  EXPECT_EQ(sum.runs.size(), 1u);
+  EXPECT_EQ(sum.runs[0].steps, 4);
+}
+

@@ -16,8 +16,6 @@
 #include "model/analytic_models.h"
 #include "model/rssm.h"
 #include "model/rssm_latent_model.h"
-#include "agent/evaluation.h"
-#include "env/env.h"
 #include "plan/ilqr.h"
 #include "plan/image_collocation.h"
 #include "plan/latco_first_order.h"
@@ -702,45 +700,3 @@ TEST(ImageCollocation, DynamicsViolationFallsAndResultIsConsistent) {
   for (const auto& [name, p] : rssm.parameters()) EXPECT_FALSE(p.has_grad() && p.node()->grad.numel() > 0 &&
                                                                std::fabs(p.node()->grad[0]) > 0) << name;
 }
-
-// image_collocation is a registered planner on the whole world model: made by name with the Rssm,
-// listed in the unknown-name error, its keys read with every planner's, and run by evaluate_planner.
-TEST(ImageCollocation, RegisteredAndRunsFromEval) {
-  Rssm rssm(tiny_rssm(), 4, 81);
-  RssmLatentModel view(rssm.transition());
-  Config cfg;
-  cfg.set("ic_iterations", "3");
-  auto p = make_planner("image_collocation", view, 3, cfg, &rssm);
-  EXPECT_EQ(p->name(), "image_collocation");
-  std::vector<float> z0(rssm.latent_dim(), 0.1f);
-  EXPECT_EQ(p->plan(z0.data(), 1).iters.size(), 3u);
-  try {
-    make_planner("image_collocation", view, 3, cfg);
-    FAIL() << "expected an error without the world model";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("whole world model"), std::string::npos) << e.what();
-  }
-  try {
-    make_planner("image_colocation", view, 3, cfg, &rssm);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    for (const auto& n : all_planner_names()) EXPECT_NE(std::string(e.what()).find(" " + n), std::string::npos) << n;
-    EXPECT_NE(std::string(e.what()).find("image_collocation"), std::string::npos) << e.what();
-  }
-  const auto latent_only = planner_names();
-  EXPECT_EQ(std::count(latent_only.begin(), latent_only.end(), "image_collocation"), 0);
-  Config keys;
-  keys.set("ic_lr", "0.01");
-  read_planner_keys(keys, view, 3);
-  EXPECT_NO_THROW(keys.check_all_used());
-  EnvSettings es;
-  es.image_size = 16;
-  es.time_limit = 4;
-  auto env = make_env("reach", es);
-  ASSERT_EQ(env->action_dim(), 4);
-  EvalSummary sum = evaluate_planner(*env, rssm, "image_collocation", cfg, 3, 2, 1, 7);
-  EXPECT_EQ(sum.planner, "image_collocation");
-  EXPECT_EQ(sum.runs.size(), 1u);
-  EXPECT_EQ(sum.runs[0].steps, 4);
-}
-
