@@ -357,8 +357,6 @@ TEST(Latco, AblationPresetsAndBadConfig) {
   }
   auto nr = make_planner("latco_no_relax", m, 5, Config());
   EXPECT_EQ(dynamic_cast<LatcoPlanner&>(*nr).settings().lambda0, 1e8);
-  auto nc = make_planner("latco_no_constrained", m, 5, Config());
-  EXPECT_TRUE(dynamic_cast<LatcoPlanner&>(*nc).settings().fixed_multipliers);
   Config over;
   over.set("latco_lambda0", "3");  // config keys override a preset
   EXPECT_EQ(dynamic_cast<LatcoPlanner&>(*make_planner("latco_no_relax", m, 5, over)).settings().lambda0, 3.0);

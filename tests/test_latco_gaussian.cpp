@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <vector>
 
+#include "core/error.h"
 #include "core/rng.h"
+#include "io/config.h"
 #include "model/lottery_model.h"
 #include "plan/latco_gaussian.h"
 
@@ -112,7 +114,11 @@ static int first_goal(const LotteryModel& m, const PlanResult& res, int H) {
   return 0;
 }
 
-TEST(GaussianLatco, PrefersSafeGoalWhereDeterministicTakesLottery) {
+class GaussianLottery : public ::testing::TestWithParam<const char*> {};
+
+// Both presets: the released one (1 reward sample, std gradient stopped, noise redrawn each
+// iteration, lambda on the mean) and ours.
+TEST_P(GaussianLottery, PrefersSafeGoalWhereDeterministicTakesLottery) {
   LotteryModel m;
   const int H = 30, trials = 10;
   // eps scaled to this model: a step moves at most 0.1, so the paper's 1e-2 (for RSSM
@@ -121,6 +127,7 @@ TEST(GaussianLatco, PrefersSafeGoalWhereDeterministicTakesLottery) {
   cfg.set("latco_eps_dyn", "1e-4");
   cfg.set("latco_eps_act", "1e-4");
   cfg.set("latco_restarts", "4");
+  cfg.set("latco_gaussian_preset", GetParam());
   auto gauss = make_planner("latco_gaussian", m, H, cfg);
   auto det = make_planner("latco", m, H, cfg);
   std::vector<float> z0(3);
@@ -137,13 +144,91 @@ TEST(GaussianLatco, PrefersSafeGoalWhereDeterministicTakesLottery) {
     d_safe += dg == 1, d_lot += dg == -1;
     d_ej += expected_return(m, z0.data(), rd.actions.data(), H, 400, Rng(77).derive(seed));
   }
-  std::printf("lottery, seeds 0..%d, 4 restarts: latco_gaussian safe %d lottery %d (mean E[J] %.2f); "
+  std::printf("lottery, seeds 0..%d, 4 restarts: latco_gaussian (%s) safe %d lottery %d (mean E[J] %.2f); "
               "latco safe %d lottery %d (mean E[J] %.2f)\n",
-              trials - 1, g_safe, g_lot, g_ej / trials, d_safe, d_lot, d_ej / trials);
+              trials - 1, GetParam(), g_safe, g_lot, g_ej / trials, d_safe, d_lot, d_ej / trials);
   EXPECT_GE(g_safe, 8);
   EXPECT_LE(g_lot, 1);
   EXPECT_GE(d_lot, 5);  // certainty equivalence: the mean payout looks like +20
   EXPECT_GT(g_ej, d_ej);
+}
+INSTANTIATE_TEST_SUITE_P(Presets, GaussianLottery, ::testing::Values("released", "ours"));
+
+// latco_gaussian's defaults are the released code's (probabilistic_latco.py, config.yaml platco).
+TEST(GaussianLatco, PresetsFollowTheReleasedCode) {
+  GaussianLatcoSettings s;
+  s.load(Config());
+  EXPECT_EQ(s.samples, 50);
+  EXPECT_EQ(s.opt.reward_samples, 1);
+  EXPECT_FALSE(s.opt.std_grad);
+  EXPECT_TRUE(s.opt.resample);
+  EXPECT_TRUE(s.opt.dual_mean);
+  EXPECT_EQ(s.lm.iterations, 50);
+  EXPECT_EQ(s.lm.eps_dyn, 1e-2);
+  EXPECT_EQ(s.lm.eps_act, 1e-2);
+  Config ours;
+  ours.set("latco_gaussian_preset", "ours");
+  GaussianLatcoSettings o;
+  o.load(ours);
+  EXPECT_EQ(o.opt.reward_samples, 50);
+  EXPECT_TRUE(o.opt.std_grad);
+  EXPECT_FALSE(o.opt.resample);
+  EXPECT_FALSE(o.opt.dual_mean);
+  Config one;  // a single key overrides the preset
+  one.set("latco_gaussian_std_grad", "through");
+  GaussianLatcoSettings t;
+  t.load(one);
+  EXPECT_TRUE(t.opt.std_grad);
+  EXPECT_TRUE(t.opt.resample);
+  Config bad = Config::parse("latco_gaussian_resample: never\n", "g.yaml");
+  try {
+    GaussianLatcoSettings b;
+    b.load(bad);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("latco_gaussian_resample"), std::string::npos) << e.what();
+  }
+}
+
+// The released options in the problem: the predicted std's gradient stopped, fresh noise each
+// iteration, one reward sample, and Eq. (10) on the mean prediction from the plan's mean.
+TEST(GaussianLatco, ReleasedOptionsInTheProblem) {
+  LotteryModel m;
+  const int Z = 3, Y = 6, A = 2, S = 50;
+  GaussianProblemOptions rel;
+  GaussianCollocationProblem pr(m, 1, 1, S, rel), po(m, 1, 1, S);
+  pr.set_noise(4), po.set_noise(4);
+  EXPECT_EQ(pr.cost_dim(), 1);
+  EXPECT_EQ(po.cost_dim(), S);
+  std::vector<float> y = {0.35f, -0.4f, 0.2f, 0.01f, 0.02f, 0.4f}, a = {0.3f, -0.6f};
+  std::vector<float> fr(Y), Fyr(Y * Y), Far(Y * A), fo(Y), Fyo(Y * Y), Fao(Y * A);
+  pr.dynamics(1, y.data(), a.data(), fr.data(), Fyr.data(), Far.data());
+  po.dynamics(1, y.data(), a.data(), fo.data(), Fyo.data(), Fao.data());
+  double lower_o = 0;
+  for (int i = Z; i < Y; ++i) {
+    for (int j = 0; j < Y; ++j) EXPECT_EQ(Fyr[i * Y + j], 0.0f);
+    for (int j = 0; j < A; ++j) EXPECT_EQ(Far[i * A + j], 0.0f);
+    for (int j = 0; j < Z; ++j) lower_o += std::fabs(Fyo[i * Y + j]);
+  }
+  EXPECT_GT(lower_o, 1e-3);  // ours: dS/dm flows
+  for (int i = 0; i < Z * Y; ++i) EXPECT_EQ(Fyr[i], Fyo[i]);  // the mean rows agree (same noise)
+  // Resampling: the same point gives new moments after next_iteration; ours keeps its noise.
+  EXPECT_TRUE(pr.next_iteration());
+  EXPECT_FALSE(po.next_iteration());
+  std::vector<float> fr2(Y), fo2(Y);
+  pr.dynamics(1, y.data(), a.data(), fr2.data(), nullptr, nullptr);
+  po.dynamics(1, y.data(), a.data(), fo2.data(), nullptr, nullptr);
+  EXPECT_NE(fr2[5], fr[5]);
+  EXPECT_EQ(fo2[5], fo[5]);
+  // Eq. (10)'s violation: |mu(m_t, a_t) - m_{t+1}|^2 with the model's mean, the std ignored.
+  std::vector<float> yn = {0.5f, -0.2f, 0.1f, 0.3f, 0.3f, 0.3f}, mu(Z);
+  m.predict(1, y.data(), a.data(), mu.data());
+  double want = 0;
+  for (int i = 0; i < Z; ++i) want += std::pow(double(yn[i]) - mu[i], 2);
+  double v = -1;
+  ASSERT_TRUE(pr.dual_violation(1, y.data(), a.data(), yn.data(), &v));
+  EXPECT_NEAR(v, want, 1e-6);
+  EXPECT_FALSE(po.dual_violation(1, y.data(), a.data(), yn.data(), &v));
 }
 
 // The same check on a small random RSSM: its std head and Jacobians feed the moment matching.

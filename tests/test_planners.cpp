@@ -302,9 +302,12 @@ TEST(ShootingGn, AdjointAndForwardJacobiansAgree) {
 }
 
 TEST(LinearQuadratic, IlqrReachesOptimum) {
-  Config cfg;
-  cfg.set("ilqr_iterations", "20");
-  expect_reaches_lq_optimum("ilqr", cfg, 1e-5, 1e-3);
+  Config ours;  // Gauss-Newton expansion, mu from 1e-6: converges in a few iterations
+  ours.set("ilqr_preset", "ours");
+  ours.set("ilqr_iterations", "20");
+  expect_reaches_lq_optimum("ilqr", ours, 1e-5, 1e-3);
+  // The released preset (full Hessian of -r, here exact up to the differences; mu kept >= 20).
+  expect_reaches_lq_optimum("ilqr", Config(), 1e-4, 1e-2);
 }
 
 TEST(LinearQuadratic, ShootingGdReachesOptimum) {
@@ -559,12 +562,18 @@ TEST(ShootingGd, KeepsActionsWithinBoundsAndImproves) {
 // ----- no-second-order ablation -----
 
 TEST(LatcoFirstOrder, LagrangianGradientMatchesFiniteDifferences) {
-  for (int use_lq = 0; use_lq < 2; ++use_lq) {  // softplus residual (Tanh model) and model residuals (LQ)
+  for (int c = 0; c < 4; ++c) {  // -r or softplus(-r)^2 / model residuals; Tanh model and LQ
+    const int use_lq = c % 2;
     TanhModel tanh_model(4, 2, 51);
     LinearQuadraticModel lq = LinearQuadraticModel::random(4, 2, 52, 0.1f);
     const LatentModel& m = use_lq ? static_cast<const LatentModel&>(lq) : tanh_model;
     const int H = 5, n = H * (4 + 2);
-    LatcoFirstOrder p(m, H, LatcoFirstOrderSettings{});
+    LatcoFirstOrderSettings fs;
+    Config fc;
+    fc.set("fo_objective", c < 2 ? "reward" : "softplus2");
+    fc.set("fo_dyn_scale", "3");  // a scale other than 1, small enough for central differences in float
+    fs.load(fc);
+    LatcoFirstOrder p(m, H, fs);
     auto z0 = random_vec(4, 53);
     auto x = random_vec(n, 54, 0.6f);
     x[H * 4 + 1] = 1.4f;  // one action beyond the bound: the bound term is active
@@ -584,8 +593,23 @@ TEST(LatcoFirstOrder, LagrangianGradientMatchesFiniteDifferences) {
       max_g = std::max(max_g, std::fabs(fd));
     }
     EXPECT_GT(max_g, 0.1);
-    EXPECT_LT(max_err, 2e-3 * (1 + max_g)) << (use_lq ? "LQ" : "tanh") << " max |g| " << max_g;
+    EXPECT_LT(max_err, 2e-3 * (1 + max_g)) << (use_lq ? "LQ " : "tanh ") << c << " max |g| " << max_g;
   }
+}
+
+// The preset: the paper's Adam ablation (5000 steps, multipliers every 5 steps at rate 1.5) with the
+// released routine's objective -r and dynamics scale 1e4 (config.yaml: latco_first_order).
+TEST(LatcoFirstOrder, PresetFollowsThePaperAndReleasedConfig) {
+  PointMassModel m;
+  auto p = make_planner("latco_no_second_order", m, 5, Config());
+  const LatcoFirstOrderSettings& s = dynamic_cast<LatcoFirstOrder&>(*p).settings();
+  EXPECT_EQ(s.iterations, 5000);
+  EXPECT_EQ(s.dual_every, 5);
+  EXPECT_EQ(s.dual_lr, 1.5);
+  EXPECT_EQ(s.dyn_scale, 1e4);
+  EXPECT_TRUE(s.reward_objective);
+  Config bad = Config::parse("fo_objective: loss\n", "fo.yaml");
+  EXPECT_THROW(make_planner("latco_no_second_order", m, 5, bad), Error);
 }
 
 TEST(LatcoFirstOrder, EnforcesDynamicsAndFindsReward) {

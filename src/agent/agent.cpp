@@ -62,7 +62,7 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   model_ = std::make_unique<Rssm>(ms_, env_->action_dim(), s_.seed);
   trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed);
   latent_ = std::make_unique<RssmLatentModel>(model_->transition());
-  planner_ = make_planner(s_.planner, *latent_, s_.horizon, cfg);
+  planner_ = make_planner(s_.planner, *latent_, s_.horizon, cfg, model_.get());
   // A config may hold the settings of planners it does not select (configs/base/*.yaml set them
   // all, and planner=cem on a LatCo config is how one compares planners): every planner reads its
   // keys, then any key nobody read is an error naming its file and line.

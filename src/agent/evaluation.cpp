@@ -23,7 +23,7 @@ EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& pla
                              int horizon, int replan_every, int episodes, uint64_t seed,
                              std::vector<Episode>* records) {
   RssmLatentModel latent(model.transition());
-  std::unique_ptr<Planner> p = make_planner(planner, latent, horizon, planner_cfg);
+  std::unique_ptr<Planner> p = make_planner(planner, latent, horizon, planner_cfg, &model);
   EvalSummary sum;
   sum.planner = planner;
   sum.episodes = episodes;

@@ -178,6 +178,32 @@ int ilqr_backward_pass_ref(const LqrExpansion& e, double mu, BackwardWorkspace* 
   return -1;
 }
 
+void IlqrSettings::apply_preset(const std::string& name) {
+  if (name == "released") {
+    *this = IlqrSettings{};
+  } else if (name == "ours") {
+    iterations = 50, mu_init = 1e-6, init_std = 1.0f;
+    cost = "softplus2", schedule = "ours", actions = "clip";
+  } else {
+    LATCO_FAIL("ilqr_preset: unknown preset '" << name << "' (released, ours)");
+  }
+  preset = name;
+}
+
+void IlqrSettings::load(const Config& cfg) {
+  apply_preset(cfg.get_string("ilqr_preset", "released"));
+  cfg.apply(*this);
+  auto where = [&](const char* key) { return cfg.has(key) ? cfg.where(key) : std::string(key); };
+  auto pick = [&](const std::string& v, const char* key, const char* a, const char* b) {
+    if (v == a) return true;
+    if (v == b) return false;
+    LATCO_FAIL(where(key) << ": expected '" << a << "' or '" << b << "', got '" << v << "'");
+  };
+  reward_cost = pick(cost, "ilqr_cost", "reward", "softplus2");
+  released_schedule = pick(schedule, "ilqr_schedule", "released", "ours");
+  penalty = pick(actions, "ilqr_actions", "penalty", "clip");
+}
+
 Ilqr::Ilqr(const LatentModel& model, int horizon, const IlqrSettings& s)
     : m_(model), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()), C_(state_residual_dim(model)), s_(s) {
   LATCO_CHECK(A_ <= 64) << "ilqr: action size " << A_ << " above 64 not supported";
@@ -193,6 +219,11 @@ Ilqr::Ilqr(const LatentModel& model, int horizon, const IlqrSettings& s)
   laa_.resize(static_cast<size_t>(H_) * A_ * A_);
   k_.resize(H_ * A_);
   K_.resize(static_cast<size_t>(H_) * A_ * Z_);
+  pen_.resize(H_ * A_);
+  if (s_.reward_cost) {
+    const size_t n = static_cast<size_t>(H_) * Z_;
+    hz_.resize(n * Z_), hg_p_.resize(n * Z_), hg_m_.resize(n * Z_), hr_.resize(n);
+  }
   ws_.resize(Z_, A_);
   res_.actions = Tensor({H_, A_});
   res_.latents = Tensor({H_ + 1, Z_});
@@ -200,9 +231,14 @@ Ilqr::Ilqr(const LatentModel& model, int horizon, const IlqrSettings& s)
 }
 
 double Ilqr::trajectory_cost(const Linearization& lin) {
-  state_residuals(m_, H_, lin.z.data() + Z_, c_.data(), nullptr, r_s_.data(), dr_s_.data());
   double cost = 0;
-  for (int i = 0; i < H_ * C_; ++i) cost += double(c_[i]) * c_[i];
+  if (s_.reward_cost) {
+    m_.reward(H_, lin.z.data() + Z_, r_s_.data());
+    for (int t = 0; t < H_; ++t) cost -= r_s_[t];
+  } else {
+    state_residuals(m_, H_, lin.z.data() + Z_, c_.data(), nullptr, r_s_.data(), dr_s_.data());
+    for (int i = 0; i < H_ * C_; ++i) cost += double(c_[i]) * c_[i];
+  }
   const double w = m_.action_cost();
   for (int i = 0; i < H_ * A_; ++i) cost += w * double(lin.a[i]) * lin.a[i];
   return cost;
@@ -218,12 +254,47 @@ double Ilqr::forward_pass(const float* z0, double alpha) {
     for (int i = 0; i < A_; ++i) {
       double a = nom_.a[t * A_ + i] + alpha * k_[t * A_ + i];
       for (int j = 0; j < Z_; ++j) a += Kt[i * Z_ + j] * (double(zt[j]) - zn[j]);
-      trial_.a[t * A_ + i] = std::clamp(static_cast<float>(a), -am, am);
+      trial_.a[t * A_ + i] = s_.penalty ? static_cast<float>(a) : std::clamp(static_cast<float>(a), -am, am);
     }
     m_.predict(1, zt, trial_.a.data() + t * A_, trial_.z.data() + (t + 1) * Z_);
   }
   return trajectory_cost(trial_);
 }
+
+// Rows (t, j) of hz_ are z_{t+1} +- h e_j; l_zz = -(g(+) - g(-)) / 2h, symmetrised.
+void Ilqr::reward_hessian() {
+  const int Z = Z_, n = H_ * Z_;
+  for (int sign = 0; sign < 2; ++sign) {
+    for (int t = 0; t < H_; ++t)
+      for (int j = 0; j < Z; ++j) {
+        float* row = hz_.data() + (static_cast<size_t>(t) * Z + j) * Z;
+        std::copy(nom_.z.data() + (t + 1) * Z, nom_.z.data() + (t + 2) * Z, row);
+        const float h = 1e-3f * std::max(1.0f, std::fabs(row[j]));
+        row[j] += sign == 0 ? h : -h;
+      }
+    m_.reward_gradient(n, hz_.data(), hr_.data(), (sign == 0 ? hg_p_ : hg_m_).data());
+  }
+  for (int t = 1; t <= H_; ++t) {
+    double* lzz = lzz_.data() + static_cast<size_t>(t) * Z * Z;
+    for (int j = 0; j < Z; ++j) {
+      const float zj = nom_.z[t * Z + j];
+      const double h2 = 2.0 * (double(zj + 1e-3f * std::max(1.0f, std::fabs(zj))) - zj);
+      const size_t r = (static_cast<size_t>(t - 1) * Z + j) * Z;
+      for (int i = 0; i < Z; ++i) lzz[i * Z + j] = -(double(hg_p_[r + i]) - hg_m_[r + i]) / h2;
+    }
+    for (int i = 0; i < Z; ++i)
+      for (int j = 0; j < i; ++j) lzz[i * Z + j] = lzz[j * Z + i] = 0.5 * (lzz[i * Z + j] + lzz[j * Z + i]);
+  }
+}
+
+namespace {
+// sum over entries of max(0, a^2 - am^2) (the released code's action violation).
+double action_violation_sq(int n, float am, const float* a) {
+  double v = 0;
+  for (int i = 0; i < n; ++i) v += std::max(0.0, double(a[i]) * a[i] - double(am) * am);
+  return v;
+}
+}  // namespace
 
 const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
   Timer total;
@@ -233,23 +304,32 @@ const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
   res_.iters.clear();
   res_.timing = {};
   Rng rng = Rng(seed).derive(0);
-  for (int i = 0; i < HA; ++i) nom_.a[i] = s_.init_std * rng.normal();
-  clip_actions(HA, am, nom_.a.data());
+  for (int i = 0; i < HA; ++i) nom_.a[i] = s_.init_std > 0 ? s_.init_std * rng.normal() : 0.0f;
+  if (!s_.penalty) clip_actions(HA, am, nom_.a.data());
+  std::fill(pen_.begin(), pen_.end(), 1.0);
   Timer tr;
   rollout_forward(m_, z0, nom_.a.data(), &nom_);
   double cost = trajectory_cost(nom_);
   res_.timing.rollouts += tr.seconds();
   double mu = s_.mu_init;
+  double alpha_kept = 1.0;  // released schedule: the step size carried across iterations
 
   for (int it = 0; it < s_.iterations && mu <= s_.mu_max; ++it) {
     // ----- model derivatives and the Gauss-Newton cost expansion -----
     // l(z) = |c(z)|^2:  l_z = 2 dc^T c,  l_zz = 2 dc^T dc;   l(a) = w |a|^2:  l_a = 2 w a,  l_aa = 2 w I.
+    // Released: l(z) = -r(z): l_z = -dr, l_zz = -d^2 r (central differences of dr).
     Timer td;
     m_.predict_jacobians(H_, nom_.z.data(), nom_.a.data(), nullptr, nom_.fz.data(), nom_.fa.data());
-    state_residuals(m_, H_, nom_.z.data() + Z_, c_.data(), dc_.data(), r_s_.data(), dr_s_.data());
     std::fill(lz_.begin(), lz_.begin() + Z_, 0.0);  // z_0 is given: no cost
     std::fill(lzz_.begin(), lzz_.begin() + Z_ * Z_, 0.0);
-    for (int t = 1; t <= H_; ++t) {
+    if (s_.reward_cost) {
+      m_.reward_gradient(H_, nom_.z.data() + Z_, r_s_.data(), dr_s_.data());
+      for (int i = 0; i < H_ * Z_; ++i) lz_[Z_ + i] = -double(dr_s_[i]);
+      reward_hessian();
+    } else {
+      state_residuals(m_, H_, nom_.z.data() + Z_, c_.data(), dc_.data(), r_s_.data(), dr_s_.data());
+    }
+    for (int t = 1; t <= H_ && !s_.reward_cost; ++t) {
       const float* c = c_.data() + (t - 1) * C_;
       const float* dc = dc_.data() + static_cast<size_t>(t - 1) * C_ * Z_;  // (C, Z)
       double* lz = lz_.data() + t * Z_;
@@ -268,8 +348,13 @@ const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
     std::fill(laa_.begin(), laa_.end(), 0.0);
     for (int t = 0; t < H_; ++t)
       for (int i = 0; i < A_; ++i) {
-        la_[t * A_ + i] = 2.0 * w * nom_.a[t * A_ + i];
+        const double a = nom_.a[t * A_ + i];
+        la_[t * A_ + i] = 2.0 * w * a;
         laa_[(static_cast<size_t>(t) * A_ + i) * A_ + i] = 2.0 * w;
+        if (s_.penalty && a * a > double(am) * am) {  // lambda max(0, a^2 - a_max^2)
+          la_[t * A_ + i] += 2.0 * pen_[t * A_ + i] * a;
+          laa_[(static_cast<size_t>(t) * A_ + i) * A_ + i] += 2.0 * pen_[t * A_ + i];
+        }
       }
     res_.timing.derivatives += td.seconds();
 
@@ -285,10 +370,11 @@ const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
     // ----- forward pass: line search over alpha, accept on actual improvement -----
     Timer tf;
     bool accepted = false;
-    double alpha = 1.0;
+    double alpha = s_.released_schedule ? alpha_kept : 1.0;
     for (int ls = 0; ls < s_.line_search; ++ls, alpha *= 0.5) {
       const double trial_cost = forward_pass(z0, alpha);
-      if (std::isfinite(trial_cost) && trial_cost < cost) {
+      // Released: accept unless the cost rose (cost <= old).
+      if (std::isfinite(trial_cost) && (trial_cost < cost || (s_.released_schedule && trial_cost == cost))) {
         cost = trial_cost;
         std::swap(nom_.z, trial_.z);
         std::swap(nom_.a, trial_.a);
@@ -297,18 +383,29 @@ const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
       }
     }
     res_.timing.rollouts += tf.seconds();
-    // Tassa's schedule, simplified: lower mu after success, raise it after a failed line search.
-    mu = accepted ? std::max(s_.mu_min, mu / s_.mu_factor) : std::max({s_.mu_min, mu * s_.mu_factor, 1e-12});
+    if (s_.released_schedule) {
+      // mu is only ever doubled (on Q_uu failures, above); alpha grows x1.5 after success, up to 1.
+      alpha_kept = accepted ? std::min(1.0, alpha * 1.5) : alpha;
+    } else {
+      // Tassa's schedule, simplified: lower mu after success, raise it after a failed line search.
+      mu = accepted ? std::max(s_.mu_min, mu / s_.mu_factor) : std::max({s_.mu_min, mu * s_.mu_factor, 1e-12});
+    }
+    if (s_.penalty) {  // released: lambda += lam_lr * sum_t,i max(0, a^2 - 1), the same for every (t, i)
+      const double v = action_violation_sq(HA, am, nom_.a.data());
+      for (auto& l : pen_) l += s_.act_lr * v;
+    }
 
     IterStats st;
     st.iter = it;
     rollout_forward(m_, z0, nom_.a.data(), &nom_);  // rewards of the current plan (cheap: H steps)
     for (int t = 1; t <= H_; ++t) st.reward += nom_.r[t];
     st.damping = mu;
+    st.act_violation = action_violation(HA, am, nom_.a.data());
     st.seconds = total.seconds();
     res_.iters.push_back(st);
   }
 
+  clip_actions(HA, am, nom_.a.data());  // the result is clipped (the released agent's environment clips)
   std::copy(nom_.a.begin(), nom_.a.end(), res_.actions.data());
   Timer tr2;
   res_.predicted_return = rollout_forward(m_, z0, nom_.a.data(), &nom_);
@@ -319,10 +416,10 @@ const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
   return res_;
 }
 
-LATCO_PLANNER("ilqr", "iterative LQR (Tassa et al. 2012), open-loop result; keys ilqr_*",
+LATCO_PLANNER("ilqr", "iterative LQR (Tassa et al. 2012), open-loop result, released preset; keys ilqr_*",
               [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
                 IlqrSettings s;
-                c.apply(s);
+                s.load(c);
                 return std::make_unique<Ilqr>(m, H, s);
               });
 

@@ -4,7 +4,7 @@
 // the RSSM's encoder and posterior; the dynamics constraint compares I_{t+1} with
 // the decoded one-step prediction from z_t. Constraints are pairwise: the filter
 // history z_{t-1} is detached, so no gradient reaches I_{1:t-1} from step t.
-// Not here: the planner registry (it needs the full Rssm, not a LatentModel);
+// Registered as `image_collocation` on the whole world model (make_planner with the Rssm);
 // plan() builds an autodiff graph each step, so unlike the other planners it allocates.
 #pragma once
 #include <vector>

@@ -13,6 +13,7 @@
 #include "core/timer.h"
 #include "linalg/block_tridiag.h"
 #include "linalg/dense.h"
+#include "plan/latco_gaussian.h"  // expected_return: the sampled rollout of latco_winner: sample
 
 namespace latco {
 
@@ -24,11 +25,29 @@ void LatcoSettings::load(const Config& cfg) {
   else if (damping_schedule == "constant") schedule = DampingSchedule::Constant;
   else LATCO_FAIL(where("latco_damping_schedule") << ": expected 'adaptive' or 'constant', got '"
                                                    << damping_schedule << "'");
+  if (solver == "adaptive") solver_kind = LatcoSolver::Adaptive;
+  else if (solver == "released") solver_kind = LatcoSolver::Released;
+  else LATCO_FAIL(where("latco_solver") << ": expected 'adaptive' or 'released', got '" << solver << "'");
+  const bool adaptive = solver_kind == LatcoSolver::Adaptive;
+  if (multiplier_floor == "auto") floor_initial = adaptive;
+  else if (multiplier_floor == "initial") floor_initial = true;
+  else if (multiplier_floor == "none") floor_initial = false;
+  else LATCO_FAIL(where("latco_multiplier_floor") << ": expected 'auto', 'initial' or 'none', got '"
+                                                   << multiplier_floor << "'");
+  if (multiplier_clamp == "auto") clamp = adaptive;
+  else if (multiplier_clamp == "on") clamp = true;
+  else if (multiplier_clamp == "off") clamp = false;
+  else LATCO_FAIL(where("latco_multiplier_clamp") << ": expected 'auto', 'on' or 'off', got '"
+                                                   << multiplier_clamp << "'");
+  LATCO_CHECK(winner == "mean" || winner == "sample")
+      << where("latco_winner") << ": expected 'mean' or 'sample', got '" << winner << "'";
+  LATCO_CHECK(lambda_min <= lambda_max) << where("latco_lambda_min") << ": latco_lambda_min " << lambda_min
+                                        << " exceeds latco_lambda_max " << lambda_max;
 }
 
 // ===================== CollocationLM =====================
 
-CollocationLM::CollocationLM(const CollocationProblem& p, int H, int K, const LatcoSettings& s)
+CollocationLM::CollocationLM(CollocationProblem& p, int H, int K, const LatcoSettings& s)
     : p_(p), s_(s), H_(H), K_(K), Y_(p.state_dim()), A_(p.action_dim()), C_(p.cost_dim()) {
   LATCO_CHECK(H > 0 && K > 0) << "LatCo needs a positive horizon and restart count";
   n_ = A_ + Y_;
@@ -52,6 +71,7 @@ CollocationLM::CollocationLM(const CollocationProblem& p, int H, int K, const La
   nu_.assign(KH, s.nu0);
   dyn_.assign(KH, 0.0);
   act_.assign(KH, 0.0);
+  dual_dyn_.assign(KH, 0.0);
   damping_.assign(K, s.damping);
   growth_.assign(K, 2.0);
   D_.assign(H * nn, 0.0);
@@ -121,6 +141,13 @@ void CollocationLM::begin() {
 
 double CollocationLM::cost(int k) const { return plan_cost(view(k, false)); }
 
+// The released code's residual scale: N = 1 / (mean_t sqrt(lambda_t) + mean_t sqrt(nu_t) + 1).
+double CollocationLM::released_scale(int k) const {
+  double sl = 0, sn = 0;
+  for (int t = 0; t < H_; ++t) sl += std::sqrt(lambda_[size_t(k) * H_ + t]), sn += std::sqrt(nu_[size_t(k) * H_ + t]);
+  return 1.0 / (sl / H_ + sn / H_ + 1.0);
+}
+
 // Eq. (9): (J^T J + mu I) dx = -J^T rho for plan k, from the assembled blocks.
 bool CollocationLM::solve_plan(int k) {
   Timer tm;
@@ -155,9 +182,14 @@ bool CollocationLM::solve_plan(int k) {
 }
 
 void CollocationLM::step() {
+  const bool released = s_.solver_kind == LatcoSolver::Released;
   // ----- normal equations and LM step (Eq. 9), plan by plan -----
   for (int k = 0; k < K_; ++k) {
     const PlanView v = view(k, false);
+    if (released) {  // (2 N^2 J^T J + d I) dx = -2 N^2 J^T rho  <=>  (J^T J + d / (2 N^2) I) dx = -J^T rho
+      const double N = released_scale(k);
+      damping_[k] = s_.damping / (2 * N * N);
+    }
     cost0_[k] = plan_cost(v);
     Timer ta;
     assemble_normal_equations(v, D_.data(), B_.data(), g_.data(), scratch_);
@@ -190,8 +222,10 @@ void CollocationLM::step() {
   for (int k = 0; k < K_; ++k) {
     const double cost1 = plan_cost(view(k, true));
     bool accept;
-    if (s_.schedule == DampingSchedule::Constant) {
-      accept = std::isfinite(cost1);  // the released code always steps
+    if (released || s_.schedule == DampingSchedule::Constant) {
+      // Always step. The released code would also take a non-finite step (and fall back to zero
+      // actions at the end); here such a step is skipped.
+      accept = std::isfinite(cost1);
     } else {
       // Gain ratio: actual over predicted reduction (Nielsen's damping update).
       const double ratio = pred_[k] > 0 ? (cost0_[k] - cost1) / pred_[k] : -1.0;
@@ -217,21 +251,41 @@ void CollocationLM::step() {
   }
   const double t_rest0 = tm_rest.seconds();
   // ----- model derivatives at the new points, all plans in one batch -----
-  if (any) evaluate(false, true);
+  const bool changed = p_.next_iteration();
+  if (any || changed) evaluate(false, true);
   Timer tm_dual;
+  // The problem's own violation for Eq. (10), if it has one, at the current points (yin_, yout_
+  // hold the trial points when nothing was re-evaluated, so gather again).
+  for (int k = 0; k < K_; ++k) {
+    const float* yk = states(k);
+    std::memcpy(yin_.data() + size_t(k) * H_ * Y_, yk, sizeof(float) * H_ * Y_);
+    std::memcpy(yout_.data() + size_t(k) * H_ * Y_, yk + Y_, sizeof(float) * H_ * Y_);
+  }
+  const bool own_dual = p_.dual_violation(K_ * H_, yin_.data(), a_.data(), yout_.data(), dual_dyn_.data());
   // Eq. (10): dual update per step for lambda (dynamics) and nu (action bounds).
   for (int k = 0; k < K_; ++k) {
-    double* dyn = &dyn_[size_t(k) * H_];
     double* act = &act_[size_t(k) * H_];
-    plan_cost(view(k, false), dyn, act);
+    plan_cost(view(k, false), &dyn_[size_t(k) * H_], act);
     if (s_.fixed_multipliers) continue;
+    const double* dyn = own_dual ? &dual_dyn_[size_t(k) * H_] : &dyn_[size_t(k) * H_];
+    // Lower and upper bounds after Eq. (10): the floor (ours) and the clamp (ours); none in the released code.
+    const double lo = s_.clamp ? s_.lambda_min : 0.0;
+    const double hi = s_.clamp ? s_.lambda_max : HUGE_VAL;
+    const double lam_lo = s_.floor_initial ? std::max(lo, s_.lambda0) : lo;
+    const double nu_lo = s_.floor_initial ? std::max(lo, s_.nu0) : lo;
+    const float amax = p_.action_max();
+    const float* a = actions(k);
     for (int t = 0; t < H_; ++t) {
       double& lam = lambda_[size_t(k) * H_ + t];
       double& nu = nu_[size_t(k) * H_ + t];
-      lam = std::min(std::max(dual_update(lam, dyn[t], s_.eps_dyn, s_.alpha, s_.eta, s_.rule), s_.lambda_min),
-                     s_.lambda_max);
-      nu = std::min(std::max(dual_update(nu, act[t], s_.eps_act, s_.alpha, s_.eta, s_.rule), s_.lambda_min),
-                    s_.lambda_max);
+      double va = act[t];
+      if (s_.rule == DualRule::Released) {  // the released code's action violation: sum max(0, a^2 - 1)
+        va = 0;
+        for (int i = 0; i < A_; ++i)
+          va += std::max(0.0, double(a[t * A_ + i]) * a[t * A_ + i] - double(amax) * amax);
+      }
+      lam = std::min(std::max(dual_update(lam, dyn[t], s_.eps_dyn, s_.alpha, s_.eta, s_.rule), lam_lo), hi);
+      nu = std::min(std::max(dual_update(nu, va, s_.eps_act, s_.alpha, s_.eta, s_.rule), nu_lo), hi);
     }
   }
   t_other += t_rest0 + tm_dual.seconds();
@@ -347,10 +401,14 @@ const PlanResult& LatcoPlanner::plan(const float* z0, uint64_t seed) {
   Timer tr;
   int best = 0;
   double best_J = -1e300;
+  const bool sample = s_.winner == "sample" && K > 1 && model_.stochastic();
   for (int k = 0; k < K; ++k) {
-    const double J = rollout_return(model_, z0, lm_->actions(k), H_, rollout_z_.data());
+    // Released: imagine_feat(deterministic=False), one sampled rollout per plan (seeded per plan here).
+    const double J = sample ? expected_return(model_, z0, lm_->actions(k), H_, 1, Rng(seed).derive(1u << 22).derive(k))
+                            : rollout_return(model_, z0, lm_->actions(k), H_, rollout_z_.data());
     if (J > best_J || k == 0) best_J = J, best = k;
   }
+  if (sample) best_J = rollout_return(model_, z0, lm_->actions(best), H_, rollout_z_.data());
   const double t_roll = tr.seconds();
   const float am = model_.action_max();
   const float* a = lm_->actions(best);
@@ -394,22 +452,29 @@ LATCO_PLANNER("latco", "deterministic latent collocation (LM + block-tridiagonal
               [](const LatentModel& m, int H, const Config& cfg) {
                 return make_latco(m, H, cfg, LatcoSettings{}, "latco");
               });
-LATCO_PLANNER("latco_no_relax", "LatCo ablation: no dynamics relaxation (lambda0 = nu0 = 1e8)",
+// Table 3 rows, from the released config.yaml (planners: latco_no_relax, latco_no_constraint).
+LATCO_PLANNER("latco_no_relax", "Table 3 ablation: no dynamics relaxation (lambda0 = 1e8, as released)",
               [](const LatentModel& m, int H, const Config& cfg) {
                 LatcoSettings s;
-                s.lambda0 = 1e8;
-                s.nu0 = 1e8;
+                s.lambda0 = 1e8;  // released init_lam: 1e8; nu0 stays 1
                 return make_latco(m, H, cfg, s, "latco_no_relax");
               });
-LATCO_PLANNER("latco_no_constrained", "LatCo ablation: fixed multipliers lambda = 8, nu = 16",
+LATCO_PLANNER("latco_no_constrained",
+              "Table 3 ablation: fixed multipliers lambda = 64, nu = 256 (released residual scales 8 and 16)",
               [](const LatentModel& m, int H, const Config& cfg) {
                 LatcoSettings s;
-                s.lambda0 = 8;
-                s.nu0 = 16;
+                // The released row scales the residuals by dyn_loss_scale 8 and act_loss_scale 16 with
+                // lambda = nu = 1 and no multiplier updates: multipliers 8^2 and 16^2. Its normalisation
+                // N = 1 / (8 + 16 + 1) is then the released solver's at these values.
+                s.lambda0 = 64;
+                s.nu0 = 256;
                 s.fixed_multipliers = true;
                 return make_latco(m, H, cfg, s, "latco_no_constrained");
               });
-LATCO_PLANNER("latco_const_damping", "LatCo ablation: the released code's constant 1e-3 damping, no line search",
+// Ours, not a Table 3 row and not the released optimiser (that is latco_solver: released): the
+// adaptive solver's step with its damping held at latco_damping and every step taken.
+LATCO_PLANNER("latco_const_damping",
+              "ours, not a Table 3 row: the adaptive solver with constant damping 1e-3 and no accept/reject",
               [](const LatentModel& m, int H, const Config& cfg) {
                 LatcoSettings s;
                 s.damping_schedule = "constant";

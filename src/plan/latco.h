@@ -15,6 +15,12 @@
 namespace latco {
 
 enum class DampingSchedule { Adaptive, Constant };
+// adaptive: ours, Levenberg-Marquardt with gain-ratio accept/reject (Nielsen's damping update).
+// released: the released code's Gauss-Newton step exactly: every residual scaled per plan by
+//   N = 1 / (mean_t sqrt(lambda_t) + mean_t sqrt(nu_t) + 1), the step solving
+//   (2 N^2 J^T J + d I) dx = -2 N^2 J^T rho with constant d = latco_damping, always taken.
+//   That is (J^T J + d / (2 N^2) I) dx = -J^T rho: a damping that grows with the multipliers.
+enum class LatcoSolver { Adaptive, Released };
 
 struct LatcoSettings {
   int iterations = 200;            // LM iterations per plan (paper: 200 tabletop, 100 locomotion)
@@ -24,20 +30,38 @@ struct LatcoSettings {
   double nu0 = 1;                  // initial action multiplier
   double alpha = 0.1;              // dual step size of Eq. (10)
   double eta = 0.01;               // Eq. (10)'s eta (paper rule; the released rule fixes 0.1)
-  std::string dual_rule = "paper"; // paper: ln(v/eps + eta); released: log10(v/eps + 0.1)
-  double damping = 1e-3;           // LM damping (initial value when adaptive)
-  std::string damping_schedule = "adaptive";  // adaptive: gain-ratio accept/reject (Nielsen); constant: always step
+  std::string dual_rule = "paper"; // paper: ln(v/eps + eta); released: log10(v/eps + 0.1), and the action
+                                   //   violation it reads is sum max(0, a^2 - a_max^2) as in the released code
+  std::string solver = "adaptive"; // adaptive (ours) or released (the released code's GN step; see LatcoSolver)
+  double damping = 1e-3;           // adaptive: initial LM damping; released: d of (2 N^2 J^T J + d I)
+  std::string damping_schedule = "adaptive";  // adaptive solver only. adaptive: gain-ratio accept/reject
+                                              //   (Nielsen); constant: fixed damping, always step (ours, not
+                                              //   the released optimiser: no factor 2, no normalisation N)
   int restarts = 1;                // K plans from independent initialisations, optimised in one batch
+  std::string winner = "mean";     // the restart kept: best return of its clipped actions rolled through
+                                   //   the mean model (mean, ours) or one sampled rollout (sample, released)
   bool warm_start = false;         // plan 0 starts from the previous plan, shifted (released code: no)
   double init_std = 1;             // z and a initialised from N(0, init_std) (released code)
   bool fixed_multipliers = false;  // keep lambda0 / nu0 (ablation "no constrained optimisation")
-  double lambda_min = 1e-6;        // multipliers are kept in [lambda_min, lambda_max] (a safeguard the
-  double lambda_max = 1e12;        //   paper does not need: Eq. (10) alone can shrink them towards 0)
+  // Ours, not in the paper or the released code: after Eq. (10) the multipliers are floored at their
+  // initial values (initial) or not (none). Without it a step that is feasible after the first LM step
+  // has its lambda shrunk geometrically (paper rule: x0.54 per iteration) until the whole violation
+  // moves into that step and crawls along the horizon (the LQ problem does not converge in 200
+  // iterations). auto: initial for the adaptive solver, none for the released one.
+  std::string multiplier_floor = "auto";
+  // Ours, not in the paper or the released code: clamp the multipliers to [lambda_min, lambda_max]
+  // after Eq. (10) (on / off). auto: on for the adaptive solver, off for the released one.
+  std::string multiplier_clamp = "auto";
+  double lambda_min = 1e-6;        // the clamp's bounds (used when the clamp is on)
+  double lambda_max = 1e12;
   bool dense_solve = false;        // solve Eq. (9) by one dense Cholesky (reference and benchmark only)
   std::string solver = "adaptive"; // adaptive (ours) | released (the released Gauss-Newton iteration)
 
   DualRule rule = DualRule::Paper;                   // parsed from dual_rule
   DampingSchedule schedule = DampingSchedule::Adaptive;  // parsed from damping_schedule
+  LatcoSolver solver_kind = LatcoSolver::Adaptive;       // parsed from solver
+  bool floor_initial = true;                             // parsed from multiplier_floor
+  bool clamp = true;                                     // parsed from multiplier_clamp
 
   template <class V>
   void visit(V& v) {
@@ -49,12 +73,16 @@ struct LatcoSettings {
     v("latco_alpha", alpha, 0.0, 10.0);
     v("latco_eta", eta, 0.0, 1e6);
     v("latco_dual_rule", dual_rule);
+    v("latco_solver", solver);
     v("latco_damping", damping, 0.0, 1e30);
     v("latco_damping_schedule", damping_schedule);
     v("latco_restarts", restarts, 1, 4096);
+    v("latco_winner", winner);
     v("latco_warm_start", warm_start);
     v("latco_init_std", init_std, 0.0, 1e6);
     v("latco_fixed_multipliers", fixed_multipliers);
+    v("latco_multiplier_floor", multiplier_floor);
+    v("latco_multiplier_clamp", multiplier_clamp);
     v("latco_lambda_min", lambda_min, 0.0, 1e30);
     v("latco_lambda_max", lambda_max, 0.0, 1e30);
     v("latco_dense_solve", dense_solve);
@@ -67,7 +95,7 @@ struct LatcoSettings {
 // The LM solver over K plans of one CollocationProblem, sized once for (H, Y, A, C, K).
 class CollocationLM {
  public:
-  CollocationLM(const CollocationProblem& p, int H, int K, const LatcoSettings& s);
+  CollocationLM(CollocationProblem& p, int H, int K, const LatcoSettings& s);
   int H() const { return H_; }
   int K() const { return K_; }
   // Plan k's unknowns, to initialise before begin(): a: (H, A), y: (H+1, Y) with y_0 pinned.
@@ -79,6 +107,11 @@ class CollocationLM {
   void begin();
   // One LM iteration on every plan (Eq. 9) followed by the dual update (Eq. 10).
   void step();
+  // Plan k's multipliers of step t (after the last dual update).
+  double lambda(int k, int t) const { return lambda_[size_t(k) * H_ + t]; }
+  double nu(int k, int t) const { return nu_[size_t(k) * H_ + t]; }
+  // The released solver's residual scale N of plan k at its current multipliers.
+  double released_scale(int k) const;
   // Diagnostics of plan k at its current point (reward from the problem's r).
   IterStats stats(int k) const;
   double cost(int k) const;
@@ -91,7 +124,7 @@ class CollocationLM {
   void evaluate(bool trial, bool jacobians);
   bool solve_plan(int k);
 
-  const CollocationProblem& p_;
+  CollocationProblem& p_;
   LatcoSettings s_;
   int H_, K_, Y_, A_, C_, n_;
   // Current point and trial point: a (K,H,A), y (K,H+1,Y); batched model buffers (K*H rows).
@@ -100,7 +133,8 @@ class CollocationLM {
   std::vector<float> f_, c_, r_, f_try_, c_try_, r_try_;  // (K*H, Y), (K*H, C), (K*H)
   std::vector<float> Fy_, Fa_, Jc_;                  // (K*H, Y, Y), (K*H, Y, A), (K*H, C, Y)
   std::vector<double> lambda_, nu_, dyn_, act_;      // (K, H)
-  std::vector<double> damping_, growth_;             // (K) LM damping and Nielsen's growth factor
+  std::vector<double> dual_dyn_;                     // (K, H) the problem's own violation for Eq. (10)
+  std::vector<double> damping_, growth_;             // (K) LM damping (released: d / 2N^2) and Nielsen's growth factor
   std::vector<double> D_, B_, g_, Lf_, Cf_, dx_;     // (H,n,n) x2, (H,n), (H,n,n) x2, (H,n): one plan at a time
   std::vector<double> dense_;                        // (Hn, Hn) only with dense_solve
   std::vector<double> pred_, cost0_;                 // (K) predicted reduction of the trial step, cost before it

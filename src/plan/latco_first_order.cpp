@@ -11,6 +11,14 @@
 
 namespace latco {
 
+void LatcoFirstOrderSettings::load(const Config& cfg) {
+  cfg.apply(*this);
+  if (objective == "reward") reward_objective = true;
+  else if (objective == "softplus2") reward_objective = false;
+  else LATCO_FAIL((cfg.has("fo_objective") ? cfg.where("fo_objective") : std::string("fo_objective"))
+                  << ": expected 'reward' or 'softplus2', got '" << objective << "'");
+}
+
 LatcoFirstOrder::LatcoFirstOrder(const LatentModel& model, int horizon, const LatcoFirstOrderSettings& s)
     : m_(model), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()), C_(state_residual_dim(model)), s_(s) {
   const size_t nx = static_cast<size_t>(H_) * (Z_ + A_);
@@ -47,12 +55,15 @@ double LatcoFirstOrder::lagrangian(const float* z0, const float* x, const double
 
   // ----- model values and derivatives: one batched call each over the H steps -----
   Timer td;
+  const bool rew = s_.reward_objective;
   if (grad) {
     m_.predict_jacobians(H_, zfull_.data(), a, mu_.data(), fz_.data(), fa_.data());
-    state_residuals(m_, H_, zfull_.data() + Z_, c_.data(), dc_.data(), r_s_.data(), dr_s_.data());
+    if (rew) m_.reward_gradient(H_, zfull_.data() + Z_, r_s_.data(), dr_s_.data());
+    else state_residuals(m_, H_, zfull_.data() + Z_, c_.data(), dc_.data(), r_s_.data(), dr_s_.data());
   } else {
     m_.predict(H_, zfull_.data(), a, mu_.data());
-    state_residuals(m_, H_, zfull_.data() + Z_, c_.data(), nullptr, r_s_.data(), dr_s_.data());
+    if (rew) m_.reward(H_, zfull_.data() + Z_, r_s_.data());
+    else state_residuals(m_, H_, zfull_.data() + Z_, c_.data(), nullptr, r_s_.data(), dr_s_.data());
   }
   if (timing_) timing_->derivatives += td.seconds();
 
@@ -69,7 +80,7 @@ double LatcoFirstOrder::lagrangian(const float* z0, const float* x, const double
       const double e = double(zt1[i]) - mut[i];
       e2 += e * e;
       if (!grad) continue;
-      const double ge = 2.0 * lambda[t] * e;
+      const double ge = 2.0 * s_.dyn_scale * lambda[t] * e;
       grad[t * Z_ + i] += static_cast<float>(ge);
       if (t > 0) {  // z_t = x block t-1
         const float* row = fz_.data() + (static_cast<size_t>(t) * Z_ + i) * Z_;
@@ -78,9 +89,14 @@ double LatcoFirstOrder::lagrangian(const float* z0, const float* x, const double
       const float* arow = fa_.data() + (static_cast<size_t>(t) * Z_ + i) * A_;
       for (int j = 0; j < A_; ++j) grad[HZ + t * A_ + j] -= static_cast<float>(ge * arow[j]);
     }
-    // state cost |c(z_{t+1})|^2: d/dz_{t+1} = 2 dc^T c
+    // state cost -r(z_{t+1}) (d/dz_{t+1} = -dr) or |c(z_{t+1})|^2 (d/dz_{t+1} = 2 dc^T c)
     double c2 = 0;
-    for (int q = 0; q < C_; ++q) {
+    if (rew) {
+      c2 = -double(r_s_[t]);
+      if (grad)
+        for (int j = 0; j < Z_; ++j) grad[t * Z_ + j] -= dr_s_[t * Z_ + j];
+    }
+    for (int q = 0; q < C_ && !rew; ++q) {
       const double cq = c_[t * C_ + q];
       c2 += cq * cq;
       if (!grad) continue;
@@ -95,7 +111,7 @@ double LatcoFirstOrder::lagrangian(const float* z0, const float* x, const double
       v += over * over;
       if (grad) grad[HZ + t * A_ + j] += static_cast<float>(2.0 * w * aj + 2.0 * nu[t] * over * (aj > 0 ? 1 : -1));
     }
-    L += c2 + w * a2 + lambda[t] * e2 + nu[t] * v;
+    L += c2 + w * a2 + s_.dyn_scale * lambda[t] * e2 + nu[t] * v;
     if (dyn) dyn[t] = e2;
     if (act) act[t] = v;
   }
@@ -126,7 +142,7 @@ const PlanResult& LatcoFirstOrder::plan(const float* z0, uint64_t seed) {
       st.act_violation += act_[t];
       st.mean_lambda += lambda_[t] / H_;
     }
-    if (m_.cost_residual_dim() > 0) {
+    if (!s_.reward_objective && m_.cost_residual_dim() > 0) {
       m_.reward(H_, zfull_.data() + Z_, r_s_.data());
       st.reward = 0;
       for (int t = 0; t < H_; ++t) st.reward += r_s_[t];
@@ -160,10 +176,11 @@ const PlanResult& LatcoFirstOrder::plan(const float* z0, uint64_t seed) {
   return res_;
 }
 
-LATCO_PLANNER("latco_no_second_order", "ablation: Adam on the LatCo Lagrangian, plain dual rule; keys fo_*",
+LATCO_PLANNER("latco_no_second_order",
+              "Table 3 ablation: Adam on the LatCo Lagrangian (-r, dynamics scale 1e4), plain dual rule; keys fo_*",
               [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
                 LatcoFirstOrderSettings s;
-                c.apply(s);
+                s.load(c);
                 return std::make_unique<LatcoFirstOrder>(m, H, s);
               });
 

@@ -12,17 +12,40 @@
 
 namespace latco {
 
-GaussianCollocationProblem::GaussianCollocationProblem(const LatentModel& m, int H, int K, int samples)
-    : m_(m), H_(H), K_(K), S_(samples), Z_(m.latent_dim()), A_(m.action_dim()) {
+void GaussianLatcoSettings::load(const Config& cfg) {
+  lm.load(cfg);
+  cfg.apply(*this);
+  auto where = [&](const char* key) { return cfg.has(key) ? cfg.where(key) : std::string(key); };
+  bool released;
+  if (preset == "released") released = true;
+  else if (preset == "ours") released = false;
+  else LATCO_FAIL(where("latco_gaussian_preset") << ": expected 'released' or 'ours', got '" << preset << "'");
+  auto pick = [&](const std::string& v, const char* key, const char* a, const char* b, bool dflt) {
+    if (v.empty()) return dflt;  // the preset's
+    if (v == a) return true;
+    if (v == b) return false;
+    LATCO_FAIL(where(key) << ": expected '" << a << "' or '" << b << "', got '" << v << "'");
+  };
+  opt.reward_samples = reward_samples > 0 ? reward_samples : (released ? 1 : samples);
+  opt.std_grad = !pick(std_grad, "latco_gaussian_std_grad", "stop", "through", released);
+  opt.resample = pick(resample, "latco_gaussian_resample", "iteration", "plan", released);
+  opt.dual_mean = pick(lambda_on, "latco_gaussian_lambda_on", "mean", "mean_std", released);
+  LATCO_CHECK(reward_samples != 0) << where("latco_gaussian_reward_samples") << ": must be positive (or -1)";
+}
+
+GaussianCollocationProblem::GaussianCollocationProblem(const LatentModel& m, int H, int K, int samples,
+                                                       GaussianProblemOptions opt)
+    : m_(m), H_(H), K_(K), S_(samples), R_(opt.reward_samples > 0 ? opt.reward_samples : samples),
+      Z_(m.latent_dim()), A_(m.action_dim()), opt_(opt) {
   LATCO_CHECK(m.stochastic()) << "Gaussian LatCo needs a stochastic model (predict_std)";
   const size_t rows = size_t(K) * H, per = size_t(S_) * Z_;
   eps_.assign(rows * per, 0.0f);
   xi_ = eps_;
-  eps_r_ = eps_;
+  eps_r_.assign(rows * R_ * Z_, 0.0f);
   // Rows per chunk so that the per-sample Jacobians stay under ~64 MB.
   const size_t bytes_per_row = size_t(S_) * (2 * size_t(Z_) * Z_ + 2 * size_t(Z_) * A_ + 8 * Z_) * sizeof(float);
   chunk_ = int(std::max<size_t>(1, std::min<size_t>(rows, (64u << 20) / bytes_per_row)));
-  const size_t cs = size_t(chunk_) * S_;
+  const size_t cs = size_t(chunk_) * std::max(S_, R_);
   zs_.assign(cs * Z_, 0.0f), as_.assign(cs * A_, 0.0f), mu_.assign(cs * Z_, 0.0f), sd_ = mu_, zn_ = mu_;
   dmu_dz_.assign(cs * Z_ * Z_, 0.0f), dsd_dz_ = dmu_dz_;
   dmu_da_.assign(cs * Z_ * A_, 0.0f), dsd_da_ = dmu_da_;
@@ -30,15 +53,51 @@ GaussianCollocationProblem::GaussianCollocationProblem(const LatentModel& m, int
 }
 
 void GaussianCollocationProblem::set_noise(uint64_t seed) {
-  const size_t per = size_t(S_) * Z_;
+  seed_ = seed;
+  iteration_ = 0;
+  draw_noise();
+}
+
+// Iteration i's noise of row n from Rng(seed).derive(i).derive(3n + j): same seed, same draws.
+void GaussianCollocationProblem::draw_noise() {
+  const size_t per = size_t(S_) * Z_, per_r = size_t(R_) * Z_;
+  const Rng base = iteration_ == 0 ? Rng(seed_) : Rng(seed_).derive(uint64_t(1) << 40 | uint64_t(iteration_));
   for (size_t n = 0; n < size_t(K_) * H_; ++n) {
-    Rng e = Rng(seed).derive(3 * n), x = Rng(seed).derive(3 * n + 1), r = Rng(seed).derive(3 * n + 2);
+    Rng e = base.derive(3 * n), x = base.derive(3 * n + 1), r = base.derive(3 * n + 2);
     for (size_t i = 0; i < per; ++i) {
       eps_[n * per + i] = e.normal();
       xi_[n * per + i] = x.normal();
-      eps_r_[n * per + i] = r.normal();
+    }
+    for (size_t i = 0; i < per_r; ++i) eps_r_[n * per_r + i] = r.normal();
+  }
+}
+
+bool GaussianCollocationProblem::next_iteration() {
+  if (!opt_.resample) return false;
+  ++iteration_;
+  draw_noise();
+  return true;
+}
+
+// The released code's dual violation: the mean prediction from the plan's mean, |mu(m_t, a_t) - m_{t+1}|^2.
+bool GaussianCollocationProblem::dual_violation(int N, const float* y, const float* a, const float* yn,
+                                                double* v) const {
+  if (!opt_.dual_mean) return false;
+  const int Z = Z_, Y = 2 * Z_, step = chunk_ * std::max(S_, R_);
+  for (int n0 = 0; n0 < N; n0 += step) {
+    const int rows = std::min(step, N - n0);
+    for (int r = 0; r < rows; ++r) std::memcpy(&zs_[size_t(r) * Z], y + size_t(n0 + r) * Y, sizeof(float) * Z);
+    m_.predict(rows, zs_.data(), a + size_t(n0) * A_, mu_.data());
+    for (int r = 0; r < rows; ++r) {
+      double e2 = 0;
+      for (int i = 0; i < Z; ++i) {
+        const double e = double(yn[size_t(n0 + r) * Y + i]) - mu_[size_t(r) * Z + i];
+        e2 += e * e;
+      }
+      v[n0 + r] = e2;
     }
   }
+  return true;
 }
 
 void GaussianCollocationProblem::dynamics(int N, const float* y, const float* a, float* f, float* Fy,
@@ -100,7 +159,7 @@ void GaussianCollocationProblem::dynamics(int N, const float* y, const float* a,
         for (int i = 0; i < Z; ++i) {
           // dM_i/d. += row_i / S;  dSd_i/d. += (z'_i - M_i) row_i / (S Sd_i)
           const float wm = 1.0f / S;
-          const float ws = Sd[i] > 1e-12f ? (zn_[q * Z + i] - M[i]) / (S * Sd[i]) : 0.0f;
+          const float ws = opt_.std_grad && Sd[i] > 1e-12f ? (zn_[q * Z + i] - M[i]) / (S * Sd[i]) : 0.0f;
           const float* gz = &dmu_dz_[(q * Z + i) * Z];
           const float* hz = &dsd_dz_[(q * Z + i) * Z];
           const float* ga = &dmu_da_[(q * Z + i) * A];
@@ -122,7 +181,7 @@ void GaussianCollocationProblem::dynamics(int N, const float* y, const float* a,
 }
 
 void GaussianCollocationProblem::costs(int N, const float* y, float* c, float* Jc, float* r) const {
-  const int Z = Z_, S = S_, Y = 2 * Z;
+  const int Z = Z_, S = R_, Y = 2 * Z;
   const double inv_sqrt = 1.0 / std::sqrt(double(S));
   for (int n0 = 0; n0 < N; n0 += chunk_) {
     const int rows = std::min(chunk_, N - n0), cnt = rows * S;
@@ -186,7 +245,7 @@ double expected_return(const LatentModel& m, const float* z0, const float* actio
 
 GaussianLatcoPlanner::GaussianLatcoPlanner(const LatentModel& model, int horizon, const GaussianLatcoSettings& s)
     : model_(model), s_(s), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()),
-      problem_(model, horizon, s.lm.restarts, s.samples) {
+      problem_(model, horizon, s.lm.restarts, s.samples, s.opt) {
   lm_ = std::make_unique<CollocationLM>(problem_, H_, s_.lm.restarts, s_.lm);
   std_.assign(size_t(H_ + 1) * Z_, 0.0f);
   result_.actions = Tensor::zeros({H_, A_});
@@ -254,7 +313,9 @@ const PlanResult& GaussianLatcoPlanner::plan(const float* z0, uint64_t seed) {
   return result_;
 }
 
-LATCO_PLANNER("latco_gaussian", "Gaussian LatCo: moment matching with K samples (Section 3.4); keys latco_*, latco_gaussian_*",
+LATCO_PLANNER("latco_gaussian",
+              "Gaussian LatCo: moment matching with 50 samples (Section 3.4), released defaults; keys latco_*, "
+              "latco_gaussian_*",
               [](const LatentModel& m, int H, const Config& cfg) {
                 GaussianLatcoSettings s;
                 s.load(cfg);

@@ -31,6 +31,14 @@ class CollocationProblem {
   virtual void dynamics(int N, const float* y, const float* a, float* f, float* Fy, float* Fa) const = 0;
   // y: (N,Y) y_{t+1} of row n -> c: (N,C), Jc: (N,C,Y) when non-null, r: (N) reward estimate (diagnostics).
   virtual void costs(int N, const float* y, float* c, float* Jc, float* r) const = 0;
+  // Called once per solver iteration after the accept/reject, before the derivatives at the new
+  // point; true when the problem changed (e.g. fresh sample noise), so the point is re-evaluated.
+  virtual bool next_iteration() { return false; }
+  // The dynamics violation Eq. (10) reads, when it is not |y_{t+1} - f_t|^2: y: (N,Y) y_t, a: (N,A),
+  // yn: (N,Y) y_{t+1} -> v: (N). Returns false (v untouched) for the default.
+  virtual bool dual_violation(int N, const float* y, const float* a, const float* yn, double* v) const {
+    return false;
+  }
 };
 
 // One plan's current point and its derivatives (all pointers into solver buffers).

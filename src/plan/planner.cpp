@@ -8,37 +8,62 @@
 
 namespace latco {
 namespace {
-std::map<std::string, std::pair<std::string, PlannerFactory>>& table() {
-  static std::map<std::string, std::pair<std::string, PlannerFactory>> t;
+struct Entry {
+  std::string help;
+  PlannerFactory latent;                     // set for planners on a LatentModel
+  ModelPlannerFactory model;                 // set for planners on the whole world model
+  std::function<void(const Config&)> keys;   // the latter's key reader
+};
+std::map<std::string, Entry>& table() {
+  static std::map<std::string, Entry> t;
   return t;
 }
 }  // namespace
 
 bool register_planner(const std::string& name, const std::string& help, PlannerFactory f) {
-  table()[name] = {help, std::move(f)};
+  table()[name] = {help, std::move(f), nullptr, nullptr};
+  return true;
+}
+
+bool register_model_planner(const std::string& name, const std::string& help, ModelPlannerFactory f,
+                            std::function<void(const Config&)> read_keys) {
+  table()[name] = {help, nullptr, std::move(f), std::move(read_keys)};
   return true;
 }
 
 std::vector<std::string> planner_names() {
+  std::vector<std::string> v;
+  for (const auto& [k, e] : table())
+    if (e.latent) v.push_back(k);
+  return v;
+}
+
+std::vector<std::string> all_planner_names() {
   std::vector<std::string> v;
   for (const auto& [k, e] : table()) v.push_back(k);
   return v;
 }
 
 void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon) {
-  for (const auto& name : planner_names()) make_planner(name, model, horizon, cfg);
+  for (const auto& [name, e] : table()) {
+    if (e.latent) make_planner(name, model, horizon, cfg);
+    else e.keys(cfg);
+  }
 }
 
-std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& model, int horizon,
-                                      const Config& cfg) {
+std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& latent, int horizon,
+                                      const Config& cfg, const Rssm* model) {
   auto it = table().find(name);
   if (it == table().end()) {
     std::string names;
-    for (const auto& n : planner_names()) names += " " + n;
+    for (const auto& n : all_planner_names()) names += " " + n;
     LATCO_FAIL("unknown planner '" << name << "'; available:" << names);
   }
   LATCO_CHECK(horizon > 0) << "planner horizon must be positive, got " << horizon;
-  return it->second.second(model, horizon, cfg);
+  if (it->second.latent) return it->second.latent(latent, horizon, cfg);
+  LATCO_CHECK(model) << "planner '" << name << "' needs the whole world model (encoder and decoder), "
+                     << "not only a latent model: it runs from train and eval, not on analytic models";
+  return it->second.model(*model, latent, horizon, cfg);
 }
 
 double rollout_return(const LatentModel& model, const float* z0, const float* actions, int H, float* latents) {

@@ -6,8 +6,11 @@
 //   given z_0, choose a_0..a_{H-1} to maximise
 //     J = sum_{t=1..H} r(z_t)  -  w * sum_{t=0..H-1} |a_t|^2,    z_{t+1} = mu(z_t, a_t),
 //   with |a_t| <= a_max elementwise; w = model.action_cost() (0 for learned models).
-// Planners are created by name through the registry (planner_registry.cpp):
+// Planners are created by name through the registry (planner.cpp):
 //   auto p = make_planner("latco", model, horizon, cfg);
+// A planner that needs the whole world model (image_collocation: encoder and decoder) is
+// registered with LATCO_MODEL_PLANNER and made with the Rssm handed over:
+//   auto p = make_planner("image_collocation", latent, horizon, cfg, &rssm);
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -20,6 +23,8 @@
 #include "model/latent_model.h"
 
 namespace latco {
+
+class Rssm;
 
 // One row per optimisation iteration (paper Figures 6 and 11).
 struct IterStats {
@@ -64,12 +69,21 @@ class Planner {
 using PlannerFactory =
     std::function<std::unique_ptr<Planner>(const LatentModel& model, int horizon, const Config& cfg)>;
 bool register_planner(const std::string& name, const std::string& help, PlannerFactory f);
-// Throws Error listing the available planners for an unknown name.
-std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& model, int horizon,
-                                      const Config& cfg);
+// A planner on the whole world model; read_keys applies its settings to cfg (so its keys count as used).
+using ModelPlannerFactory = std::function<std::unique_ptr<Planner>(const Rssm& model, const LatentModel& latent,
+                                                                   int horizon, const Config& cfg)>;
+bool register_model_planner(const std::string& name, const std::string& help, ModelPlannerFactory f,
+                            std::function<void(const Config&)> read_keys);
+// Throws Error listing every registered planner for an unknown name, and for a planner that
+// needs the whole world model when `model` is null.
+std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& latent, int horizon,
+                                      const Config& cfg, const Rssm* model = nullptr);
+// The planners that run on a LatentModel alone (analytic models, benchmarks).
 std::vector<std::string> planner_names();
-// Builds every registered planner once on `model`, so each reads its keys from cfg: a config may
-// then hold any planner's settings and still pass cfg.check_all_used().
+// Every registered planner: planner_names() and those that need the whole world model.
+std::vector<std::string> all_planner_names();
+// Builds every LatentModel planner once on `model` and reads the keys of the others, so a config
+// may hold any planner's settings and still pass cfg.check_all_used().
 void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon);
 
 // Rolls actions (H,A) from z0 through the model: latents (H+1,Z); returns J (clipping actions first).
@@ -79,6 +93,8 @@ double rollout_return(const LatentModel& model, const float* z0, const float* ac
 
 #define LATCO_PLANNER(name, help, factory) \
   static bool LATCO_CAT_(latco_planner_reg_, __LINE__) = ::latco::register_planner(name, help, factory)
+#define LATCO_MODEL_PLANNER(name, help, factory, read_keys) \
+  static bool LATCO_CAT_(latco_planner_reg_, __LINE__) = ::latco::register_model_planner(name, help, factory, read_keys)
 #ifndef LATCO_CAT_
 #define LATCO_CAT2_(a, b) a##b
 #define LATCO_CAT_(a, b) LATCO_CAT2_(a, b)

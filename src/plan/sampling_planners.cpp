@@ -14,8 +14,8 @@ namespace latco {
 
 void SamplingSettings::preset(const std::string& name) {
   if (name == "cpu") return;
-  if (name == "tabletop") {  // Appendix B, Metaworld: 10,000 samples (MPPI: 1,000), 100 elites, 100 iterations
-    samples = prefix == "mppi" ? 1000 : 10000;
+  if (name == "tabletop") {  // Appendix B, Metaworld: 10,000 samples, 100 elites, 100 iterations (CEM and MPPI)
+    samples = 10000;
     elites = 100;
     iterations = 100;
   } else if (name == "dmc") {  // Appendix B, DM Control: 1,000 samples, 100 elites, 10 iterations
@@ -30,9 +30,16 @@ void SamplingSettings::preset(const std::string& name) {
 SamplingSettings sampling_settings_from(const std::string& prefix, const Config& cfg) {
   SamplingSettings s;
   s.prefix = prefix;
-  if (prefix == "mppi") s.gamma = 10.0f;  // Appendix B
+  if (prefix == "mppi") {
+    s.gamma = 10.0f;     // Appendix B
+    s.weights = "all";   // released shooting_cem.py: softmax over every sample, std without min_var
+    s.min_var = 0.0f;
+  }
   s.preset(cfg.get_string(prefix + "_preset", "cpu"));
   cfg.apply(s);
+  if (s.weights == "all") s.all_samples = true;
+  else if (s.weights == "elites") s.all_samples = false;
+  else LATCO_FAIL(cfg.where("mppi_weights") << ": expected 'all' or 'elites', got '" << s.weights << "'");
   if (s.elites > s.samples)
     LATCO_FAIL(cfg.where(prefix + "_elites") << ": " << prefix << "_elites (" << s.elites << ") exceeds "
                                              << prefix << "_samples (" << s.samples << ")");
@@ -52,7 +59,7 @@ SamplingPlanner::SamplingPlanner(const LatentModel& model, int horizon, const Sa
   r_.resize(N);
   returns_.resize(N);
   order_.resize(N);
-  weights_.resize(s_.elites);
+  weights_.resize(s_.all_samples ? s_.samples : s_.elites);
   lin_.resize(H_, Z_, A_);
   res_.actions = Tensor({H_, A_});
   res_.latents = Tensor({H_ + 1, Z_});
@@ -61,7 +68,8 @@ SamplingPlanner::SamplingPlanner(const LatentModel& model, int horizon, const Sa
 
 const PlanResult& SamplingPlanner::plan(const float* z0, uint64_t seed) {
   Timer total;
-  const int N = s_.samples, K = s_.elites, HA = H_ * A_;
+  const int N = s_.samples, E = s_.elites, HA = H_ * A_;
+  const int K = s_.all_samples ? N : E;  // samples in the refit
   const float am = m_.action_max();
   res_.iters.clear();
   res_.timing = {};
@@ -94,10 +102,15 @@ const PlanResult& SamplingPlanner::plan(const float* z0, uint64_t seed) {
 
     // ----- elites: the K best returns (ties broken by index, so the order is deterministic) -----
     for (int n = 0; n < N; ++n) order_[n] = n;
-    std::partial_sort(order_.begin(), order_.begin() + K, order_.end(), [&](int x, int y) {
+    std::partial_sort(order_.begin(), order_.begin() + (s_.all_samples ? 1 : E), order_.end(), [&](int x, int y) {
       return returns_[x] > returns_[y] || (returns_[x] == returns_[y] && x < y);
     });
-    // CEM: equal weights. MPPI: softmax(gamma * R) over the elites (shifted by the best for stability).
+    if (s_.all_samples) {  // every sample in index order, the best first (its weight is the softmax's shift)
+      const int best = order_[0];
+      for (int n = 0; n < N; ++n) order_[n] = n;
+      std::swap(order_[0], order_[best]);
+    }
+    // CEM: equal weights. MPPI: softmax(gamma * R) over all samples or the elites (shifted by the best).
     double wsum = 0;
     for (int k = 0; k < K; ++k) {
       weights_[k] = s_.gamma > 0 ? std::exp(s_.gamma * (returns_[order_[k]] - returns_[order_[0]])) : 1.0;

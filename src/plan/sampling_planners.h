@@ -1,8 +1,9 @@
 // Sampling-based shooting planners (Appendix D): CEM (PlaNet) and MPPI, one
 // mechanism. A diagonal Gaussian over action sequences is sampled, every sample
-// rolled through the model in one batch, and the Gaussian refit to the elites:
-// CEM weighs the elites equally, MPPI by softmax(gamma * return).
-// Not here: MPPI over all samples (the paper's variant refits to elites only), warm starts.
+// rolled through the model in one batch, and the Gaussian refit: CEM to the elites,
+// weighed equally; MPPI to every sample weighed by softmax(gamma * return) (released
+// code; `mppi_weights: elites` is ours: the softmax over the elites only).
+// Not here: warm starts.
 #pragma once
 #include <string>
 #include <vector>
@@ -18,8 +19,10 @@ struct SamplingSettings {
   int elites = 100;            // sequences the Gaussian is refit to (paper: 100)
   int iterations = 10;         // refits (paper tabletop: 100; DMC: 10)
   float init_std = 1.0f;       // initial std of the Gaussian (mean 0) (paper: 1)
-  float min_var = 1e-6f;       // std = sqrt(var + min_var) (released code)
+  float min_var = 1e-6f;       // std = sqrt(var + min_var) (released CEM: 1e-6; released MPPI: 0)
   float gamma = 0.0f;          // MPPI softmax temperature (paper: 10); 0 means CEM's equal weights
+  std::string weights = "elites";  // MPPI: all (released: softmax over every sample) | elites (ours)
+  bool all_samples = false;        // parsed from weights
 
   // Paper presets: "cpu" (the defaults above), "tabletop" (Appendix B Metaworld),
   // "dmc" (Appendix B DM Control). Read from `<prefix>_preset` before the other keys.
@@ -32,6 +35,7 @@ struct SamplingSettings {
     v((prefix + "_init_std").c_str(), init_std, 1e-6, 1e6);
     v((prefix + "_min_var").c_str(), min_var, 0.0, 1e6);
     if (prefix == "mppi") v("mppi_gamma", gamma, 1e-9, 1e9);
+    if (prefix == "mppi") v("mppi_weights", weights);
   }
 };
 
@@ -53,7 +57,7 @@ class SamplingPlanner : public Planner {
   std::vector<float> r_;           // (N)
   std::vector<double> returns_;    // (N)
   std::vector<int> order_;         // (N) sample indices, best first after the partial sort
-  std::vector<double> weights_;    // (K) elite weights, sum 1
+  std::vector<double> weights_;    // (K) elite weights (MPPI over all samples: (N)), sum 1
   Linearization lin_;              // the mean's rollout
 };
 

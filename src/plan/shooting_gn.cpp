@@ -12,6 +12,17 @@
 
 namespace latco {
 
+void ShootingGnSettings::load(const Config& cfg) {
+  const std::string name = cfg.get_string("gn_preset", "released");
+  if (name == "ours") clip = true, act_lr = 0, residuals = "separate";
+  else LATCO_CHECK(name == "released") << (cfg.has("gn_preset") ? cfg.where("gn_preset") : std::string("gn_preset"))
+                                        << ": unknown preset '" << name << "' (released, ours)";
+  cfg.apply(*this);
+  if (residuals == "summed") summed = true;
+  else if (residuals == "separate") summed = false;
+  else LATCO_FAIL(cfg.where("gn_residuals") << ": expected 'summed' or 'separate', got '" << residuals << "'");
+}
+
 ShootingGn::ShootingGn(const LatentModel& model, int horizon, const ShootingGnSettings& s)
     : m_(model), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()), C_(state_residual_dim(model)), s_(s) {
   const int HA = H_ * A_;
@@ -24,6 +35,7 @@ ShootingGn::ShootingGn(const LatentModel& model, int horizon, const ShootingGnSe
   v_next_.resize(Z_);
   lin_.resize(H_, Z_, A_);
   a_.resize(HA);
+  nu_.resize(HA);
   c_.resize(H_ * C_);
   dc_.resize(static_cast<size_t>(H_) * C_ * Z_);
   r_s_.resize(H_);
@@ -42,12 +54,25 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
   Timer total;
   const int HA = H_ * A_;
   const float am = m_.action_max(), w = m_.action_cost();
-  const double sw = std::sqrt(double(w)), snu = std::sqrt(double(s_.act_weight));
+  const double sw = std::sqrt(double(w));
   res_.iters.clear();
   res_.timing = {};
   Rng rng = Rng(seed).derive(0);
   for (int i = 0; i < HA; ++i) a_[i] = s_.init_std * rng.normal();
-  clip_actions(HA, am, a_.data());
+  if (s_.clip) clip_actions(HA, am, a_.data());
+  std::fill(nu_.begin(), nu_.end(), double(s_.act_weight));
+  // Released: step t's bound term sum_i sqrt(nu_ti) max(0, |a_ti| - a_m) joins its first residual;
+  // adds its value and its a_t block of the row.
+  auto bound_term = [&](int t, double* row) {
+    double v = 0;
+    for (int i = 0; i < A_; ++i) {
+      const int k = t * A_ + i;
+      const double over = std::max(0.0, std::fabs(double(a_[k])) - am), sn = std::sqrt(nu_[k]);
+      v += sn * over;
+      if (over > 0) row[k] += sn * (a_[k] > 0 ? 1 : -1);
+    }
+    return v;
+  };
 
   for (int it = 0; it < s_.iterations; ++it) {
     // ----- rollout -----
@@ -93,7 +118,8 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
             }
             std::swap(v_, v_next_);
           }
-          accumulate(row, (t + 1) * A_, c_[t * C_ + q]);
+          const double extra = s_.summed && q == 0 ? bound_term(t, row) : 0.0;
+          accumulate(row, (t + 1) * A_, c_[t * C_ + q] + extra);
         }
       }
     } else {
@@ -126,7 +152,8 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
             const double* sk = &S_[static_cast<size_t>(k) * HA];
             for (int col = 0; col < ncol; ++col) row[col] += d * sk[col];
           }
-          accumulate(row, ncol, c_[t * C_ + q]);
+          const double extra = s_.summed && q == 0 ? bound_term(t, row) : 0.0;
+          accumulate(row, ncol, c_[t * C_ + q] + extra);
         }
       }
     }
@@ -137,10 +164,11 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
       Jtr_[k] += sw * sw * a_[k];
       const double over = std::max(0.0, std::fabs(double(a_[k])) - am);
       if (over > 0) {
-        const double jd = snu * (a_[k] > 0 ? 1 : -1);
+        act_viol += over * over;
+        if (s_.summed) continue;  // in the step's summed residual above
+        const double snu = std::sqrt(nu_[k]), jd = snu * (a_[k] > 0 ? 1 : -1);
         JtJ_[k * HA + k] += jd * jd;
         Jtr_[k] += jd * snu * over;
-        act_viol += over * over;
       }
     }
     for (int x = 0; x < HA; ++x)
@@ -155,6 +183,8 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
     st.seconds = total.seconds();
     res_.iters.push_back(st);
 
+    // Multipliers from this step's violations (released: lam += lam_lr act_viol, after the step).
+    for (int k = 0; k < HA; ++k) nu_[k] += s_.act_lr * std::max(0.0, std::fabs(double(a_[k])) - am);
     // ----- solve (J^T J + damping I) dx = J^T rho (the Eq. (9) step, on actions only); a <- a - step dx -----
     Timer ts;
     for (int k = 0; k < HA; ++k) JtJ_[k * HA + k] += s_.damping;
@@ -179,10 +209,10 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
   return res_;
 }
 
-LATCO_PLANNER("shooting_gn", "Gauss-Newton on the actions, dense normal equations; keys gn_*",
+LATCO_PLANNER("shooting_gn", "Gauss-Newton on the actions, dense normal equations, released preset; keys gn_*",
               [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
                 ShootingGnSettings s;
-                c.apply(s);
+                s.load(c);
                 return std::make_unique<ShootingGn>(m, H, s);
               });
 
