@@ -20,18 +20,22 @@ std::string default_run_name(const Config& cfg) {
 
 }  // namespace
 
-LATCO_COMMAND(train, "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--resume] [key=value ...]") {
+LATCO_COMMAND(train, "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [key=value ...] | --resume --out runs/NAME [--force-changes KEY,...]") {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   const bool resume = args.has("resume");
   std::string out = args.get("out", "");
+  const std::string force = args.has("force-changes") ? args.get("force-changes") : "";
   args.check_all_read("train");
+  if (!force.empty() && !resume) LATCO_FAIL("train: --force-changes only applies with --resume");
   if (out.empty()) {
     Config probe = cfg;  // reading keys marks them used: probe a copy
     out = default_run_name(probe);
   }
+  // A resumed run continues from its stored config.yaml; what is given now may only change it as allowed.
+  if (resume) cfg = resume_config(out, cfg, force);
   Agent agent(cfg, out, resume);
-  agent.run();
+  if (const int sig = agent.run()) return 128 + sig;
   std::printf("train: done: %lld episodes, %lld env steps, %lld gradient steps; metrics in %s/metrics.csv\n",
               (long long)agent.episodes_done(), (long long)agent.env_steps(), (long long)agent.grad_steps(),
               out.c_str());

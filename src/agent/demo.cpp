@@ -22,6 +22,7 @@
 #include "io/checkpoint.h"
 #include "io/plot.h"
 #include "io/progress.h"
+#include "io/run_lock.h"
 
 namespace fs = std::filesystem;
 
@@ -209,7 +210,17 @@ int demo(const Args& args) {
   cfg.apply(s);
   cfg.apply(ms);
   Timer total;
-  fs::create_directories(d.out);
+  RunLock lock(d.out, "demo");
+  // A previous demo's data and model would mix into this one (its online episodes would be
+  // trained on): replace them, so a second run prints the same table as the first.
+  for (const char* sub : {"/data", "/model"}) {
+    std::error_code ec;
+    if (fs::exists(d.out + sub, ec)) {
+      std::printf("demo: replacing the previous demo's %s%s\n", d.out.c_str(), sub);
+      fs::remove_all(d.out + sub, ec);
+      if (ec) LATCO_FAIL(d.out << sub << ": cannot remove the previous demo's files: " << ec.message());
+    }
+  }
   EnvSettings es;
   es.image_size = ms.image_size;
   es.time_limit = s.time_limit;
