@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "agent/replay.h"
 #include "core/command.h"
 #include "core/thread_pool.h"
+#include "env/env.h"
 #include "io/atomic_file.h"
 #include "io/byte_reader.h"
 #include "io/checkpoint.h"
@@ -382,5 +384,30 @@ TEST(Reliability, KilledThenResumedEqualsUninterrupted) {
   ASSERT_EQ(run_command("train", {"--resume", "--out", stopped}), 0);
   expect_same_parameters(straight, stopped);
   EXPECT_EQ(metrics_without_times(stopped), want);
+  set_num_threads(2);
+}
+
+// ----- item 5: the NaN guard of train keeps the batch and a checkpoint -----
+TEST(Reliability, TrainNanGuardSavesBatchAndCheckpoint) {
+  set_num_threads(1);
+  const std::string dir = fresh_dir("nan");
+  // Offline episodes whose rewards are NaN make the first gradient step's loss NaN.
+  EnvSettings es;
+  es.image_size = 16;
+  const int A = make_env("reach", es)->action_dim();
+  fs::create_directories(dir + "/offline");
+  for (int i = 0; i < 3; ++i) {
+    Episode e;
+    e.H = 16, e.W = 16, e.A = A;
+    std::vector<uint8_t> img(16 * 16 * 3, uint8_t(40 * i));
+    for (int t = 0; t < 13; ++t) e.append(img.data(), nullptr, std::nanf(""), false);
+    save_episode(dir + "/offline/ep" + std::to_string(i) + ".npz", e);
+  }
+  std::ofstream(dir + "/tiny.yaml") << kTiny << "offline_data: " << dir << "/offline\n";
+  const std::string m = error_of([&] { run_command("train", {"--config", dir + "/tiny.yaml", "--out", dir + "/run"}); });
+  EXPECT_NE(m.find("loss is"), std::string::npos) << m;
+  EXPECT_NE(m.find("batch saved to " + dir + "/run/nonfinite_batch_step0.npz"), std::string::npos) << m;
+  EXPECT_EQ(read_npz(dir + "/run/nonfinite_batch_step0.npz").at("reward").shape, (std::vector<int64_t>{3, 6}));
+  EXPECT_FALSE(latest_checkpoint(dir + "/run/checkpoints").empty());
   set_num_threads(2);
 }
