@@ -79,15 +79,19 @@ Config resume_config(const std::string& run_dir, const Config& given, const std:
 
 class Agent {
  public:
-  // Builds env, model, trainer, planner from the config (every key must be known);
-  // resume: continue from the newest intact checkpoint in run_dir. Holds run_dir's
-  // lock (io/run_lock.h) for its lifetime.
-  Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet = false);
+  // Builds env, model, trainer, planner from the config (every key must be known: the agent's, the
+  // model's, and any registered planner's, so one config can be run with planner=<any>);
+  // resume: continue from the newest intact checkpoint in run_dir. Holds run_dir's lock
+  // (io/run_lock.h) for its lifetime. dry_run: stop after those checks, writing nothing,
+  // taking no lock, reading no offline data and allocating no replay (run() then refuses).
+  Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet = false, bool dry_run = false);
   ~Agent();
   // Until prefill + episodes have been collected: returns 0. A SIGINT or SIGTERM stops it
   // after the current episode with a checkpoint written: returns the signal's number.
   int run();
   bool finished() const { return episodes_ >= s_.prefill_episodes + s_.episodes; }
+  // What a dry run resolved: task, planner, model size, and the settings changed from the defaults.
+  std::string summary() const;
 
   const AgentSettings& settings() const { return s_; }
   Rssm& model() { return *model_; }
@@ -111,6 +115,7 @@ class Agent {
   RssmSettings ms_;
   std::string dir_;
   bool quiet_;
+  bool dry_run_;
   std::unique_ptr<RunLock> lock_;
   std::unique_ptr<Env> env_;
   std::unique_ptr<Rssm> model_;

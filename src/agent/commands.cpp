@@ -20,10 +20,15 @@ std::string default_run_name(const Config& cfg) {
 
 }  // namespace
 
-LATCO_COMMAND(train, "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [key=value ...] | --resume --out runs/NAME [--force-changes KEY,...]") {
+LATCO_COMMAND(train,
+              "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--dry-run] [key=value ...] | "
+              "--resume --out runs/NAME [--force-changes KEY,...] [key=value ...]") {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   const bool resume = args.has("resume");
+  // --dry-run resolves every key and builds the environment, model and planner, then stops:
+  // it writes nothing, reads no offline data and allocates no replay.
+  const bool dry_run = args.has("dry-run");
   std::string out = args.get("out", "");
   const std::string force = args.has("force-changes") ? args.get("force-changes") : "";
   args.check_all_read("train");
@@ -34,6 +39,11 @@ LATCO_COMMAND(train, "online MBRL (Algorithm 1): --config FILE [--out runs/NAME]
   }
   // A resumed run continues from its stored config.yaml; what is given now may only change it as allowed.
   if (resume) cfg = resume_config(out, cfg, force);
+  if (dry_run) {
+    Agent agent(cfg, out, resume, true, true);
+    std::printf("train --dry-run: every key resolved; would write %s/\n%s", out.c_str(), agent.summary().c_str());
+    return 0;
+  }
   Agent agent(cfg, out, resume);
   if (const int sig = agent.run()) return 128 + sig;
   std::printf("train: done: %lld episodes, %lld env steps, %lld gradient steps; metrics in %s/metrics.csv\n",

@@ -202,6 +202,7 @@ void plan_figures(Env& env, const Rssm& model, const Config& cfg, const AgentSet
 int demo(const Args& args) {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
+  const bool dry_run = args.has("dry-run");  // check every key, build env, model and planners, stop
   args.check_all_read("demo");
   DemoSettings d;
   AgentSettings s;
@@ -210,17 +211,6 @@ int demo(const Args& args) {
   cfg.apply(s);
   cfg.apply(ms);
   Timer total;
-  RunLock lock(d.out, "demo");
-  // A previous demo's data and model would mix into this one (its online episodes would be
-  // trained on): replace them, so a second run prints the same table as the first.
-  for (const char* sub : {"/data", "/model"}) {
-    std::error_code ec;
-    if (fs::exists(d.out + sub, ec)) {
-      std::printf("demo: replacing the previous demo's %s%s\n", d.out.c_str(), sub);
-      fs::remove_all(d.out + sub, ec);
-      if (ec) LATCO_FAIL(d.out << sub << ": cannot remove the previous demo's files: " << ec.message());
-    }
-  }
   EnvSettings es;
   es.image_size = ms.image_size;
   es.time_limit = s.time_limit;
@@ -233,6 +223,23 @@ int demo(const Args& args) {
     read_planner_keys(cfg, probe, s.horizon);
     cfg.check_all_used();
   }
+  if (dry_run) {
+    std::printf("demo --dry-run: every key resolved; task %s, planners %s; would write %s/\n", s.task.c_str(),
+                d.planners.c_str(), d.out.c_str());
+    return 0;
+  }
+  RunLock lock(d.out, "demo");
+  // A previous demo's data and model would mix into this one (its online episodes would be
+  // trained on): replace them, so a second run prints the same table as the first.
+  for (const char* sub : {"/data", "/model"}) {
+    std::error_code ec;
+    if (fs::exists(d.out + sub, ec)) {
+      std::printf("demo: replacing the previous demo's %s%s\n", d.out.c_str(), sub);
+      fs::remove_all(d.out + sub, ec);
+      if (ec) LATCO_FAIL(d.out << sub << ": cannot remove the previous demo's files: " << ec.message());
+    }
+  }
+  fs::create_directories(d.out);
   std::printf("demo: task %s, %dx%d images, planners %s, results in %s/\n", s.task.c_str(), ms.image_size,
               ms.image_size, d.planners.c_str(), d.out.c_str());
 
@@ -270,6 +277,6 @@ int demo(const Args& args) {
 
 }  // namespace
 
-LATCO_COMMAND(demo, "end-to-end demo (make run): --config configs/demo.yaml [key=value ...]") { return demo(args); }
+LATCO_COMMAND(demo, "end-to-end demo (make run): --config configs/demo.yaml [--dry-run] [key=value ...]") { return demo(args); }
 
 }  // namespace latco
