@@ -411,3 +411,39 @@ TEST(Reliability, TrainNanGuardSavesBatchAndCheckpoint) {
   EXPECT_FALSE(latest_checkpoint(dir + "/run/checkpoints").empty());
   set_num_threads(2);
 }
+
+// ----- item 10: a second demo into the same folder starts afresh -----
+TEST(Reliability, SecondDemoReplacesThePreviousDataAndPrintsTheSameTable) {
+  set_num_threads(1);
+  const std::string dir = fresh_dir("demo");
+  std::ofstream(dir + "/demo.yaml")
+      << "task: reach\nhorizon: 4\nreplan_every: 2\ntime_limit: 8\n"
+         "demo_expert_episodes: 2\ndemo_random_episodes: 1\ndemo_train_steps: 3\ndemo_online_rounds: 1\n"
+         "demo_online_steps: 2\ndemo_eval_episodes: 2\ndemo_planners: latco,cem\n"
+         "model_image_size: 16\nmodel_stoch: 3\nmodel_deter: 6\nmodel_hidden: 6\nmodel_depth: 2\n"
+         "model_reward_hidden: 6\nmodel_batch: 2\nmodel_length: 4\n"
+         "latco_iterations: 3\ncem_samples: 20\ncem_elites: 4\ncem_iterations: 2\ngd_iterations: 3\n";
+  // The table without its timing columns.
+  auto table = [&] {
+    std::stringstream in(read_text(dir + "/results/results.md")), out;
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("| ", 0) != 0) continue;
+      for (int k = 0; k < 3; ++k) line = line.substr(0, line.find_last_of('|'));
+      out << line << "\n";
+    }
+    return out.str();
+  };
+  const std::vector<std::string> args = {"--config", dir + "/demo.yaml", "demo_out=" + dir + "/results"};
+  ASSERT_EQ(run_command("demo", args), 0);
+  const std::string first = table();
+  ASSERT_NE(first.find("| latco |"), std::string::npos);
+  testing::internal::CaptureStdout();
+  ASSERT_EQ(run_command("demo", args), 0);
+  EXPECT_NE(testing::internal::GetCapturedStdout().find("replacing the previous demo's " + dir + "/results/data"),
+            std::string::npos);
+  EXPECT_EQ(table(), first);
+  int files = 0;
+  for (auto it = fs::directory_iterator(dir + "/results/data"); it != fs::directory_iterator(); ++it) ++files;
+  EXPECT_EQ(files, 3 + 2);  // the dataset and one online round of two planners, not twice that
+  set_num_threads(2);
+}
