@@ -3,6 +3,8 @@
 #   SANITIZE=1   build and test under AddressSanitizer + UBSan
 #   BUILD=dir    build directory (default build/)
 #   THREADS=n    threads used by tests and benchmarks (default 2)
+#   PORTABLE=1   x86-64-v3 code (AVX2 + FMA) instead of -march=native, in build-portable/: one binary whose
+#                arithmetic does not depend on the CPU it was built on (see README, Reliability)
 #   make fuzz    libFuzzer targets under ASan + UBSan (FUZZ_SECONDS=60 each; FUZZ_RUNS=N for a fixed count)
 BUILD    ?= build
 # Compile on every core unless a -j was given (make -j1 still builds serially).
@@ -14,6 +16,11 @@ CXX      ?= g++
 CXXFLAGS ?= -O3 -march=native -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Wno-unused-parameter -pthread -MMD -MP -Isrc -I/usr/include/stb
 LDLIBS   := -lmujoco -pthread
+
+ifeq ($(PORTABLE),1)
+  CXXFLAGS := $(filter-out -march=native,$(CXXFLAGS)) -march=x86-64-v3
+  override BUILD := $(BUILD)-portable
+endif
 
 ifeq ($(SANITIZE),1)
   CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
