@@ -296,6 +296,8 @@ TEST(Reliability, CommandLineNumbersAreChecked) {
   EXPECT_ERROR_WITH(collect({"--episodes", "99999999999999999999"}), "expected an integer");
   EXPECT_ERROR_WITH(collect({"--episodes", "1", "--noise", "nan"}), "--noise: expected a number");
   EXPECT_ERROR_WITH(collect({"--episodes", "1", "--noise", "-1"}), "out of range");
+  EXPECT_ERROR_WITH(run_command("render", {"--task", "reach", "--cols", "200000000", "--out", dir + "/s.png"}),
+                    "--cols: 200000000 is out of range");
   // A key=value after a flag that needs a value is an override, not the flag's value.
   EXPECT_ERROR_WITH(run_command("eval", {"--run", "seed=3"}), "--run needs a value");
 }

@@ -61,21 +61,25 @@ std::string Args::get(const std::string& f, const std::string& def) const {
 }
 
 namespace {
-// Flags that count things mean the same in every command: the least value that makes sense.
-int64_t count_minimum(const std::string& f) {
-  static const std::map<std::string, int64_t> mins = {
-      {"episodes", 1}, {"threads", 1}, {"repeats", 1}, {"reps", 1},  {"cols", 1},  {"scale", 1},
-      {"size", 1},     {"hold", 1},    {"horizon", 1}, {"steps", 1}, {"samples", 1}, {"batch", 1},
-      {"every", 0},    {"plan-iterations", 1}};
-  auto it = mins.find(f);
-  return it == mins.end() ? std::numeric_limits<int64_t>::min() : it->second;
+// Flags that count things mean the same in every command: the range of values that make sense.
+std::pair<int64_t, int64_t> count_range(const std::string& f) {
+  constexpr int64_t kInt = std::numeric_limits<int>::max();
+  static const std::map<std::string, std::pair<int64_t, int64_t>> ranges = {
+      {"episodes", {1, kInt}}, {"threads", {1, 1024}},  {"repeats", {1, kInt}}, {"reps", {1, kInt}},
+      {"cols", {1, 10000}},    {"scale", {1, 64}},      {"size", {1, 4096}},    {"hold", {1, kInt}},
+      {"horizon", {1, kInt}},  {"steps", {1, kInt}},    {"samples", {1, kInt}}, {"batch", {1, kInt}},
+      {"every", {0, kInt}},    {"plan-iterations", {1, kInt}}};
+  auto it = ranges.find(f);
+  return it == ranges.end() ? std::make_pair(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max())
+                            : it->second;
 }
 }  // namespace
 
 int64_t Args::get_int(const std::string& f, int64_t def, int64_t lo, int64_t hi) const {
   std::string v = get(f, "");
   if (v.empty()) return def;
-  lo = std::max(lo, count_minimum(f));
+  lo = std::max(lo, count_range(f).first);
+  hi = std::min(hi, count_range(f).second);
   if (f == "seed") lo = std::max<int64_t>(lo, 0), hi = std::numeric_limits<int64_t>::max();  // any 63-bit seed
   errno = 0;
   char* end = nullptr;
