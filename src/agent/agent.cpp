@@ -96,7 +96,6 @@ Config resume_config(const std::string& run_dir, const Config& given, const std:
 
 Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet, bool dry_run)
     : dir_(run_dir), quiet_(quiet), dry_run_(dry_run) {
-  if (!dry_run) lock_ = std::make_unique<RunLock>(dir_, "train");  // before anything in the folder is read or written
   cfg.apply(s_);
   cfg.apply(ms_);
   if (s_.device == "cuda") {
@@ -120,6 +119,7 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   cfg.check_all_used();
   config_text_ = resolved_config(cfg, s_, ms_);
   if (dry_run_) return;
+  lock_ = std::make_unique<RunLock>(dir_, "train");  // before anything in the folder is read or written
   replay_ = std::make_unique<Replay>(s_.replay_capacity, ms_.image_size, ms_.image_size, env_->action_dim(),
                                      Rng(s_.seed).derive(kReplay).next_u64(), !quiet_);
 

@@ -104,32 +104,27 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, cons
     ::close(fd);
     LATCO_FAIL(path << ": not a regular file, not a " << kind);
   }
-  std::vector<uint8_t> buf;
-  const uint64_t cap = max_bytes < uint64_t(fst.st_size) ? max_bytes : uint64_t(fst.st_size);
-  buf.resize(size_t(cap));
+  // Read what fstat announced; a file that grows meanwhile is read on, up to max_bytes.
+  std::vector<uint8_t> buf(size_t(std::min<uint64_t>(max_bytes, uint64_t(fst.st_size))));
   size_t got = 0;
-  // Read what fstat announced; a file that grows meanwhile is read up to max_bytes.
+  auto fail = [&](const std::string& msg) {
+    ::close(fd);
+    LATCO_FAIL(path << ": " << msg);
+  };
   while (true) {
-    if (got == buf.size()) {
-      if (buf.size() >= max_bytes) {
-        char extra;
-        const ssize_t k = ::read(fd, &extra, 1);
-        if (k > 0) {
-          ::close(fd);
-          LATCO_FAIL(path << ": " << kind << " larger than the " << max_bytes << " bytes allowed");
-        }
-        break;
-      }
-      buf.resize(size_t(std::min<uint64_t>(max_bytes, buf.size() * 2 + 4096)));
-    }
-    const ssize_t k = ::read(fd, buf.data() + got, buf.size() - got);
+    uint8_t probe[4096];
+    const bool full = got == buf.size();
+    const ssize_t k = full ? ::read(fd, probe, sizeof probe) : ::read(fd, buf.data() + got, buf.size() - got);
     if (k < 0) {
       if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      LATCO_FAIL(path << ": read error in " << kind << ": " << std::strerror(err));
+      fail(std::string("read error in ") + kind + ": " + std::strerror(errno));
     }
     if (k == 0) break;
+    if (full) {
+      if (got + size_t(k) > max_bytes)
+        fail(std::string(kind) + " larger than the " + std::to_string(max_bytes) + " bytes allowed");
+      buf.insert(buf.end(), probe, probe + k);
+    }
     got += size_t(k);
   }
   ::close(fd);

@@ -6,15 +6,10 @@
 //   n_notes u64, then per note: key, value (u32 length + bytes each).
 #include "io/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "io/atomic_file.h"

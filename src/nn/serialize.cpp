@@ -5,10 +5,8 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <fstream>
+#include <iterator>
 #include <sstream>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
