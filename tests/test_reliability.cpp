@@ -449,3 +449,64 @@ TEST(Reliability, SecondDemoReplacesThePreviousDataAndPrintsTheSameTable) {
   EXPECT_EQ(files, 3 + 2);  // the dataset and one online round of two planners, not twice that
   set_num_threads(2);
 }
+
+// ----- train-model: SIGTERM writes a checkpoint; a killed run's extra metrics rows are dropped -----
+TEST(Reliability, TrainModelStopsOnSigtermAndResumesWithoutDuplicateRows) {
+  set_num_threads(1);
+  const std::string dir = fresh_dir("train_model"), data = dir + "/data";
+  fs::create_directories(data);
+  Rng g(5);
+  for (int id = 0; id < 2; ++id) {
+    Episode e;
+    e.H = e.W = 16;
+    e.A = 2;
+    std::vector<uint8_t> img(16 * 16 * 3);
+    for (int t = 0; t < 12; ++t) {
+      for (auto& p : img) p = uint8_t(g.below(256));
+      const float a[2] = {g.uniform(-1, 1), g.uniform(-1, 1)};
+      e.append(img.data(), t == 0 ? nullptr : a, float(t % 2), false);
+    }
+    save_episode(data + "/ep" + std::to_string(id) + ".npz", e);
+  }
+  auto args = [&](const std::string& out, std::vector<std::string> extra) {
+    std::vector<std::string> v = {"--data", data, "--out", out, "model_image_size=16", "model_stoch=4",
+                                  "model_deter=8", "model_hidden=8", "model_depth=2", "model_reward_hidden=8",
+                                  "model_batch=2", "model_length=6", "image_every=0", "checkpoint_every=5",
+                                  "keep_checkpoints=100", "--steps", "400"};
+    v.insert(v.end(), extra.begin(), extra.end());
+    return v;
+  };
+  // grad_step column of metrics.csv, in order.
+  auto steps = [&](const std::string& out) {
+    std::stringstream in(read_text(out + "/metrics.csv"));
+    std::vector<int> s;
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) s.push_back(std::atoi(line.c_str()));
+    return s;
+  };
+  const std::string out = dir + "/run";
+  std::atomic<bool> done{false};
+  std::thread killer([&] {
+    while (!done && !fs::exists(checkpoint_path(out + "/checkpoints", 10)))
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!done) ::kill(::getpid(), SIGTERM);
+  });
+  const int rc = run_command("train-model", args(out, {}));
+  done = true;
+  killer.join();
+  ASSERT_EQ(rc, 128 + SIGTERM);
+  const int64_t stopped = load_checkpoint(latest_checkpoint(out + "/checkpoints")).grad_steps;
+  EXPECT_GE(stopped, 10);
+  EXPECT_LT(stopped, 400);
+  EXPECT_EQ(int64_t(steps(out).size()), stopped);  // the stop's checkpoint follows the last row
+
+  // A kill between checkpoints leaves rows after the newest one: a resume drops them.
+  for (const auto& e : fs::directory_iterator(out + "/checkpoints"))
+    if (e.path() != checkpoint_path(out + "/checkpoints", 10)) fs::remove(e.path());
+  ASSERT_EQ(run_command("train-model", args(out, {"--resume", "--steps", "20"})), 0);
+  std::vector<int> want(20);
+  for (int i = 0; i < 20; ++i) want[i] = i + 1;
+  EXPECT_EQ(steps(out), want);
+  set_num_threads(2);
+}
