@@ -17,7 +17,6 @@ for t in "$@"; do
   work=$dir/work_$t
   rm -rf "$work"; mkdir -p "$work"
   # -max_len: episode seeds are ~1 KB; -rss_limit_mb: an allocation beyond it is a failure.
-  # -close_fd_mask=3: the targets print nothing worth keeping.
   "$dir/fuzz_$t" "$work" "$corpus/$t" $limit -max_len=4096 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
       -artifact_prefix="$dir/crashes/$t-" -print_final_stats=1 >"$log" 2>&1
   rc=$?
