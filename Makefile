@@ -3,6 +3,9 @@
 #   SANITIZE=1   build and test under AddressSanitizer + UBSan
 #   BUILD=dir    build directory (default build/)
 #   THREADS=n    threads used by tests and benchmarks (default 2)
+#   PORTABLE=1   x86-64-v3 code (AVX2 + FMA) instead of -march=native, in build-portable/: one binary whose
+#                arithmetic does not depend on the CPU it was built on (see README, Reliability)
+#   make fuzz    libFuzzer targets under ASan + UBSan (FUZZ_SECONDS=60 each; FUZZ_RUNS=N for a fixed count)
 BUILD    ?= build
 # Compile on every core unless a -j was given (make -j1 still builds serially).
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
@@ -13,6 +16,11 @@ CXX      ?= g++
 CXXFLAGS ?= -O3 -march=native -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Wno-unused-parameter -pthread -MMD -MP -Isrc -I/usr/include/stb
 LDLIBS   := -lmujoco -pthread
+
+ifeq ($(PORTABLE),1)
+  CXXFLAGS := $(filter-out -march=native,$(CXXFLAGS)) -march=x86-64-v3
+  override BUILD := $(BUILD)-portable
+endif
 
 ifeq ($(SANITIZE),1)
   CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -65,7 +73,7 @@ MAIN_OBJ  := $(OBJ)/src/main.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
 
-.PHONY: all deps test run bench clean cuda-info test-cuda-emu
+.PHONY: all deps test run bench clean cuda-info test-cuda-emu fuzz fuzz-build
 all: deps cuda-info $(BUILD)/latco $(CUDA_CHECK)
 
 cuda-info:
@@ -122,4 +130,49 @@ bench: all
 clean:
 	rm -rf build build-*
 
--include $(shell find $(OBJ) $(BUILD)/tests -name '*.d' 2>/dev/null)
+# ----- fuzzing: clang's libFuzzer with AddressSanitizer + UBSan -----
+# make fuzz                  each target for FUZZ_SECONDS seconds (default 60)
+# make fuzz FUZZ_RUNS=20000  each target for a fixed number of inputs with seed 1 (deterministic; CI)
+# Each target parses mutated inputs; an input may only be rejected with latco::Error: any other
+# exception, a sanitizer report or a signal is a crash, and the input is kept in $(FUZZ_DIR)/crashes/.
+FUZZ_CXX     ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?=
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_FLAGS   := -O1 -g -std=c++17 -pthread -Isrc -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=undefined -ffunction-sections -fdata-sections
+FUZZ_TARGETS := npz npy checkpoint params config
+FUZZ_LIB     := src/io/byte_reader.cpp src/io/atomic_file.cpp src/io/npz.cpp src/io/checkpoint.cpp src/io/config.cpp \
+                src/nn/serialize.cpp src/core/tensor.cpp src/core/device_cpu.cpp
+FUZZ_OBJS    := $(FUZZ_LIB:%.cpp=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+$(FUZZ_DIR)/.clang-ok:
+	@mkdir -p $(FUZZ_DIR)
+	@if ! command -v $(FUZZ_CXX) >/dev/null; then \
+	  echo "fuzz: installing clang (libFuzzer)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; \
+	  else echo "fuzz: $(FUZZ_CXX) missing and not root, no sudo: apt-get install -y clang" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang >/dev/null || \
+	  { echo "fuzz: apt-get install -y clang failed" >&2; exit 1; }; \
+	fi; touch $@
+
+$(FUZZ_DIR)/obj/%.o: %.cpp | $(FUZZ_DIR)/.clang-ok
+	@mkdir -p $(dir $@)
+	@echo "FUZZCXX $<"
+	@$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.cpp tests/fuzz/fuzz_common.h $(FUZZ_OBJS)
+	@echo "FUZZ $@"
+	@$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -Wl,--gc-sections -o $@ $< $(FUZZ_OBJS)
+
+$(FUZZ_DIR)/make_corpus: tests/fuzz/make_corpus.cpp $(FUZZ_OBJS)
+	@$(FUZZ_CXX) $(FUZZ_FLAGS) -Wl,--gc-sections -o $@ $< $(FUZZ_OBJS)
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_DIR)/make_corpus
+
+# Prints one line per target and a summary "N passed, N failed" (a target that crashes fails).
+fuzz: fuzz-build
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+-include $(shell find $(OBJ) $(BUILD)/tests $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)

@@ -1,5 +1,10 @@
 // latco <command> [options]: dispatches to the commands registered across src/.
+#include <cxxabi.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <typeinfo>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -10,6 +15,14 @@
 #include "core/thread_pool.h"
 
 using namespace latco;
+
+static std::string type_name(const std::type_info& t) {
+  int status = 0;
+  char* d = abi::__cxa_demangle(t.name(), nullptr, nullptr, &status);
+  std::string s = status == 0 && d ? d : t.name();
+  std::free(d);
+  return s;
+}
 
 static void usage() {
   std::printf("usage: latco <command> [options] [key=value ...]\n\ncommands:\n");
@@ -65,8 +78,17 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     std::fprintf(stderr, "latco %s: error: %s\n", cmd.c_str(), e.what());
     return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "latco %s: unexpected error: %s\n", cmd.c_str(), e.what());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "latco %s: error: out of memory (a size in the config or the data too large for this "
+                 "machine?)\n", cmd.c_str());
     return 1;
+  } catch (const std::exception& e) {
+    // Every error a user can cause is a latco::Error with a message; anything else is a bug.
+    std::fprintf(stderr, "latco %s: internal error (a bug, please report it): %s: %s\n", cmd.c_str(),
+                 type_name(typeid(e)).c_str(), e.what());
+    return 70;
+  } catch (...) {
+    std::fprintf(stderr, "latco %s: internal error (a bug, please report it): unknown exception\n", cmd.c_str());
+    return 70;
   }
 }

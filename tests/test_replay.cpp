@@ -39,8 +39,10 @@ void add(Replay& r, int id, int T) {
 TEST(Replay, StoresUint8AndKeepsAlignment) {
   Replay r(100, 4, 4, 2, 7, false);
   static_assert(std::is_same<decltype(r.frame(0, 0)), const uint8_t*>::value, "frames are uint8");
-  EXPECT_EQ(r.bytes(), size_t(100) * 48 + size_t(100) * 3 * sizeof(float));
+  EXPECT_EQ(r.step_bytes(), size_t(48) + 3 * sizeof(float));
+  EXPECT_EQ(r.bytes(), 0u);  // memory grows with the data
   add(r, 3, 20);
+  EXPECT_EQ(r.bytes(), size_t(20) * r.step_bytes());
   SequenceBatch b;
   b.resize(1, 5, 4, 4, 2);
   r.window(0, 10, 5, b);

@@ -2,12 +2,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/timer.h"
+#include "io/atomic_file.h"
 #include "io/checkpoint.h"
 #include "io/progress.h"
 
@@ -43,7 +45,54 @@ std::string resolved_config(const Config& cfg, AgentSettings& s, RssmSettings& m
   return text + (diff.empty() ? "" : "# changed from the defaults:\n" + diff);
 }
 
+// A checkpoint note holding an integer or a number ("0" if absent); anything else is an Error.
+double note_number(const Checkpoint& ck, const std::string& key, const std::string& path) {
+  auto it = ck.notes.find(key);
+  if (it == ck.notes.end()) return 0;
+  char* end = nullptr;
+  const double v = std::strtod(it->second.c_str(), &end);
+  if (it->second.empty() || *end || !std::isfinite(v) || v < 0)
+    LATCO_FAIL(path << ": checkpoint note '" << key << "' holds '" << it->second << "', not a count");
+  return v;
+}
+
+bool same_value(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  char *ea = nullptr, *eb = nullptr;
+  const double x = std::strtod(a.c_str(), &ea), y = std::strtod(b.c_str(), &eb);
+  // Stored floats are printed with 7 significant digits.
+  return !a.empty() && !b.empty() && !*ea && !*eb && std::fabs(x - y) <= 1e-6 * std::max(std::fabs(x), std::fabs(y));
+}
+
 }  // namespace
+
+Config resume_config(const std::string& run_dir, const Config& given, const std::string& force_changes) {
+  const std::string path = run_dir + "/config.yaml";
+  Config cfg = Config::load(path);
+  const std::set<std::string> free_keys = {"episodes", "eval_every", "eval_episodes", "checkpoint_every_episodes",
+                                           "keep_checkpoints", "device"};
+  std::set<std::string> forced;
+  {
+    std::stringstream ss(force_changes);
+    for (std::string k; std::getline(ss, k, ',');)
+      if (!k.empty()) forced.insert(k);
+  }
+  for (const auto& [k, e] : given.entries()) {
+    const Config::Entry* old = cfg.find(k);
+    if (old && same_value(old->value, e.value)) continue;
+    const std::string was = old ? "'" + old->value + "'" : std::string("not set");
+    if (!free_keys.count(k) && !forced.count(k))
+      LATCO_FAIL(given.where(k) << ": '" << e.value << "' differs from the run's " << path << " (" << was
+                                << "); resuming with it would change the experiment: pass --force-changes " << k
+                                << " to do so anyway");
+    std::printf("resume: %s: %s -> '%s'%s\n", k.c_str(), was.c_str(), e.value.c_str(),
+                forced.count(k) ? " (forced)" : "");
+    cfg.set(k, e.value);
+  }
+  for (const std::string& k : forced)
+    if (!given.has(k)) LATCO_FAIL("--force-changes names '" << k << "', which is not given a new value");
+  return cfg;
+}
 
 Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet, bool dry_run)
     : dir_(run_dir), quiet_(quiet), dry_run_(dry_run) {
@@ -70,6 +119,7 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   cfg.check_all_used();
   config_text_ = resolved_config(cfg, s_, ms_);
   if (dry_run_) return;
+  lock_ = std::make_unique<RunLock>(dir_, "train");  // before anything in the folder is read or written
   replay_ = std::make_unique<Replay>(s_.replay_capacity, ms_.image_size, ms_.image_size, env_->action_dim(),
                                      Rng(s_.seed).derive(kReplay).next_u64(), !quiet_);
 
@@ -84,23 +134,26 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
     int n = replay_->load_dir(s_.offline_data);
     if (!quiet_) std::printf("replay: %d offline episodes from %s\n", n, s_.offline_data.c_str());
   }
-  std::string ck;
   if (resume) {
-    ck = latest_checkpoint(dir_ + "/checkpoints");
-    if (ck.empty()) LATCO_FAIL("--resume: no checkpoint in " << dir_ << "/checkpoints");
+    Checkpoint ck;
+    std::vector<std::string> corrupt;
+    const std::string path = load_latest_intact(dir_ + "/checkpoints", ck, &corrupt);
+    if (path.empty())
+      LATCO_FAIL("--resume: no " << (corrupt.empty() ? "" : "intact ") << "checkpoint in " << dir_ << "/checkpoints"
+                                 << (corrupt.empty() ? "" : " (" + corrupt.front() + ")"));
+    load_checkpoint_from(path, ck);
   } else if (!latest_checkpoint(dir_ + "/checkpoints").empty()) {
     LATCO_FAIL(dir_ << " already holds a run: pass --resume to continue it, or choose another --out");
   }
-  if (resume) {
-    load_checkpoint_from(ck);
-  } else {
-    std::ofstream(dir_ + "/config.yaml") << config_text_;
-  }
+  write_file_atomic(dir_ + "/config.yaml", config_text_);
+  // Rows logged after the checkpoint (a killed run's last episodes) are dropped: they are collected again.
   csv_ = std::make_unique<CsvWriter>(dir_ + "/metrics.csv",
                                      std::vector<std::string>{"episode", "env_steps", "agent_steps", "grad_steps",
                                                               "eval", "return", "success", "loss", "kl", "image_ll",
                                                               "reward_ll", "plan_s_per_step", "seconds"},
-                                     resume);
+                                     resume, double(episodes_));
+  if (resume && csv_->dropped() > 0 && !quiet_)
+    std::printf("resume: dropped %d metrics rows logged after the checkpoint\n", csv_->dropped());
 }
 
 Agent::~Agent() = default;
@@ -149,7 +202,18 @@ TrainMetrics Agent::train(int steps) {
   const int L = std::min<int>(ms_.length, env_->time_limit() + 1);
   for (int i = 0; i < steps; ++i) {
     replay_->sample(ms_.batch, L, batch);
-    TrainMetrics m = trainer_->step(batch);
+    TrainMetrics m;
+    try {
+      m = trainer_->step(batch);
+    } catch (const NonFiniteError& e) {
+      // Keep what is needed to reproduce it: the batch and the (still finite) parameters.
+      const std::string bpath = dir_ + "/nonfinite_batch_step" + std::to_string(e.step) + ".npz";
+      save_batch(bpath, batch);
+      s_.keep_checkpoints += 1;  // keep the older ones too
+      save_checkpoint_now();
+      LATCO_FAIL(e.what() << "; batch saved to " << bpath << ", checkpoint to "
+                          << checkpoint_path(dir_ + "/checkpoints", episodes_));
+    }
     avg.loss += m.loss / steps;
     avg.kl += m.kl / steps;
     avg.image_ll += m.image_ll / steps;
@@ -194,14 +258,13 @@ void Agent::save_checkpoint_now() {
   prune_checkpoints(dir_ + "/checkpoints", s_.keep_checkpoints);
 }
 
-void Agent::load_checkpoint_from(const std::string& path) {
-  Checkpoint ck = load_checkpoint(path);
+void Agent::load_checkpoint_from(const std::string& path, const Checkpoint& ck) {
   trainer_->load(ck, path);
   latent_->refresh();
   env_steps_ = ck.env_steps;
   episodes_ = ck.episodes;
-  agent_steps_ = std::stoll(ck.notes.count("agent_steps") ? ck.notes.at("agent_steps") : "0");
-  started_ = std::stod(ck.notes.count("seconds") ? ck.notes.at("seconds") : "0");
+  agent_steps_ = int64_t(note_number(ck, "agent_steps", path));
+  started_ = note_number(ck, "seconds", path);
   // The replay is the run's own episode files, re-added in order; then its sampling stream.
   for (int64_t i = 0; i < episodes_; ++i) {
     char name[64];
@@ -214,9 +277,15 @@ void Agent::load_checkpoint_from(const std::string& path) {
                 (long long)episodes_, (long long)env_steps_, (long long)trainer_->steps());
 }
 
-void Agent::run() {
+int Agent::run() {
   LATCO_CHECK(!dry_run_) << "Agent::run on a dry-run agent";
   const int64_t total = s_.prefill_episodes + s_.episodes;
+  if (finished()) {
+    if (!quiet_) std::printf("run %s is already finished (%lld episodes); nothing to do\n", dir_.c_str(),
+                             (long long)episodes_);
+    return 0;
+  }
+  StopOnSignal stop;
   Progress progress(total, "episodes");
   Timer clock;
   const double offset = started_;
@@ -228,12 +297,21 @@ void Agent::run() {
     started_ = offset + clock.seconds();
     const int64_t online = episodes_ - s_.prefill_episodes;
     if (!prefill && s_.eval_every > 0 && online % s_.eval_every == 0) evaluate();
-    if (online > 0 && (online % s_.checkpoint_every_episodes == 0 || episodes_ == total)) save_checkpoint_now();
+    const bool saved = online > 0 && (online % s_.checkpoint_every_episodes == 0 || episodes_ == total);
+    if (saved) save_checkpoint_now();
     std::snprintf(info, sizeof info, "env steps %lld, grad steps %lld", (long long)env_steps_,
                   (long long)trainer_->steps());
     if (!quiet_) progress.update(episodes_, info);
+    if (const int sig = StopOnSignal::requested(); sig != 0 && episodes_ < total) {
+      if (!saved) save_checkpoint_now();
+      std::printf("\ntrain: stopped by signal %d after %lld episodes; checkpoint %s written; continue with "
+                  "`latco train --resume --out %s`\n", sig, (long long)episodes_,
+                  checkpoint_path(dir_ + "/checkpoints", episodes_).c_str(), dir_.c_str());
+      return sig;
+    }
   }
   if (!quiet_) progress.finish(episodes_, info);
+  return 0;
 }
 
 // ----- pictures -----

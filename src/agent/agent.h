@@ -15,8 +15,10 @@
 #include "agent/replay.h"
 #include "env/env.h"
 #include "io/config.h"
+#include "io/checkpoint.h"
 #include "io/csv.h"
 #include "io/png.h"
+#include "io/run_lock.h"
 #include "model/elbo.h"
 #include "model/rssm.h"
 #include "model/rssm_latent_model.h"
@@ -67,15 +69,27 @@ struct AgentSettings {
   }
 };
 
+// The config a resumed run continues with: run_dir/config.yaml (the resolved settings the
+// run started with), with `given` (a --config file and key=value overrides) on top. A given
+// setting that differs from the stored one and alters the experiment (anything but the keys
+// below) is an Error naming it, unless force_changes (comma-separated keys) names it.
+// May change freely: episodes, eval_every, eval_episodes, checkpoint_every_episodes,
+// keep_checkpoints, device.
+Config resume_config(const std::string& run_dir, const Config& given, const std::string& force_changes);
+
 class Agent {
  public:
   // Builds env, model, trainer, planner from the config (every key must be known: the agent's, the
   // model's, and any registered planner's, so one config can be run with planner=<any>);
-  // resume: continue from the newest checkpoint in run_dir. dry_run: stop after those checks,
-  // writing nothing, reading no offline data and allocating no replay (run() then refuses).
+  // resume: continue from the newest intact checkpoint in run_dir. Holds run_dir's lock
+  // (io/run_lock.h) for its lifetime. dry_run: stop after those checks, writing nothing,
+  // taking no lock, reading no offline data and allocating no replay (run() then refuses).
   Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet = false, bool dry_run = false);
   ~Agent();
-  void run();  // until prefill + episodes have been collected
+  // Until prefill + episodes have been collected: returns 0. A SIGINT or SIGTERM stops it
+  // after the current episode with a checkpoint written: returns the signal's number.
+  int run();
+  bool finished() const { return episodes_ >= s_.prefill_episodes + s_.episodes; }
   // What a dry run resolved: task, planner, model size, and the settings changed from the defaults.
   std::string summary() const;
 
@@ -93,7 +107,7 @@ class Agent {
   TrainMetrics train(int steps);               // I gradient steps (averaged metrics)
   void evaluate();
   void save_checkpoint_now();
-  void load_checkpoint_from(const std::string& path);
+  void load_checkpoint_from(const std::string& path, const Checkpoint& ck);
   void add_episode(const Episode& e, bool write_file);
   void log_row(bool eval, const EpisodeStats& st, const TrainMetrics& m);
 
@@ -102,6 +116,7 @@ class Agent {
   std::string dir_;
   bool quiet_;
   bool dry_run_;
+  std::unique_ptr<RunLock> lock_;
   std::unique_ptr<Env> env_;
   std::unique_ptr<Rssm> model_;
   std::unique_ptr<ModelTrainer> trainer_;

@@ -21,7 +21,8 @@ std::string default_run_name(const Config& cfg) {
 }  // namespace
 
 LATCO_COMMAND(train,
-              "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--resume] [--dry-run] [key=value ...]") {
+              "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--dry-run] [key=value ...] | "
+              "--resume --out runs/NAME [--force-changes KEY,...] [key=value ...]") {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   const bool resume = args.has("resume");
@@ -29,18 +30,22 @@ LATCO_COMMAND(train,
   // it writes nothing, reads no offline data and allocates no replay.
   const bool dry_run = args.has("dry-run");
   std::string out = args.get("out", "");
+  const std::string force = args.has("force-changes") ? args.get("force-changes") : "";
   args.check_all_read("train");
+  if (!force.empty() && !resume) LATCO_FAIL("train: --force-changes only applies with --resume");
   if (out.empty()) {
     Config probe = cfg;  // reading keys marks them used: probe a copy
     out = default_run_name(probe);
   }
+  // A resumed run continues from its stored config.yaml; what is given now may only change it as allowed.
+  if (resume) cfg = resume_config(out, cfg, force);
   if (dry_run) {
     Agent agent(cfg, out, resume, true, true);
     std::printf("train --dry-run: every key resolved; would write %s/\n%s", out.c_str(), agent.summary().c_str());
     return 0;
   }
   Agent agent(cfg, out, resume);
-  agent.run();
+  if (const int sig = agent.run()) return 128 + sig;
   std::printf("train: done: %lld episodes, %lld env steps, %lld gradient steps; metrics in %s/metrics.csv\n",
               (long long)agent.episodes_done(), (long long)agent.env_steps(), (long long)agent.grad_steps(),
               out.c_str());

@@ -22,6 +22,7 @@
 #include "io/checkpoint.h"
 #include "io/plot.h"
 #include "io/progress.h"
+#include "io/run_lock.h"
 
 namespace fs = std::filesystem;
 
@@ -226,6 +227,17 @@ int demo(const Args& args) {
     std::printf("demo --dry-run: every key resolved; task %s, planners %s; would write %s/\n", s.task.c_str(),
                 d.planners.c_str(), d.out.c_str());
     return 0;
+  }
+  RunLock lock(d.out, "demo");
+  // A previous demo's data and model would mix into this one (its online episodes would be
+  // trained on): replace them, so a second run prints the same table as the first.
+  for (const char* sub : {"/data", "/model"}) {
+    std::error_code ec;
+    if (fs::exists(d.out + sub, ec)) {
+      std::printf("demo: replacing the previous demo's %s%s\n", d.out.c_str(), sub);
+      fs::remove_all(d.out + sub, ec);
+      if (ec) LATCO_FAIL(d.out << sub << ": cannot remove the previous demo's files: " << ec.message());
+    }
   }
   fs::create_directories(d.out);
   std::printf("demo: task %s, %dx%d images, planners %s, results in %s/\n", s.task.c_str(), ms.image_size,

@@ -1,10 +1,12 @@
-// Sequence replay (see replay.h): a ring of uint8 frames, actions and rewards with
-// whole-episode eviction, and uniform window sampling from the buffer's own stream.
+// Sequence replay (see replay.h): a ring of uint8 frames, actions and rewards that
+// grows with the data, with whole-episode eviction, and uniform window sampling
+// from the buffer's own stream.
 #include "agent/replay.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 #include "core/error.h"
 
@@ -15,22 +17,40 @@ Replay::Replay(int64_t capacity, int H, int W, int A, uint64_t seed, bool verbos
   LATCO_CHECK(capacity > 0 && H > 0 && W > 0 && A > 0)
       << "replay: capacity " << capacity << ", frame " << H << "x" << W << ", action size " << A
       << " must all be positive";
-  image_.resize(size_t(capacity) * frame_size_);
-  action_.resize(size_t(capacity) * A);
-  reward_.resize(size_t(capacity));
   if (verbose)
-    std::printf("replay: capacity %lld steps of %dx%dx3 uint8 frames, %.1f MB\n", (long long)capacity, H, W,
-                bytes() / 1e6);
+    std::printf("replay: up to %lld steps of %dx%dx3 uint8 frames (%.1f MB when full); memory grows with the data\n",
+                (long long)capacity, H, W, double(step_bytes()) * double(capacity) / 1e6);
 }
 
 size_t Replay::bytes() const {
   return image_.size() + (action_.size() + reward_.size()) * sizeof(float);
 }
 
+size_t Replay::step_bytes() const { return size_t(frame_size_) + (size_t(A_) + 1) * sizeof(float); }
+
+void Replay::reserve_steps(int64_t steps) {
+  if (steps <= allocated_) return;
+  // Geometric growth (x1.5) up to the capacity: amortised copies, at most 2.5x the data's size while growing.
+  const int64_t target = std::min(capacity_, std::max(steps, allocated_ + allocated_ / 2));
+  try {
+    image_.resize(size_t(target) * size_t(frame_size_));
+    action_.resize(size_t(target) * size_t(A_));
+    reward_.resize(size_t(target));
+  } catch (const std::bad_alloc&) {
+    LATCO_FAIL("replay: out of memory growing to " << target << " steps (" << double(step_bytes()) * target / 1e9
+                                                   << " GB; " << stored_ << " steps held, replay_capacity "
+                                                   << capacity_ << " would need "
+                                                   << double(step_bytes()) * capacity_ / 1e9
+                                                   << " GB): lower replay_capacity or free memory");
+  }
+  allocated_ = target;
+}
+
 void Replay::add(int T, const uint8_t* image, const float* action, const float* reward) {
   LATCO_CHECK(T > 0) << "replay: empty episode";
   if (T > capacity_)
     LATCO_FAIL("replay: an episode of " << T << " steps does not fit a capacity of " << capacity_ << " steps");
+  reserve_steps(std::min(capacity_, head_ + T));  // ring positions below head_ + T (mod capacity) are used
   // Evict the oldest episodes until T more steps fit.
   while (stored_ + T > capacity_) {
     stored_ -= eps_.front().length;
@@ -116,6 +136,20 @@ void Replay::sample(int B, int L, SequenceBatch& out) {
     const size_t ep = size_t(std::upper_bound(cum.begin(), cum.end(), k) - cum.begin()) - 1;
     window(int(ep), int(k - cum[ep]), L, out, b);
   }
+}
+
+// The batch that produced a NaN, as arrays image (B, L, H, W, 3) u1, action (B, L, A) f4, reward (B, L) f4.
+void save_batch(const std::string& path, const SequenceBatch& b) {
+  auto arr = [](const std::string& descr, std::vector<int64_t> shape, const void* p, size_t bytes) {
+    NpyArray a;
+    a.descr = descr;
+    a.shape = std::move(shape);
+    a.bytes.assign(static_cast<const uint8_t*>(p), static_cast<const uint8_t*>(p) + bytes);
+    return a;
+  };
+  write_npz(path, {{"image", arr("|u1", {b.B, b.L, b.H, b.W, 3}, b.image.data(), b.image.size())},
+                   {"action", arr("<f4", {b.B, b.L, b.A}, b.action.data(), b.action.size() * 4)},
+                   {"reward", arr("<f4", {b.B, b.L}, b.reward.data(), b.reward.size() * 4)}});
 }
 
 }  // namespace latco

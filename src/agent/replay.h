@@ -1,6 +1,7 @@
 // Sequence replay: whole episodes stored with uint8 frames in one ring buffer whose
-// capacity (in steps) is fixed at construction; the oldest episodes are evicted
-// whole when a new one does not fit. Sampling draws B windows of L steps uniformly
+// capacity (in steps) is fixed at construction; its memory grows with the data
+// (a large capacity costs nothing until filled; running out of memory is an Error
+// saying so), and the oldest episodes are evicted whole when a new one does not fit. Sampling draws B windows of L steps uniformly
 // over all valid (episode, start) pairs from the buffer's own seeded stream.
 // Left out: prioritised sampling, sequences that cross episode boundaries.
 #pragma once
@@ -17,7 +18,7 @@ namespace latco {
 
 class Replay {
  public:
-  // capacity: steps kept; H, W: frame size (3 channels); A: action size. Prints its size in MB.
+  // capacity: steps kept; H, W: frame size (3 channels); A: action size. Prints its size when full.
   Replay(int64_t capacity, int H, int W, int A, uint64_t seed, bool verbose = true);
 
   // Adds one whole episode of T steps (see SequenceBatch for the row alignment).
@@ -41,7 +42,8 @@ class Replay {
   int H() const { return H_; }
   int W() const { return W_; }
   int A() const { return A_; }
-  size_t bytes() const;
+  size_t bytes() const;        // memory held now
+  size_t step_bytes() const;   // memory per stored step
 
   Rng& rng() { return rng_; }                        // sampling stream (its state goes in checkpoints)
   const uint8_t* frame(int episode, int t) const;    // (H, W, 3)
@@ -54,14 +56,20 @@ class Replay {
   int64_t capacity_;
   int H_, W_, A_;
   int64_t frame_size_;
-  std::vector<uint8_t> image_;   // (capacity, H, W, 3)
-  std::vector<float> action_;    // (capacity, A)
-  std::vector<float> reward_;    // (capacity)
+  void reserve_steps(int64_t steps);  // grows the arrays to hold ring positions [0, steps)
+  int64_t allocated_ = 0;        // ring positions the arrays hold (<= capacity)
+  std::vector<uint8_t> image_;   // (allocated, H, W, 3)
+  std::vector<float> action_;    // (allocated, A)
+  std::vector<float> reward_;    // (allocated)
   std::deque<Ep> eps_;
   int64_t head_ = 0;    // next write position (monotone)
   int64_t stored_ = 0;
   int64_t total_ = 0;
   Rng rng_;
 };
+
+// A training batch as an .npz (image (B, L, H, W, 3) u1, action (B, L, A) f4, reward (B, L) f4),
+// written by the NaN guards of train and train-model so the failing step can be reproduced.
+void save_batch(const std::string& path, const SequenceBatch& b);
 
 }  // namespace latco

@@ -1,7 +1,11 @@
 #include "core/command.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 #include "core/error.h"
 
@@ -30,6 +34,8 @@ Args Args::parse(int argc, char** argv, int first) {
       } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0 &&
                  std::string(argv[i + 1]).find('=') == std::string::npos) {
         value = argv[++i];
+      } else {
+        a.switches.insert(name);  // no value: a switch; get() of it is an error
       }
       a.flags[name] = value;
     } else if (s.find('=') != std::string::npos) {
@@ -48,22 +54,49 @@ bool Args::has(const std::string& f) const {
 std::string Args::get(const std::string& f, const std::string& def) const {
   read[f] = true;
   auto it = flags.find(f);
-  return it == flags.end() ? def : it->second;
+  if (it == flags.end()) return def;
+  if (switches.count(f))
+    LATCO_FAIL("--" << f << " needs a value (a key=value after it is a config override, not its value)");
+  return it->second;
 }
-int64_t Args::get_int(const std::string& f, int64_t def) const {
+
+namespace {
+// Flags that count things mean the same in every command: the range of values that make sense.
+std::pair<int64_t, int64_t> count_range(const std::string& f) {
+  constexpr int64_t kInt = std::numeric_limits<int>::max();
+  static const std::map<std::string, std::pair<int64_t, int64_t>> ranges = {
+      {"episodes", {1, kInt}}, {"threads", {1, 1024}},  {"repeats", {1, kInt}}, {"reps", {1, kInt}},
+      {"cols", {1, 10000}},    {"scale", {1, 64}},      {"size", {1, 4096}},    {"hold", {1, kInt}},
+      {"horizon", {1, kInt}},  {"steps", {1, kInt}},    {"samples", {1, kInt}}, {"batch", {1, kInt}},
+      {"every", {0, kInt}},    {"plan-iterations", {1, kInt}}};
+  auto it = ranges.find(f);
+  return it == ranges.end() ? std::make_pair(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max())
+                            : it->second;
+}
+}  // namespace
+
+int64_t Args::get_int(const std::string& f, int64_t def, int64_t lo, int64_t hi) const {
   std::string v = get(f, "");
   if (v.empty()) return def;
+  lo = std::max(lo, count_range(f).first);
+  hi = std::min(hi, count_range(f).second);
+  if (f == "seed") lo = std::max<int64_t>(lo, 0), hi = std::numeric_limits<int64_t>::max();  // any 63-bit seed
+  errno = 0;
   char* end = nullptr;
   long long x = std::strtoll(v.c_str(), &end, 10);
-  if (*end) LATCO_FAIL("--" << f << ": expected an integer, got '" << v << "'");
+  if (*end || errno == ERANGE) LATCO_FAIL("--" << f << ": expected an integer, got '" << v << "'");
+  if (x < lo || x > hi) LATCO_FAIL("--" << f << ": " << x << " is out of range [" << lo << ", " << hi << "]");
   return x;
 }
-double Args::get_double(const std::string& f, double def) const {
+double Args::get_double(const std::string& f, double def, double lo, double hi) const {
   std::string v = get(f, "");
   if (v.empty()) return def;
+  if (f == "noise") lo = std::max(lo, 0.0);
+  errno = 0;
   char* end = nullptr;
   double x = std::strtod(v.c_str(), &end);
-  if (*end) LATCO_FAIL("--" << f << ": expected a number, got '" << v << "'");
+  if (*end || errno == ERANGE || !std::isfinite(x)) LATCO_FAIL("--" << f << ": expected a number, got '" << v << "'");
+  if (x < lo || x > hi) LATCO_FAIL("--" << f << ": " << x << " is out of range [" << lo << ", " << hi << "]");
   return x;
 }
 void Args::check_all_read(const std::string& command) const {

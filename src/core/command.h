@@ -5,6 +5,7 @@
 #pragma once
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,18 @@ struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::string> flags;  // "--threads 2" -> flags["threads"] = "2"
   std::vector<std::string> overrides;        // "key=value"
+  std::set<std::string> switches;             // flags given without a value ("--resume")
   mutable std::map<std::string, bool> read;
 
   static Args parse(int argc, char** argv, int first);
   bool has(const std::string& flag) const;
   std::string get(const std::string& flag, const std::string& def = "") const;
-  int64_t get_int(const std::string& flag, int64_t def) const;
-  double get_double(const std::string& flag, double def) const;
+  // Checked numbers: the whole text must parse, in [lo, hi] (int: a 32-bit int by default);
+  // a flag that counts things (--episodes, --threads, --cols, ...) has the same sensible range
+  // in every command (at least 1; --every at least 0), --noise is at least 0; nan and inf are
+  // never accepted.
+  int64_t get_int(const std::string& flag, int64_t def, int64_t lo = -2147483648LL, int64_t hi = 2147483647LL) const;
+  double get_double(const std::string& flag, double def, double lo = -1e300, double hi = 1e300) const;
   void check_all_read(const std::string& command) const;  // unknown flag -> Error
 };
 

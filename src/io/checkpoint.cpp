@@ -6,17 +6,14 @@
 //   n_notes u64, then per note: key, value (u32 length + bytes each).
 #include "io/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/byte_reader.h"
 
 namespace fs = std::filesystem;
 
@@ -24,6 +21,7 @@ namespace latco {
 namespace {
 
 const char kMagic[8] = {'L', 'A', 'T', 'C', 'O', 'C', 'K', 'P'};
+constexpr uint64_t kMaxCheckpointBytes = uint64_t(64) << 30;  // refused before reading
 
 uint64_t fnv1a(const char* p, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -41,32 +39,6 @@ struct Writer {
   void str(const std::string& s) {
     pod(static_cast<uint32_t>(s.size()));
     buf.append(s);
-  }
-};
-
-// Bounds-checked reads: any overrun is reported as a truncated file.
-struct Reader {
-  const char* p;
-  size_t n, pos = 0;
-  const std::string& path;
-  void need(size_t k, const char* what) {
-    if (k > n - pos)
-      LATCO_FAIL(path << ": checkpoint truncated or corrupted (reading " << what << " at byte " << pos << ")");
-  }
-  template <class T>
-  T pod(const char* what) {
-    need(sizeof(T), what);
-    T v;
-    std::memcpy(&v, p + pos, sizeof(T));
-    pos += sizeof(T);
-    return v;
-  }
-  std::string str(const char* what) {
-    uint32_t len = pod<uint32_t>(what);
-    need(len, what);
-    std::string s(p + pos, len);
-    pos += len;
-    return s;
   }
 };
 
@@ -125,93 +97,68 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   file.pod(fnv1a(w.buf.data(), w.buf.size()));
 
   // Atomic replace: a reader sees the old file or the new one, never a partial one.
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) LATCO_FAIL(tmp << ": cannot create checkpoint file: " << std::strerror(errno));
-  size_t off = 0;
-  while (off < file.buf.size()) {
-    ssize_t k = ::write(fd, file.buf.data() + off, file.buf.size() - off);
-    if (k < 0) {
-      ::close(fd);
-      LATCO_FAIL(tmp << ": write failed: " << std::strerror(errno));
-    }
-    off += size_t(k);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) LATCO_FAIL(tmp << ": fsync/close failed: " << std::strerror(errno));
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    LATCO_FAIL(path << ": cannot rename " << tmp << " into place: " << std::strerror(errno));
-  // Make the rename itself durable.
-  const std::string dir = fs::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  write_file_atomic(path, file.buf);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) LATCO_FAIL(path << ": cannot open checkpoint");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string data = ss.str();
+  const std::vector<uint8_t> data = read_file(path, kMaxCheckpointBytes, "checkpoint");
+  return parse_checkpoint(data, path);
+}
 
-  Reader hdr{data.data(), data.size(), 0, path};
-  hdr.need(8, "magic");
-  if (std::memcmp(data.data(), kMagic, 8) != 0) LATCO_FAIL(path << ": not a latco checkpoint (bad magic)");
-  hdr.pos = 8;
-  const uint32_t version = hdr.pod<uint32_t>("version");
+Checkpoint parse_checkpoint(const std::vector<uint8_t>& data, const std::string& path) {
+  ByteReader hdr(data, path);
+  if (std::memcmp(hdr.take(8, "magic"), kMagic, 8) != 0) hdr.fail("not a latco checkpoint (bad magic)");
+  const uint32_t version = hdr.u32("version");
   if (version != kCheckpointVersion)
     LATCO_FAIL(path << ": checkpoint version " << version << ", this build reads version " << kCheckpointVersion);
-  const uint64_t size = hdr.pod<uint64_t>("payload size");
-  if (size > data.size() || data.size() - hdr.pos != size + sizeof(uint64_t))
+  const uint64_t size = hdr.u64("payload size");
+  if (size > hdr.left() || hdr.left() - size != sizeof(uint64_t))
     LATCO_FAIL(path << ": checkpoint truncated or corrupted (header says " << size << " payload bytes, file has "
                     << data.size() << " bytes)");
-  const char* payload = data.data() + hdr.pos;
-  uint64_t sum;
-  std::memcpy(&sum, payload + size, sizeof(sum));
-  if (sum != fnv1a(payload, size)) LATCO_FAIL(path << ": checkpoint corrupted (checksum mismatch)");
+  ByteReader r = hdr.sub(size, "payload", path);
+  const uint64_t sum = hdr.u64("checksum");
+  if (sum != fnv1a(reinterpret_cast<const char*>(data.data()) + 20, size_t(size)))
+    LATCO_FAIL(path << ": checkpoint corrupted (checksum mismatch)");
 
+  auto str = [&](const char* what) { return r.str(r.u32(what), what); };
   Checkpoint ck;
-  Reader r{payload, size, 0, path};
-  ck.grad_steps = r.pod<int64_t>("counters");
-  ck.env_steps = r.pod<int64_t>("counters");
-  ck.episodes = r.pod<int64_t>("counters");
-  const uint64_t nt = r.pod<uint64_t>("tensor count");
+  ck.grad_steps = r.i64("counters");
+  ck.env_steps = r.i64("counters");
+  ck.episodes = r.i64("counters");
+  if (ck.grad_steps < 0 || ck.env_steps < 0 || ck.episodes < 0) r.fail("checkpoint corrupted (negative counter)");
+  const uint64_t nt = r.u64("tensor count");
   for (uint64_t i = 0; i < nt; ++i) {
-    std::string name = r.str("tensor name");
-    const uint32_t nd = r.pod<uint32_t>("tensor rank");
+    std::string name = str("tensor name");
+    const uint32_t nd = r.u32("tensor rank");
     if (nd > 8) LATCO_FAIL(path << ": checkpoint corrupted (tensor '" << name << "' has rank " << nd << ")");
     Shape shape;
-    int64_t numel = 1;
+    uint64_t numel = 1;
     for (uint32_t d = 0; d < nd; ++d) {
-      shape.push_back(r.pod<int64_t>("tensor dims"));
-      const int64_t dim = shape.back();
-      if (dim < 0 || (dim > 0 && numel > int64_t(size / sizeof(float)) / dim))
-        LATCO_FAIL(path << ": checkpoint corrupted (tensor '" << name << "' dim " << dim << ")");
-      numel *= dim;
+      const int64_t dim = r.i64("tensor dims");
+      if (dim < 0 || dim > (int64_t(1) << 40)) LATCO_FAIL(path << ": checkpoint corrupted (tensor '" << name << "' dim " << dim << ")");
+      shape.push_back(dim);
+      numel = checked_mul(numel, uint64_t(dim), path + ": tensor '" + name + "'");
     }
-    r.need(size_t(numel) * sizeof(float), "tensor data");
+    const uint8_t* p = r.take(checked_mul(numel, sizeof(float), path + ": tensor '" + name + "'"), "tensor data");
     Tensor t(shape);
-    std::memcpy(t.data(), payload + r.pos, size_t(numel) * sizeof(float));
-    r.pos += size_t(numel) * sizeof(float);
+    std::memcpy(t.data(), p, size_t(numel) * sizeof(float));
     ck.tensors[name] = t;
   }
-  const uint64_t nr = r.pod<uint64_t>("stream count");
+  const uint64_t nr = r.u64("stream count");
   for (uint64_t i = 0; i < nr; ++i) {
-    std::string name = r.str("stream name");
-    const uint64_t key = r.pod<uint64_t>("stream key");
-    const uint64_t counter = r.pod<uint64_t>("stream counter");
+    std::string name = str("stream name");
+    const uint64_t key = r.u64("stream key");
+    const uint64_t counter = r.u64("stream counter");
     Rng g;
     g.set_state(key, counter);
     ck.rngs[name] = g;
   }
-  const uint64_t nn = r.pod<uint64_t>("note count");
+  const uint64_t nn = r.u64("note count");
   for (uint64_t i = 0; i < nn; ++i) {
-    std::string k = r.str("note key");
-    ck.notes[k] = r.str("note value");
+    std::string k = str("note key");
+    ck.notes[k] = str("note value");
   }
-  if (r.pos != size) LATCO_FAIL(path << ": checkpoint corrupted (" << size - r.pos << " trailing payload bytes)");
+  if (r.left() != 0) LATCO_FAIL(path << ": checkpoint corrupted (" << r.left() << " trailing payload bytes)");
   return ck;
 }
 
@@ -231,7 +178,7 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
     const std::string n = e.path().filename().string();
     if (n.size() < 9 || n.rfind("ckpt-", 0) != 0 || n.substr(n.size() - 4) != ".bin") continue;
     const std::string digits = n.substr(5, n.size() - 9);
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
     out.emplace_back(std::stoll(digits), e.path().string());
   }
   std::sort(out.begin(), out.end());
@@ -242,6 +189,20 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
 std::string latest_checkpoint(const std::string& dir) {
   auto all = list_checkpoints(dir);
   return all.empty() ? "" : all.back().second;
+}
+
+std::string load_latest_intact(const std::string& dir, Checkpoint& ck, std::vector<std::string>* skipped) {
+  auto all = list_checkpoints(dir);
+  for (size_t i = all.size(); i-- > 0;) {
+    try {
+      ck = load_checkpoint(all[i].second);
+      return all[i].second;
+    } catch (const Error& e) {
+      std::fprintf(stderr, "warning: %s; trying the previous checkpoint\n", e.what());
+      if (skipped) skipped->push_back(e.what());
+    }
+  }
+  return "";
 }
 
 void prune_checkpoints(const std::string& dir, int keep) {

@@ -1,10 +1,12 @@
+// Config loading and parsing (see config.h); files are read through read_file (io/byte_reader.h).
 #include "io/config.h"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
+
+#include "io/byte_reader.h"
 
 namespace latco {
 namespace {
@@ -31,15 +33,20 @@ Config Config::load(const std::string& path) { return load_nested(path, 0); }
 // keys of the including file then override it.
 Config Config::load_nested(const std::string& path, int depth) {
   if (depth > 8) LATCO_FAIL(path << ": includes nested more than 8 deep (a cycle?)");
-  std::ifstream f(path);
-  if (!f) LATCO_FAIL(path << ": cannot open config file");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  Config own = parse(ss.str(), path);
+  // A regular file of at most 1 MiB: a directory, FIFO or device is an error naming it.
+  const std::vector<uint8_t> bytes = read_file(path, uint64_t(1) << 20, "config file");
+  Config own = parse(std::string(bytes.begin(), bytes.end()), path);
   auto inc = own.entries_.find("include");
   if (inc == own.entries_.end()) return own;
+  const std::string& target = inc->second.value;
+  if (target.empty()) LATCO_FAIL(own.where("include") << ": names no file");
   std::string dir = path.substr(0, path.find_last_of('/') + 1);
-  Config base = load_nested(inc->second.value.front() == '/' ? inc->second.value : dir + inc->second.value, depth + 1);
+  Config base;
+  try {
+    base = load_nested(target.front() == '/' ? target : dir + target, depth + 1);
+  } catch (const Error& e) {
+    LATCO_FAIL(own.where("include") << ": " << e.what());
+  }
   own.entries_.erase(inc);
   for (auto& [k, e] : own.entries_) base.entries_[k] = e;
   return base;

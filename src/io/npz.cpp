@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <cctype>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/byte_reader.h"
 
 namespace latco {
 
@@ -33,14 +35,25 @@ uint32_t crc32(const uint8_t* data, size_t n, uint32_t crc) {
 }
 
 int64_t NpyArray::numel() const {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return n;
+  uint64_t n = 1;
+  for (int64_t d : shape) {
+    LATCO_CHECK(d >= 0) << "npy shape has a negative dimension " << d;
+    n = checked_mul(n, uint64_t(d), "npy shape");
+  }
+  return int64_t(n);
 }
 
 int NpyArray::item_size() const {
-  LATCO_CHECK(descr.size() >= 3) << "bad npy descr '" << descr << "'";
-  return std::atoi(descr.c_str() + 2);
+  // '<f4', '|u1', '<i8': byte order, kind letter, size in bytes (1 to 16).
+  if (descr.size() >= 3 && descr.size() <= 4 && std::isalpha(static_cast<unsigned char>(descr[1]))) {
+    int k = 0;
+    for (size_t i = 2; i < descr.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(descr[i]))) k = -1;
+      if (k >= 0) k = k * 10 + (descr[i] - '0');
+    }
+    if (k == 1 || k == 2 || k == 4 || k == 8 || k == 16) return k;
+  }
+  LATCO_FAIL("bad npy descr '" << descr << "'");
 }
 
 // ----- .npy -----
@@ -89,19 +102,14 @@ std::string dict_value(const std::string& h, const std::string& key, const std::
 }  // namespace
 
 NpyArray npy_decode(const uint8_t* p, size_t n, const std::string& where) {
-  LATCO_CHECK(n >= 10 && p[0] == 0x93 && std::memcmp(p + 1, "NUMPY", 5) == 0) << where << ": not a .npy array";
-  int major = p[6];
-  size_t hlen, off;
-  if (major == 1) {
-    hlen = p[8] | (p[9] << 8);
-    off = 10;
-  } else {
-    LATCO_CHECK(n >= 12) << where << ": truncated .npy header";
-    hlen = p[8] | (p[9] << 8) | (static_cast<size_t>(p[10]) << 16) | (static_cast<size_t>(p[11]) << 24);
-    off = 12;
-  }
-  LATCO_CHECK(off + hlen <= n) << where << ": truncated .npy header";
-  std::string h(reinterpret_cast<const char*>(p + off), hlen);
+  ByteReader r(p, n, where);
+  const uint8_t* magic = r.take(8, ".npy magic");
+  if (magic[0] != 0x93 || std::memcmp(magic + 1, "NUMPY", 5) != 0) r.fail("not a .npy array (bad magic)");
+  const int major = magic[6];
+  if (major < 1 || major > 3) r.fail(".npy format version " + std::to_string(major) + " is not supported");
+  const uint64_t hlen = major == 1 ? r.u16(".npy header length") : r.u32(".npy header length");
+  if (hlen > 65536) r.fail(".npy header of " + std::to_string(hlen) + " bytes (corrupt?)");
+  const std::string h = r.str(hlen, ".npy header");
   NpyArray a;
   std::string d = dict_value(h, "descr", where);
   LATCO_CHECK(d.size() >= 5 && d.front() == '\'' && d.back() == '\'') << where << ": bad descr " << d;
@@ -109,19 +117,29 @@ NpyArray npy_decode(const uint8_t* p, size_t n, const std::string& where) {
   LATCO_CHECK(a.descr[0] == '<' || a.descr[0] == '|') << where << ": only little-endian arrays, got " << a.descr;
   LATCO_CHECK(dict_value(h, "fortran_order", where) == "False") << where << ": Fortran-order arrays unsupported";
   std::string s = dict_value(h, "shape", where);
+  LATCO_CHECK(s.size() >= 2 && s.front() == '(' && s.back() == ')') << where << ": bad shape " << s;
   for (size_t i = 1; i + 1 < s.size();) {
     while (i + 1 < s.size() && (s[i] == ' ' || s[i] == ',')) ++i;
     if (i + 1 >= s.size()) break;
     size_t j = i;
     while (j + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
-    LATCO_CHECK(j > i) << where << ": bad shape " << s;
-    a.shape.push_back(std::stoll(s.substr(i, j - i)));
+    LATCO_CHECK(j > i && j - i <= 18) << where << ": bad shape " << s;
+    a.shape.push_back(std::stoll(s.substr(i, j - i)));  // at most 18 digits: fits
+    LATCO_CHECK(a.shape.size() <= 32) << where << ": more than 32 dimensions in shape " << s;
     i = j;
   }
-  size_t nbytes = static_cast<size_t>(a.numel() * a.item_size());
-  LATCO_CHECK(off + hlen + nbytes <= n) << where << ": truncated data (" << (n - off - hlen) << " of " << nbytes
-                                        << " bytes)";
-  a.bytes.assign(p + off + hlen, p + off + hlen + nbytes);
+  int item = 0;
+  try {
+    item = a.item_size();
+  } catch (const Error& e) {
+    r.fail(e.what());
+  }
+  const uint64_t nbytes = checked_mul(uint64_t(a.numel()), uint64_t(item), where + ": shape " + s);
+  if (nbytes > r.left())
+    r.fail("truncated data (" + std::to_string(r.left()) + " of " + std::to_string(nbytes) + " bytes for shape " + s +
+           ")");
+  const uint8_t* data = r.take(nbytes, "array data");
+  a.bytes.assign(data, data + nbytes);
   return a;
 }
 
@@ -129,9 +147,8 @@ NpyArray npy_decode(const uint8_t* p, size_t n, const std::string& where) {
 namespace {
 void put16(std::vector<uint8_t>& o, uint32_t v) { o.push_back(v & 0xFF); o.push_back((v >> 8) & 0xFF); }
 void put32(std::vector<uint8_t>& o, uint32_t v) { put16(o, v & 0xFFFF); put16(o, v >> 16); }
-uint32_t get16(const uint8_t* p) { return p[0] | (p[1] << 8); }
-uint32_t get32(const uint8_t* p) { return get16(p) | (static_cast<uint32_t>(get16(p + 2)) << 16); }
-uint64_t get64(const uint8_t* p) { return get32(p) | (static_cast<uint64_t>(get32(p + 4)) << 32); }
+// Episode files larger than this are refused before reading (a 1000-step 64x64 episode is 12 MB).
+constexpr uint64_t kMaxNpzBytes = uint64_t(8) << 30;
 }  // namespace
 
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays) {
@@ -165,72 +182,84 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
   put16(out, static_cast<uint32_t>(arrays.size())); put16(out, static_cast<uint32_t>(arrays.size()));
   put32(out, static_cast<uint32_t>(central.size())); put32(out, cd_offset); put16(out, 0);
 
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    LATCO_CHECK(f.good()) << "cannot open " << tmp << " for writing";
-    f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
-    f.flush();
-    LATCO_CHECK(f.good()) << "write to " << tmp << " failed (disk full?)";
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    LATCO_FAIL("cannot rename " << tmp << " to " << path);
-  }
+  write_file_atomic(path, out.data(), out.size());
 }
 
 std::map<std::string, NpyArray> read_npz(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  LATCO_CHECK(f.good()) << "cannot open episode file " << path;
-  std::vector<uint8_t> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const size_t n = buf.size();
-  const uint8_t* p = buf.data();
+  const std::vector<uint8_t> buf = read_file(path, kMaxNpzBytes, "episode file");
+  return parse_npz(buf.data(), buf.size(), path);
+}
+
+std::map<std::string, NpyArray> parse_npz(const uint8_t* bytes, size_t n, const std::string& path) {
+  ByteReader r(bytes, n, path);
   // End of central directory: the last signature within the final 64 KiB + 22 bytes.
   size_t eocd = std::string::npos;
-  for (size_t i = n >= 22 ? n - 22 + 1 : 0; i-- > 0 && n - i <= 65557;)
-    if (get32(p + i) == 0x06054b50) { eocd = i; break; }
-  LATCO_CHECK(eocd != std::string::npos) << path << ": not a zip/npz file or truncated (no end-of-directory record)";
-  uint64_t count = get16(p + eocd + 10), cd_size = get32(p + eocd + 12), cd_off = get32(p + eocd + 16);
-  if (cd_off == 0xFFFFFFFFu || count == 0xFFFF) {
-    // ZIP64: locator just before the end record points at the ZIP64 end record.
-    LATCO_CHECK(eocd >= 20 && get32(p + eocd - 20) == 0x07064b50) << path << ": corrupt ZIP64 locator";
-    uint64_t z = get64(p + eocd - 20 + 8);
-    LATCO_CHECK(z + 56 <= n && get32(p + z) == 0x06064b50) << path << ": corrupt ZIP64 end record";
-    count = get64(p + z + 32);
-    cd_size = get64(p + z + 40);
-    cd_off = get64(p + z + 48);
+  if (n >= 22)
+    for (size_t i = n - 22 + 1; i-- > 0 && n - i <= 65557;)
+      if (r.u32_at(i, "end record") == 0x06054b50) { eocd = i; break; }
+  if (eocd == std::string::npos) r.fail("not a zip/npz file or truncated (no end-of-directory record)");
+  r.seek(eocd + 10, "end record");
+  uint64_t count = r.u16("entry count");
+  uint64_t cd_size = r.u32("central directory size");
+  uint64_t cd_off = r.u32("central directory offset");
+  if (cd_off == 0xFFFFFFFFu || cd_size == 0xFFFFFFFFu || count == 0xFFFF) {
+    // ZIP64: the locator just before the end record points at the ZIP64 end record.
+    if (eocd < 20 || r.u32_at(eocd - 20, "ZIP64 locator") != 0x07064b50) r.fail("corrupt ZIP64 locator");
+    r.seek(eocd - 20 + 8, "ZIP64 locator");
+    const uint64_t z = r.u64("ZIP64 end record offset");
+    r.seek(z, "ZIP64 end record offset");
+    r.need(56, "ZIP64 end record");
+    if (r.u32("ZIP64 end record") != 0x06064b50) r.fail("corrupt ZIP64 end record");
+    r.seek(z + 32, "ZIP64 end record");
+    count = r.u64("entry count");
+    cd_size = r.u64("central directory size");
+    cd_off = r.u64("central directory offset");
   }
-  LATCO_CHECK(cd_off + cd_size <= n) << path << ": truncated or corrupt (central directory past the end)";
+  if (checked_add(cd_off, cd_size, path) > n) r.fail("truncated or corrupt (central directory past the end)");
+  if (count > cd_size / 46) r.fail("corrupt (" + std::to_string(count) + " entries cannot fit the central directory)");
+  r.seek(cd_off, "central directory offset");
+  ByteReader cd = r.sub(cd_size, "central directory", path + " (central directory)");
   std::map<std::string, NpyArray> out;
-  size_t q = cd_off;
   for (uint64_t e = 0; e < count; ++e) {
-    LATCO_CHECK(q + 46 <= n && get32(p + q) == 0x02014b50) << path << ": corrupt central directory entry " << e;
-    uint32_t method = get16(p + q + 10), crc = get32(p + q + 16);
-    uint64_t csize = get32(p + q + 20), usize = get32(p + q + 24), loff = get32(p + q + 42);
-    uint32_t nlen = get16(p + q + 28), xlen = get16(p + q + 30), clen = get16(p + q + 32);
-    LATCO_CHECK(q + 46 + nlen + xlen + clen <= n) << path << ": corrupt central directory entry " << e;
-    std::string name(reinterpret_cast<const char*>(p + q + 46), nlen);
+    if (cd.u32("central directory entry") != 0x02014b50) r.fail("corrupt central directory entry " + std::to_string(e));
+    cd.skip(6, "central directory entry");
+    const uint32_t method = cd.u16("compression method");
+    cd.skip(4, "central directory entry");
+    const uint32_t crc = cd.u32("CRC");
+    uint64_t csize = cd.u32("compressed size"), usize = cd.u32("size");
+    const uint32_t nlen = cd.u16("name length"), xlen = cd.u16("extra length"), clen = cd.u16("comment length");
+    cd.skip(8, "central directory entry");
+    uint64_t loff = cd.u32("local header offset");
+    const std::string name = cd.str(nlen, "member name");
     // ZIP64 extra field (id 1): 64-bit sizes/offset for the fields that read 0xFFFFFFFF, in this order.
-    for (size_t x = q + 46 + nlen; x + 4 <= q + 46 + nlen + xlen;) {
-      uint32_t id = get16(p + x), sz = get16(p + x + 2);
-      if (id == 1) {
-        size_t y = x + 4;
-        if (usize == 0xFFFFFFFFu) { usize = get64(p + y); y += 8; }
-        if (csize == 0xFFFFFFFFu) { csize = get64(p + y); y += 8; }
-        if (loff == 0xFFFFFFFFu) { loff = get64(p + y); }
-      }
-      x += 4 + sz;
+    ByteReader extra = cd.sub(xlen, "extra field", path + ": member " + name + " extra field");
+    while (extra.left() >= 4) {
+      const uint32_t id = extra.u16("extra id"), sz = extra.u16("extra size");
+      ByteReader field = extra.sub(sz, "extra field", path + ": member " + name + " ZIP64 field");
+      if (id != 1) continue;
+      if (usize == 0xFFFFFFFFu) usize = field.u64("ZIP64 size");
+      if (csize == 0xFFFFFFFFu) csize = field.u64("ZIP64 compressed size");
+      if (loff == 0xFFFFFFFFu) loff = field.u64("ZIP64 offset");
     }
-    LATCO_CHECK(method == 0) << path << ": member " << name << " is compressed (method " << method
-                             << "); only stored npz files (numpy.savez, not savez_compressed) are supported";
-    LATCO_CHECK(loff + 30 <= n && get32(p + loff) == 0x04034b50) << path << ": corrupt local header of " << name;
-    size_t data = loff + 30 + get16(p + loff + 26) + get16(p + loff + 28);
-    LATCO_CHECK(data + csize <= n) << path << ": truncated (member " << name << " needs " << csize << " bytes at "
-                                   << data << ", file has " << n << ")";
-    LATCO_CHECK(crc32(p + data, csize) == crc) << path << ": CRC mismatch in member " << name << " (corrupt file)";
+    cd.skip(clen, "member comment");
+    if (method != 0)
+      r.fail("member " + name + " is compressed (method " + std::to_string(method) +
+             "); only stored npz files (numpy.savez, not savez_compressed) are supported");
+    if (csize != usize) r.fail("member " + name + " has stored size " + std::to_string(csize) + " but size " +
+                               std::to_string(usize) + " (corrupt)");
+    r.seek(loff, ("local header of " + name).c_str());
+    if (r.u32("local header") != 0x04034b50) r.fail("corrupt local header of " + name);
+    r.skip(22, "local header");
+    const uint32_t lname = r.u16("local name length"), lextra = r.u16("local extra length");
+    r.skip(uint64_t(lname) + lextra, "local header");
+    if (csize > r.left())
+      r.fail("truncated (member " + name + " needs " + std::to_string(csize) + " bytes at " + std::to_string(r.pos()) +
+             ", file has " + std::to_string(n) + ")");
+    const uint8_t* data = r.take(csize, "member data");
+    if (crc32(data, size_t(csize)) != crc) r.fail("CRC mismatch in member " + name + " (corrupt file)");
     std::string key = name.size() > 4 && name.substr(name.size() - 4) == ".npy" ? name.substr(0, name.size() - 4) : name;
-    out[key] = npy_decode(p + data, csize, path + ":" + name);
-    q += 46 + nlen + xlen + clen;
+    if (out.count(key)) r.fail("member " + name + " appears twice");
+    out[key] = npy_decode(data, size_t(csize), path + ":" + name);
   }
   return out;
 }
@@ -274,6 +303,9 @@ Episode load_episode(const std::string& path) {
   const NpyArray &im = m["image"], &ac = m["action"], &rw = m["reward"], &su = m["success"];
   LATCO_CHECK(im.descr == "|u1" && im.shape.size() == 4 && im.shape[3] == 3)
       << path << ": 'image' must be uint8 (T, H, W, 3), got " << im.descr << " with " << im.shape.size() << " dims";
+  for (const NpyArray* a : {&im, &ac})
+    for (int64_t d : a->shape)
+      LATCO_CHECK(d >= 1 && d <= (int64_t(1) << 30)) << path << ": array dimension " << d << " out of range [1, 2^30]";
   Episode e;
   e.T = static_cast<int>(im.shape[0]);
   e.H = static_cast<int>(im.shape[1]);

@@ -1,6 +1,7 @@
 // Episode files: .npz = an uncompressed (stored) zip of .npy arrays, readable by
-// numpy.load. Writes are atomic (tmp + rename); a truncated or corrupt file
-// throws naming the file. Not supported: compressed (deflated) members,
+// numpy.load. Writes are atomic (io/atomic_file.h); reads go through the
+// bounds-checked ByteReader, so a truncated, corrupt or crafted file throws
+// naming the file and the member. Not supported: compressed (deflated) members,
 // Fortran order, big-endian data, object arrays.
 #pragma once
 #include <cstdint>
@@ -27,6 +28,8 @@ NpyArray npy_decode(const uint8_t* data, size_t n, const std::string& where);
 // Members are named `<key>.npy`; order is kept as given.
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays);
 std::map<std::string, NpyArray> read_npz(const std::string& path);
+// The same from bytes in memory; `path` names them in errors.
+std::map<std::string, NpyArray> parse_npz(const uint8_t* bytes, size_t n, const std::string& path);
 
 // An episode, Dreamer-aligned: T = steps + 1 rows; row t holds the observation at
 // t, the action that led to it (zeros at t = 0) and the reward received on

@@ -1,20 +1,22 @@
 // `latco train-model`: trains the world model on a folder of episode files by the
 // ELBO (Eq. 2), writing the resolved config, metrics.csv, checkpoints and PNG
-// diagnostics (reconstructions, open-loop predictions) under --out; --resume
-// continues from the newest checkpoint. Left out: collecting data (see the agent).
+// diagnostics (reconstructions, open-loop predictions) under --out (locked while it
+// runs); --resume continues from the newest intact checkpoint; SIGINT/SIGTERM stop it
+// with a checkpoint written. Left out: collecting data (see the agent).
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "agent/replay.h"
 #include "core/command.h"
 #include "core/timer.h"
+#include "io/atomic_file.h"
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/csv.h"
 #include "io/npz.h"
 #include "io/png.h"
+#include "io/run_lock.h"
 #include "model/elbo.h"
 
 namespace fs = std::filesystem;
@@ -123,20 +125,6 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
                                                    " posterior frames, then open-loop prior / abs difference"));
 }
 
-// The batch that produced a NaN, as arrays image (B, L, H, W, 3) u1, action (B, L, A) f4, reward (B, L) f4.
-void save_batch(const std::string& path, const SequenceBatch& b) {
-  auto arr = [](const std::string& descr, std::vector<int64_t> shape, const void* p, size_t bytes) {
-    NpyArray a;
-    a.descr = descr;
-    a.shape = std::move(shape);
-    a.bytes.assign(static_cast<const uint8_t*>(p), static_cast<const uint8_t*>(p) + bytes);
-    return a;
-  };
-  write_npz(path, {{"image", arr("|u1", {b.B, b.L, b.H, b.W, 3}, b.image.data(), b.image.size())},
-                   {"action", arr("<f4", {b.B, b.L, b.A}, b.action.data(), b.action.size() * 4)},
-                   {"reward", arr("<f4", {b.B, b.L}, b.reward.data(), b.reward.size() * 4)}});
-}
-
 void save_run_checkpoint(const std::string& dir, const ModelTrainer& trainer, Replay& replay,
                          const std::string& config_text, int keep) {
   Checkpoint ck;
@@ -193,6 +181,7 @@ int train_model(const Args& args) {
               data.c_str());
 
   // ----- run folder and resolved config -----
+  RunLock lock(out, "train-model");
   const std::string ckdir = out + "/checkpoints", imgdir = out + "/images";
   if (!resume && !latest_checkpoint(ckdir).empty())
     LATCO_FAIL(out << " already holds checkpoints: continue it with --resume, or choose another --out");
@@ -203,25 +192,34 @@ int train_model(const Args& args) {
   Config::describe(ts, kv);
   std::string config_text;
   for (const auto& [k, v] : kv) config_text += k + ": " + v + "\n";
-  std::ofstream(out + "/config.yaml") << "# train-model, resolved (data: " << data << ")\n" << config_text;
+  write_file_atomic(out + "/config.yaml", "# train-model, resolved (data: " + data + ")\n" + config_text);
 
   Rssm model(ms, A, ts.seed);
   ModelTrainer trainer(model, ts.seed);
   if (resume) {
-    const std::string path = latest_checkpoint(ckdir);
-    if (path.empty()) LATCO_FAIL("train-model --resume: no checkpoint in " << ckdir);
-    Checkpoint ck = load_checkpoint(path);
+    Checkpoint ck;
+    const std::string path = load_latest_intact(ckdir, ck);
+    if (path.empty()) LATCO_FAIL("train-model --resume: no intact checkpoint in " << ckdir);
     trainer.load(ck, path);
     replay.rng() = ck.rng("replay", path);
     std::printf("train-model: resumed from %s (step %lld)\n", path.c_str(), (long long)trainer.steps());
   }
   std::printf("train-model: %lld parameters; writing %s\n", (long long)model.num_parameters(), out.c_str());
+  // Rows logged after the checkpoint (a killed run's last steps) are dropped: those steps run again.
   CsvWriter csv(out + "/metrics.csv", {"grad_step", "loss", "kl", "image_ll", "reward_ll", "grad_norm", "seconds"},
-                resume);
+                resume, double(trainer.steps()));
+  if (csv.dropped() > 0) std::printf("train-model: dropped %d metrics rows logged after the checkpoint\n", csv.dropped());
 
+  StopOnSignal stop;
   Timer clock;
   SequenceBatch batch;
   while (trainer.steps() < ts.steps) {
+    if (const int sig = StopOnSignal::requested()) {
+      save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints);
+      std::printf("train-model: stopped by signal %d at step %lld; checkpoint %s written; continue with --resume\n",
+                  sig, (long long)trainer.steps(), checkpoint_path(ckdir, trainer.steps()).c_str());
+      return 128 + sig;
+    }
     replay.sample(ms.batch, ms.length, batch);
     TrainMetrics m;
     try {

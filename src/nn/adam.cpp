@@ -177,7 +177,8 @@ void Adam::load_state(const std::vector<std::pair<std::string, Tensor>>& st, con
   }
   const Tensor& step = find("adam.step", {2});
   const float lo = step[0], hi = step[1];
-  if (!(lo >= 0 && hi >= 0 && lo < 16777216.0f && lo == std::floor(lo) && hi == std::floor(hi)))
+  // hi counts units of 2^24 steps: below 2^24 keeps the step count below 2^48 (no shift overflow).
+  if (!(lo >= 0 && hi >= 0 && lo < 16777216.0f && hi < 16777216.0f && lo == std::floor(lo) && hi == std::floor(hi)))
     LATCO_FAIL(source << ": tensor 'adam.step' holds (" << lo << ", " << hi << "), not a step count");
   for (size_t k = 0; k < params_.size(); ++k) {
     m_[k].copy_from(*ms[k]);

@@ -5,12 +5,12 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <fstream>
+#include <iterator>
 #include <sstream>
-#include <unistd.h>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/byte_reader.h"
 
 namespace latco::nn {
 
@@ -39,31 +39,6 @@ struct Fnv {
 template <class T>
 void put(std::ostream& os, const T& v) {
   os.write(reinterpret_cast<const char*>(&v), sizeof(T));
-}
-
-// Reads exactly n bytes or throws naming the source and what was being read.
-void get_bytes(std::istream& is, void* p, size_t n, const std::string& source, const std::string& what) {
-  is.read(static_cast<char*>(p), static_cast<std::streamsize>(n));
-  if (static_cast<size_t>(is.gcount()) != n)
-    LATCO_FAIL(source << ": truncated file while reading " << what << " (wanted " << n << " bytes, got "
-                      << is.gcount() << ")");
-}
-template <class T>
-T get(std::istream& is, const std::string& source, const std::string& what) {
-  T v;
-  get_bytes(is, &v, sizeof(T), source, what);
-  return v;
-}
-
-// Bytes left in a seekable stream, or -1 if it cannot tell.
-int64_t bytes_left(std::istream& is) {
-  const std::streampos here = is.tellg();
-  if (here == std::streampos(-1)) return -1;
-  is.seekg(0, std::ios::end);
-  const std::streampos end = is.tellg();
-  is.seekg(here);
-  if (end == std::streampos(-1) || !is) { is.clear(); is.seekg(here); return -1; }
-  return static_cast<int64_t>(end - here);
 }
 
 }  // namespace
@@ -96,46 +71,47 @@ void write_tensors(std::ostream& os, const NamedTensors& ts, const std::string& 
   if (!os) LATCO_FAIL(source << ": write failed");
 }
 
-NamedTensors read_tensors(std::istream& is, const std::string& source) {
+namespace {
+// The tensor list at r's cursor; leaves the cursor after its last checksum.
+NamedTensors parse_tensors(ByteReader& r) {
+  const std::string& source = r.source();
   LATCO_CHECK(little_endian()) << "parameter files are little-endian; this host is not";
-  char magic[8];
-  get_bytes(is, magic, sizeof(magic), source, "the header");
-  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) LATCO_FAIL(source << ": not a latco parameter file (bad magic)");
-  const uint32_t version = get<uint32_t>(is, source, "the header");
+  if (std::memcmp(r.take(8, "the header"), kMagic, sizeof(kMagic)) != 0)
+    LATCO_FAIL(source << ": not a latco parameter file (bad magic)");
+  const uint32_t version = r.u32("the header");
   if (version != kVersion)
     LATCO_FAIL(source << ": parameter file version " << version << ", this build reads version " << kVersion);
-  const uint64_t count = get<uint64_t>(is, source, "the header");
+  const uint64_t count = r.u64("the header");
   if (count > (uint64_t(1) << 24)) LATCO_FAIL(source << ": corrupted header (tensor count " << count << ")");
   NamedTensors out;
   for (uint64_t k = 0; k < count; ++k) {
     const std::string which = "tensor #" + std::to_string(k);
-    const uint32_t len = get<uint32_t>(is, source, which + " name length");
+    const uint32_t len = r.u32("tensor name length");
     if (len == 0 || len > kMaxName) LATCO_FAIL(source << ": corrupted " << which << " (name length " << len << ")");
-    std::string name(len, '\0');
-    get_bytes(is, &name[0], len, source, which + " name");
+    const std::string name = r.str(len, "tensor name");
     const std::string tn = "tensor '" + name + "'";
-    const uint32_t nd = get<uint32_t>(is, source, tn + " rank");
+    const uint32_t nd = r.u32("tensor rank");
     if (nd > kMaxDims) LATCO_FAIL(source << ": corrupted " << tn << " (rank " << nd << ")");
     Fnv h;
     h.add(name.data(), len);
     Shape shape(nd);
-    int64_t numel = 1;
+    uint64_t numel = 1;
     for (uint32_t d = 0; d < nd; ++d) {
-      shape[d] = get<int64_t>(is, source, tn + " shape");
+      shape[d] = r.i64("tensor shape");
       h.add(&shape[d], sizeof(int64_t));
-      if (shape[d] < 0 || shape[d] > (int64_t(1) << 40) || (shape[d] > 0 && numel > (int64_t(1) << 40) / shape[d]))
+      if (shape[d] < 0 || shape[d] > (int64_t(1) << 40))
         LATCO_FAIL(source << ": corrupted " << tn << " (dimension " << shape[d] << ")");
-      numel *= shape[d];
+      numel = checked_mul(numel, uint64_t(shape[d]), source + ": " + tn);
     }
-    const int64_t bytes = numel * int64_t(sizeof(float));
-    const int64_t left = bytes_left(is);
-    if (left >= 0 && left < bytes + int64_t(sizeof(uint64_t)))
+    const uint64_t bytes = checked_mul(numel, sizeof(float), source + ": " + tn);
+    if (bytes > r.left() || r.left() - bytes < sizeof(uint64_t))
       LATCO_FAIL(source << ": truncated file in " << tn << " " << shape_str(shape) << " (needs " << bytes
-                        << " bytes of data, " << left << " left)");
+                        << " bytes of data, " << r.left() << " left)");
+    const uint8_t* p = r.take(bytes, "tensor data");
     Tensor t(shape);
-    get_bytes(is, t.data(), static_cast<size_t>(bytes), source, tn + " data");
-    h.add(t.data(), static_cast<size_t>(bytes));
-    const uint64_t sum = get<uint64_t>(is, source, tn + " checksum");
+    std::memcpy(t.data(), p, size_t(bytes));
+    h.add(t.data(), size_t(bytes));
+    const uint64_t sum = r.u64("tensor checksum");
     if (sum != h.h) LATCO_FAIL(source << ": checksum mismatch in " << tn << " (file corrupted)");
     for (const auto& e : out)
       if (e.first == name) LATCO_FAIL(source << ": " << tn << " appears twice");
@@ -143,23 +119,25 @@ NamedTensors read_tensors(std::istream& is, const std::string& source) {
   }
   return out;
 }
+}  // namespace
+
+// The rest of the stream is read into memory and parsed by the bounds-checked reader;
+// the stream is then positioned just after the list (so several lists can follow each other).
+NamedTensors read_tensors(std::istream& is, const std::string& source) {
+  const std::streampos start = is.tellg();
+  std::string rest((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
+  ByteReader r(reinterpret_cast<const uint8_t*>(rest.data()), rest.size(), source);
+  NamedTensors ts = parse_tensors(r);
+  is.clear();
+  if (start != std::streampos(-1)) is.seekg(start + std::streamoff(r.pos()));
+  return ts;
+}
 
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-    if (!os) LATCO_FAIL(path << ": cannot open " << tmp << " for writing");
-    write(os);
-    os.flush();
-    if (!os) LATCO_FAIL(path << ": write to " << tmp << " failed");
-  }
-  // fsync the data before the rename makes it visible under the real name.
-  const int fd = ::open(tmp.c_str(), O_RDONLY);
-  if (fd < 0) LATCO_FAIL(path << ": cannot reopen " << tmp << " to sync it");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) LATCO_FAIL(path << ": fsync of " << tmp << " failed");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) LATCO_FAIL(path << ": cannot rename " << tmp << " to " << path);
+  std::ostringstream os;
+  write(os);
+  if (!os) LATCO_FAIL(path << ": serialising failed");
+  latco::write_file_atomic(path, os.str());
 }
 
 void save_tensors(const std::string& path, const NamedTensors& ts) {
@@ -167,11 +145,10 @@ void save_tensors(const std::string& path, const NamedTensors& ts) {
 }
 
 NamedTensors load_tensors(const std::string& path) {
-  std::ifstream is(path, std::ios::binary);
-  if (!is) LATCO_FAIL(path << ": cannot open parameter file");
-  NamedTensors ts = read_tensors(is, path);
-  char extra;
-  if (is.read(&extra, 1) && is.gcount() == 1) LATCO_FAIL(path << ": trailing bytes after the last tensor (corrupted?)");
+  const std::vector<uint8_t> bytes = read_file(path, uint64_t(64) << 30, "parameter file");
+  ByteReader r(bytes, path);
+  NamedTensors ts = parse_tensors(r);
+  if (r.left() != 0) LATCO_FAIL(path << ": trailing bytes after the last tensor (corrupted?)");
   return ts;
 }
 

@@ -2,7 +2,7 @@
 //   header:  magic "LATCOTNS" (8 bytes), uint32 version (1), uint64 count
 //   tensor:  uint32 name_len, name bytes, uint32 ndim, int64 dims[ndim],
 //            float32 data[numel], uint64 checksum (FNV-1a over name, dims, data)
-// Little-endian (the host order; checked). Saves are atomic: write path.tmp, fsync, rename.
+// Little-endian (the host order; checked). Saves are atomic (io/atomic_file.h).
 // Every malformed input (truncated, corrupted, wrong magic/version, missing name,
 // shape mismatch) throws latco::Error naming the file and the tensor.
 // Left out: compression, non-float dtypes, device tensors (copied to the host first).
