@@ -55,7 +55,6 @@ struct LatcoSettings {
   double lambda_min = 1e-6;        // the clamp's bounds (used when the clamp is on)
   double lambda_max = 1e12;
   bool dense_solve = false;        // solve Eq. (9) by one dense Cholesky (reference and benchmark only)
-  std::string solver = "adaptive"; // adaptive (ours) | released (the released Gauss-Newton iteration)
 
   DualRule rule = DualRule::Paper;                   // parsed from dual_rule
   DampingSchedule schedule = DampingSchedule::Adaptive;  // parsed from damping_schedule
@@ -86,7 +85,6 @@ struct LatcoSettings {
     v("latco_lambda_min", lambda_min, 0.0, 1e30);
     v("latco_lambda_max", lambda_max, 0.0, 1e30);
     v("latco_dense_solve", dense_solve);
-    v("latco_solver", solver);
   }
   // Applies cfg over the current values (presets first), then parses the enum keys.
   void load(const Config& cfg);
