@@ -57,6 +57,14 @@ endif
 # Objects of each flavour live apart, so switching CUDA=0/1 never mixes them.
 OBJ := $(BUILD)/obj-$(if $(CUDA_LINK),cuda,cpu)
 
+# Run manifests record the commit, whether the tree was dirty, and the build flags; manifest.o is
+# rebuilt when the commit or the dirty flag changes ("unknown" outside a git checkout).
+GIT_STATE := $(shell c=$$(git rev-parse HEAD 2>/dev/null) || c=unknown; [ "$$c" != unknown ] && [ -n "$$(git status --porcelain 2>/dev/null)" ] && c=$$c-dirty; echo $$c)
+$(shell mkdir -p $(BUILD); [ "$$(cat $(BUILD)/.git-state 2>/dev/null)" = "$(GIT_STATE)" ] || echo "$(GIT_STATE)" > $(BUILD)/.git-state)
+MANIFEST_FLAGS := -DLATCO_GIT_STATE='"$(GIT_STATE)"' -DLATCO_BUILD_FLAGS='"CXX=$(CXX) $(filter-out -MMD -MP -I%,$(CXXFLAGS))"'
+$(OBJ)/src/app/manifest.o: CXXFLAGS += $(MANIFEST_FLAGS)
+$(OBJ)/src/app/manifest.o: $(BUILD)/.git-state
+
 # ONLY="src/core src/kernels" restricts the library to some folders (quick partial test builds).
 ONLY      ?= src
 SRCS      := $(shell find $(ONLY) -name '*.cpp' ! -name main.cpp | sort)

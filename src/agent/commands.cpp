@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "agent/agent.h"
+#include "app/manifest.h"
 #include "agent/evaluation.h"
 #include "core/command.h"
 #include "io/checkpoint.h"
@@ -20,21 +21,33 @@ std::string default_run_name(const Config& cfg) {
 
 }  // namespace
 
-LATCO_COMMAND(train, "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--resume] [key=value ...]") {
+LATCO_COMMAND(train, "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--resume] [--no-host] [key=value ...]") {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   const bool resume = args.has("resume");
   std::string out = args.get("out", "");
+  const bool with_host = !args.has("no-host");  // manifests meant to be committed
   args.check_all_read("train");
   if (out.empty()) {
     Config probe = cfg;  // reading keys marks them used: probe a copy
     out = default_run_name(probe);
   }
-  Agent agent(cfg, out, resume);
-  agent.run();
-  std::printf("train: done: %lld episodes, %lld env steps, %lld gradient steps; metrics in %s/metrics.csv\n",
-              (long long)agent.episodes_done(), (long long)agent.env_steps(), (long long)agent.grad_steps(),
-              out.c_str());
+  if (!resume && !latest_checkpoint(out + "/checkpoints").empty())  // before the manifest is touched
+    LATCO_FAIL(out << " already holds a run: pass --resume to continue it, or choose another --out");
+  // manifest.yaml records this attempt: its start now, its end and exit status below.
+  RunManifest manifest(out, "train", cfg, resume ? latest_checkpoint(out + "/checkpoints") : "", with_host);
+  try {
+    Agent agent(cfg, out, resume);
+    agent.run();
+    const int64_t total = agent.settings().prefill_episodes + agent.settings().episodes;
+    manifest.finish(0, agent.episodes_done() < total);
+    std::printf("train: done: %lld episodes, %lld env steps, %lld gradient steps; metrics in %s/metrics.csv\n",
+                (long long)agent.episodes_done(), (long long)agent.env_steps(), (long long)agent.grad_steps(),
+                out.c_str());
+  } catch (const std::exception& e) {
+    manifest.fail(e.what());
+    throw;
+  }
   return 0;
 }
 
