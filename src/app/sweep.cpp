@@ -286,27 +286,30 @@ std::vector<PlannedRun> plan_sweep(const SweepFile& sweep, const std::string& di
   return runs;
 }
 
-int64_t estimate_run_bytes(const Config& cfg_in, const std::string& command) {
-  Config cfg = cfg_in;
+int64_t estimate_run_bytes(const Config& cfg, const std::string& command) {
+  if (command == "train") {
+    // A dry-run agent resolves every key (a typo fails here, not in every run) and writes nothing.
+    Agent probe(cfg, "", false, true, true);
+    const AgentSettings& s = probe.settings();
+    const int64_t step = int64_t(probe.model().settings().image_size) * probe.model().settings().image_size * 3 +
+                         4 * probe.env().action_dim() + 16;
+    return int64_t(s.prefill_episodes + s.episodes) * (probe.env().time_limit() + 1) * step +
+           int64_t(s.keep_checkpoints + 1) * 3 * 4 * probe.model().num_parameters();
+  }
+  // The demo: its dataset's episodes and one checkpoint (its keys are checked when it runs).
+  Config c = cfg;
   AgentSettings s;
   RssmSettings ms;
-  cfg.apply(s);
-  cfg.apply(ms);
+  c.apply(s);
+  c.apply(ms);
   EnvSettings es;
   es.image_size = ms.image_size;
   es.time_limit = s.time_limit;
   auto env = make_env(s.task, es);
   Rssm model(ms, env->action_dim(), s.seed);
-  if (command == "train") {  // every key must be known: a typo fails here, not in every run
-    RssmLatentModel latent(model.transition());
-    make_planner(s.planner, latent, s.horizon, cfg);
-    cfg.check_all_used();
-  }
   const int64_t step = int64_t(ms.image_size) * ms.image_size * 3 + 4 * env->action_dim() + 16;
-  const int64_t episodes = command == "train" ? s.prefill_episodes + s.episodes
-                                              : cfg.get_int("demo_expert_episodes", 0) + cfg.get_int("demo_random_episodes", 0);
-  const int64_t checkpoints = command == "train" ? s.keep_checkpoints + 1 : 1;
-  return episodes * (env->time_limit() + 1) * step + checkpoints * 3 * 4 * model.num_parameters();
+  const int64_t episodes = c.get_int("demo_expert_episodes", 0) + c.get_int("demo_random_episodes", 0);
+  return episodes * (env->time_limit() + 1) * step + 3 * 4 * model.num_parameters();
 }
 
 // ----- one run folder -----
