@@ -86,11 +86,9 @@ std::string cpu_model() {
 }
 
 std::string gpu_model() {
-#ifdef HAVE_CUDA
-  return device::cuda_status();
-#else
-  return "none";
-#endif
+  if (!device::cuda_available()) return "none";
+  const std::string s = device::cuda_status();  // "CUDA: <name> (sm_90, N MiB)"
+  return s.rfind("CUDA: ", 0) == 0 ? s.substr(6) : s;
 }
 
 std::map<std::string, std::string> read_manifest(const std::string& path) {
