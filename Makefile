@@ -73,7 +73,7 @@ MAIN_OBJ  := $(OBJ)/src/main.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
 
-.PHONY: all deps test run bench clean cuda-info test-cuda-emu
+.PHONY: all deps test run bench clean cuda-info test-cuda-emu test-cluster
 all: deps cuda-info $(BUILD)/latco $(CUDA_CHECK)
 
 cuda-info:
@@ -116,6 +116,11 @@ $(BUILD)/tests/%: tests/%.cpp $(LIB_OBJS) | $(BUILD)/.deps-ok
 # Runs every suite, then one summary line "N passed, N failed".
 test: deps cuda-info $(TEST_BINS) $(BUILD)/latco $(CUDA_CHECK)
 	@LATCO_THREADS=$(THREADS) LATCO_BIN=$(BUILD)/latco tests/run_all.sh $(TEST_BINS)
+
+# `latco sweep slurm` on a throwaway single-node Slurm cluster (installs slurm-wlm and munge when
+# missing; root or sudo, else a visible skip); ends with a line "cluster: N passed, N failed".
+test-cluster: deps $(BUILD)/latco $(BUILD)/tests/cluster/ckpt_equal
+	@LATCO_BIN=$(BUILD)/latco CKPT_EQUAL=$(BUILD)/tests/cluster/ckpt_equal tests/cluster/run.sh
 
 # test_cuda and test_cuda_autodiff against cuda/*.cu run by the CPU emulation in cuda/emu (no GPU or nvcc needed).
 test-cuda-emu:
