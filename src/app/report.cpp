@@ -128,8 +128,9 @@ Image curves(const std::vector<RunResult>& runs, bool success) {
         const MeanCI c = mean_ci95(ys);
         series[m].x.push_back(x);
         series[m].y.push_back(c.mean);
-        lo.push_back(c.mean - c.half);
-        hi.push_back(c.mean + c.half);
+        // A success rate's band is drawn within [0, 1].
+        lo.push_back(success ? std::max(0.0, c.mean - c.half) : c.mean - c.half);
+        hi.push_back(success ? std::min(1.0, c.mean + c.half) : c.mean + c.half);
       }
       if (band) {
         series[block + m] = dashed(series[m].x, lo);
