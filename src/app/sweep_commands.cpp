@@ -207,7 +207,8 @@ int sweep_slurm(const Args& args) {
   const std::string dir = need_dir(args, "slurm");
   const Config settings = read_sweep_settings(dir);
   auto pick = [&](const char* flag, const char* key) {
-    return args.has(flag) ? args.get(flag) : settings.get_string(key, "");
+    const std::string from_file = settings.get_string(key, "");
+    return args.has(flag) ? args.get(flag) : from_file;
   };
   const std::string partition = pick("partition", "slurm_partition"), time = pick("time", "slurm_time"),
                     cpus = pick("cpus", "slurm_cpus"), mem = pick("mem", "slurm_mem"), gpus = pick("gpus", "slurm_gpus"),
