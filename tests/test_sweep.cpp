@@ -271,3 +271,27 @@ TEST(Sweep, TinyGridThroughSweepLocalAndReport) {
                            "#SBATCH --mem=8G\n", "#SBATCH --time=90\n", "#SBATCH --cpus-per-task=4\n"})
     EXPECT_NE(sb.find(line), std::string::npos) << line << "\n" << sb;
 }
+
+TEST(Sweep, DemoEntriesReportEachPlanner) {
+  const std::string dir = fresh_dir("demo");
+  std::ofstream(dir + "/demo.yaml")
+      << "task: reach\nhorizon: 4\nreplan_every: 2\ntime_limit: 8\ndemo_expert_episodes: 2\ndemo_random_episodes: 1\n"
+         "demo_train_steps: 3\ndemo_online_rounds: 1\ndemo_online_steps: 1\ndemo_eval_episodes: 2\n"
+         "demo_planners: latco,cem\nmodel_image_size: 16\nmodel_stoch: 3\nmodel_deter: 6\nmodel_hidden: 6\n"
+         "model_depth: 2\nmodel_reward_hidden: 6\nmodel_batch: 2\nmodel_length: 4\nlatco_iterations: 3\n"
+         "cem_samples: 20\ncem_elites: 4\ncem_iterations: 2\n";
+  std::ofstream(dir + "/sweep.yaml") << "include: demo.yaml\ncommand: demo\nseed: [5]\nmanifest_host: false\n";
+  const auto runs = plan_sweep(read_sweep_file(dir + "/sweep.yaml"), dir + "/g");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].folder, "reach-demo-s5");
+  ASSERT_EQ(run_command("sweep", {"run", dir + "/g", "--index", "0"}), 0);
+  auto m = read_manifest(dir + "/g/reach-demo-s5/manifest.yaml");
+  EXPECT_EQ(m["command"], "demo");
+  EXPECT_EQ(m["exit_status"], "0");
+  EXPECT_FALSE(m.count("host"));  // manifest_host: false
+  EXPECT_EQ(run_status(dir + "/g/reach-demo-s5").state, RunState::Finished);
+  ASSERT_EQ(run_command("report", {dir + "/g"}), 0);
+  const std::string md = read(dir + "/g/report/report.md");
+  EXPECT_NE(md.find("| latco | **"), std::string::npos) << md;
+  EXPECT_NE(md.find("| cem | "), std::string::npos) << md;
+}

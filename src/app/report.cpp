@@ -215,7 +215,7 @@ std::vector<RunResult> collect_results(const std::string& dir, int last_k, std::
     RunResult r;
     r.folder = p.folder;
     r.task = value("task", "reach");
-    r.method = value("planner", "latco");
+    r.method = value("planner", demo ? "demo" : "latco");
     r.seed = value("seed", "0");
     for (const auto& k : other) r.axes[k] = value(k, "");
     if (demo) {  // results.md: one row per planner, each evaluated on the same model

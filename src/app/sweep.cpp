@@ -165,8 +165,9 @@ SweepFile parse_sweep_file(const std::string& text, const std::string& source) {
 
 // ----- expansion and names -----
 
-std::string entry_name(const Config& c, const std::map<std::string, std::string>& axes) {
+std::string entry_name(const Config& c, const std::map<std::string, std::string>& axes, const std::string& command) {
   AgentSettings d;
+  if (command == "demo") d.planner = "demo";
   auto value = [&](const std::string& k, const std::string& def) {
     const Config::Entry* e = c.find(k);
     return e ? e->value : def;
@@ -202,7 +203,7 @@ std::vector<SweepEntry> expand_sweep(const SweepFile& sweep) {
     for (const auto& ax : sweep.axes) e.overrides.emplace_back(ax.key, pick.at(ax.key));
     e.config = base;
     for (const auto& [k, v] : e.overrides) e.config.set(k, v);
-    e.name = entry_name(e.config, e.axes);
+    e.name = entry_name(e.config, e.axes, sweep.command);
     if (!names.insert(e.name).second)
       LATCO_FAIL(sweep.path << ": two entries are both named '" << e.name << "' (axis values that differ only in "
                             << "characters a folder name cannot hold?)");

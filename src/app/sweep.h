@@ -43,7 +43,9 @@ struct SweepEntry {
 // Names are <task>-<planner>-s<seed> and -key=value for every other axis in key order, so
 // they do not depend on the order of the file's lists: adding a value adds runs, renames none.
 std::vector<SweepEntry> expand_sweep(const SweepFile& sweep);
-std::string entry_name(const Config& resolved, const std::map<std::string, std::string>& axes);
+// A demo entry evaluates several planners: without a planner key its name says "demo".
+std::string entry_name(const Config& resolved, const std::map<std::string, std::string>& axes,
+                       const std::string& command = "train");
 
 // ----- a planned sweep folder -----
 struct PlannedRun {

@@ -245,7 +245,9 @@ int sweep_slurm(const Args& args) {
   const std::string path = dir + "/sweep.sbatch";
   std::ofstream(path) << s;
   fs::permissions(path, fs::perms::owner_exec, fs::perm_options::add);
-  std::printf("sweep slurm: wrote %s (array 0-%zu, logs in %s/logs/)\n", path.c_str(), runs.size() - 1, dir.c_str());
+  std::printf("sweep slurm: wrote %s (array 0-%zu, logs in %s/logs/); it assumes a filesystem shared by all "
+              "nodes, as Slurm sites have\n",
+              path.c_str(), runs.size() - 1, dir.c_str());
   if (!submit) return 0;
   const std::string cmd = "sbatch --parsable " + path + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
