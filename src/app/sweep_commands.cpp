@@ -228,7 +228,7 @@ int sweep_slurm(const Args& args) {
   s += "# latco sweep " + name + ": " + std::to_string(runs.size()) + " runs as a Slurm job array (latco sweep slurm).\n";
   s += "# Array task I runs entry I of sweep.tsv: it skips a finished entry, resumes one that has a\n"
        "# checkpoint and starts the others, so a requeued or re-submitted task repeats only the work since\n"
-       "# its last checkpoint. On SIGTERM (time limit, preemption) a run checkpoints and exits.\n"
+       "# its last checkpoint (Slurm sends SIGTERM at a time limit or a preemption).\n"
        "# Assumes a filesystem shared by all nodes: this binary, the task data and the sweep folder\n"
        "# must be at the same paths on every node.\n";
   s += "#SBATCH --job-name=latco-" + name + "\n";
