@@ -207,15 +207,15 @@ TEST(Sweep, RunResumesAKilledEntryLikeAStraightRun) {
   const std::string dir = fresh_dir("resume");
   plan_sweep(parse_sweep_file("include: " + kBase + "\nplanner: [cem]\nseed: [3]\n", "r.yaml"), dir);
   const std::string run = dir + "/reach-cem-s3";
-  // A first attempt that stopped after 4 of 6 episodes and was killed (its manifest never ended).
-  ASSERT_EQ(run_command("train", {"--config", run + "/config.sweep.yaml", "--out", run, "episodes=2"}), 0);
+  // A first attempt that stopped after 3 of 4 episodes and was killed (its manifest never ended).
+  ASSERT_EQ(run_command("train", {"--config", run + "/config.sweep.yaml", "--out", run, "episodes=1"}), 0);
   std::string m = read(run + "/manifest.yaml");
   m.erase(m.find("end_time:"), m.find("config: |") - m.find("end_time:"));
   std::ofstream(run + "/manifest.yaml") << m;
   EXPECT_EQ(decide_action(run_status(run), false), RunAction::Resume);
   ASSERT_EQ(run_command("sweep", {"run", dir, "--index", "0"}), 0);
   EXPECT_EQ(run_status(run).state, RunState::Finished);
-  EXPECT_EQ(read_manifest(run + "/manifest.yaml")["resumed_from"], "ckpt-000000004.bin");
+  EXPECT_EQ(read_manifest(run + "/manifest.yaml")["resumed_from"], "ckpt-000000003.bin");
   // Finished now: a second `sweep run` skips it.
   const auto before = fs::last_write_time(run + "/manifest.yaml");
   ASSERT_EQ(run_command("sweep", {"run", dir, "--index", "0"}), 0);
@@ -224,7 +224,7 @@ TEST(Sweep, RunResumesAKilledEntryLikeAStraightRun) {
   ASSERT_EQ(run_command("train", {"--config", run + "/config.sweep.yaml", "--out", dir + "/straight"}), 0);
   Checkpoint x = load_checkpoint(latest_checkpoint(run + "/checkpoints"));
   Checkpoint y = load_checkpoint(latest_checkpoint(dir + "/straight/checkpoints"));
-  EXPECT_EQ(x.episodes, 6);
+  EXPECT_EQ(x.episodes, 4);
   EXPECT_EQ(x.grad_steps, y.grad_steps);
   for (const auto& [name, t] : x.tensors) EXPECT_EQ(t.to_vector(), y.tensors.at(name).to_vector()) << name;
   EXPECT_THROW(run_command("sweep", {"run", dir, "--index", "1"}), Error);  // out of range

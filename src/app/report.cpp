@@ -64,7 +64,8 @@ std::string table(const std::vector<RunResult>& runs, const std::string& row_tit
     for (const auto& t : tasks) {
       std::vector<double> v;
       for (const auto& r : runs)
-        if (row_of(r) == row && r.task == t) v.push_back(success ? r.final_success : r.final_return);
+        if (row_of(r) == row && r.task == t && !std::isnan(r.final_success))  // NaN: a run without evaluations
+          v.push_back(success ? r.final_success : r.final_return);
       cells[{row, t}] = mean_ci95(v);
     }
   std::string s = "| " + row_title + " |";

@@ -72,7 +72,7 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...: until the command succe
 mkdir -p "$T/munge"
 $SUDO mungekey -c -k "$T/munge/munge.key" >/dev/null 2>&1 || $SUDO dd if=/dev/urandom of="$T/munge/munge.key" bs=1024 count=1 2>/dev/null
 $SUDO chown -R munge:munge "$T/munge"
-$SUDO chmod 700 "$T/munge"
+$SUDO chmod 755 "$T/munge"  # the socket inside must be reachable by the submitting user
 $SUDO chmod 400 "$T/munge/munge.key"
 SOCK=$T/munge/munge.socket.2
 $SUDO runuser -u munge -- munged --force --socket="$SOCK" --key-file="$T/munge/munge.key" \
