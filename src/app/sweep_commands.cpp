@@ -61,6 +61,7 @@ int sweep_plan(const Args& args) {
 
 int sweep_run(const Args& args) {
   const std::string dir = need_dir(args, "run");
+  LATCO_CHECK(args.has("index")) << "sweep run: --index I is required (an index of " << dir << "/sweep.tsv)";
   const int64_t index = args.get_int("index", -1);
   const bool retry = args.has("retry-failed");
   args.check_all_read("sweep run");
