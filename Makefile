@@ -65,6 +65,14 @@ endif
 # Objects of each flavour live apart, so switching CUDA=0/1 never mixes them.
 OBJ := $(BUILD)/obj-$(if $(CUDA_LINK),cuda,cpu)
 
+# Run manifests record the commit, whether the tree was dirty, and the build flags; manifest.o is
+# rebuilt when the commit or the dirty flag changes ("unknown" outside a git checkout).
+GIT_STATE := $(shell c=$$(git rev-parse HEAD 2>/dev/null) || c=unknown; [ "$$c" != unknown ] && [ -n "$$(git status --porcelain 2>/dev/null)" ] && c=$$c-dirty; echo $$c)
+$(shell mkdir -p $(BUILD); [ "$$(cat $(BUILD)/.git-state 2>/dev/null)" = "$(GIT_STATE)" ] || echo "$(GIT_STATE)" > $(BUILD)/.git-state)
+MANIFEST_FLAGS := -DLATCO_GIT_STATE='"$(GIT_STATE)"' -DLATCO_BUILD_FLAGS='"CXX=$(CXX) $(filter-out -MMD -MP -I%,$(CXXFLAGS))"'
+$(OBJ)/src/app/manifest.o: CXXFLAGS += $(MANIFEST_FLAGS)
+$(OBJ)/src/app/manifest.o: $(BUILD)/.git-state
+
 # ONLY="src/core src/kernels" restricts the library to some folders (quick partial test builds).
 ONLY      ?= src
 SRCS      := $(shell find $(ONLY) -name '*.cpp' ! -name main.cpp | sort)
@@ -73,7 +81,7 @@ MAIN_OBJ  := $(OBJ)/src/main.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
 
-.PHONY: all deps test run bench clean cuda-info test-cuda-emu fuzz fuzz-build
+.PHONY: all deps test run bench clean cuda-info test-cuda-emu fuzz fuzz-build test-cluster
 all: deps cuda-info $(BUILD)/latco $(CUDA_CHECK)
 
 cuda-info:
@@ -116,6 +124,11 @@ $(BUILD)/tests/%: tests/%.cpp $(LIB_OBJS) | $(BUILD)/.deps-ok
 # Runs every suite, then one summary line "N passed, N failed".
 test: deps cuda-info $(TEST_BINS) $(BUILD)/latco $(CUDA_CHECK)
 	@LATCO_THREADS=$(THREADS) LATCO_BIN=$(BUILD)/latco tests/run_all.sh $(TEST_BINS)
+
+# `latco sweep slurm` on a throwaway single-node Slurm cluster (installs slurm-wlm and munge when
+# missing; root or sudo, else a visible skip); ends with a line "cluster: N passed, N failed".
+test-cluster: deps $(BUILD)/latco $(BUILD)/tests/cluster/ckpt_equal
+	@LATCO_BIN=$(BUILD)/latco CKPT_EQUAL=$(BUILD)/tests/cluster/ckpt_equal tests/cluster/run.sh
 
 # test_cuda and test_cuda_autodiff against cuda/*.cu run by the CPU emulation in cuda/emu (no GPU or nvcc needed).
 test-cuda-emu:

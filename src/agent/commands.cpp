@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "agent/agent.h"
+#include "app/manifest.h"
 #include "agent/evaluation.h"
 #include "core/command.h"
 #include "io/checkpoint.h"
@@ -21,7 +22,7 @@ std::string default_run_name(const Config& cfg) {
 }  // namespace
 
 LATCO_COMMAND(train,
-              "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--dry-run] [key=value ...] | "
+              "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--dry-run] [--no-host] [key=value ...] | "
               "--resume --out runs/NAME [--force-changes KEY,...] [key=value ...]") {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
@@ -31,6 +32,7 @@ LATCO_COMMAND(train,
   const bool dry_run = args.has("dry-run");
   std::string out = args.get("out", "");
   const std::string force = args.has("force-changes") ? args.get("force-changes") : "";
+  const bool with_host = !args.has("no-host");  // manifests meant to be committed
   args.check_all_read("train");
   if (!force.empty() && !resume) LATCO_FAIL("train: --force-changes only applies with --resume");
   if (out.empty()) {
@@ -44,11 +46,25 @@ LATCO_COMMAND(train,
     std::printf("train --dry-run: every key resolved; would write %s/\n%s", out.c_str(), agent.summary().c_str());
     return 0;
   }
-  Agent agent(cfg, out, resume);
-  if (const int sig = agent.run()) return 128 + sig;
-  std::printf("train: done: %lld episodes, %lld env steps, %lld gradient steps; metrics in %s/metrics.csv\n",
-              (long long)agent.episodes_done(), (long long)agent.env_steps(), (long long)agent.grad_steps(),
-              out.c_str());
+  if (!resume && !latest_checkpoint(out + "/checkpoints").empty())  // before the manifest is touched
+    LATCO_FAIL(out << " already holds a run: pass --resume to continue it, or choose another --out");
+  // manifest.yaml records this attempt: its start now, its end and exit status below.
+  RunManifest manifest(out, "train", cfg, resume ? latest_checkpoint(out + "/checkpoints") : "", with_host);
+  try {
+    Agent agent(cfg, out, resume);
+    if (const int sig = agent.run()) {  // stopped by a signal after writing a checkpoint
+      manifest.finish(128 + sig, true);
+      return 128 + sig;
+    }
+    const int64_t total = agent.settings().prefill_episodes + agent.settings().episodes;
+    manifest.finish(0, agent.episodes_done() < total);
+    std::printf("train: done: %lld episodes, %lld env steps, %lld gradient steps; metrics in %s/metrics.csv\n",
+                (long long)agent.episodes_done(), (long long)agent.env_steps(), (long long)agent.grad_steps(),
+                out.c_str());
+  } catch (const std::exception& e) {
+    manifest.fail(e.what());
+    throw;
+  }
   return 0;
 }
 
