@@ -45,7 +45,8 @@ std::string resolved_config(const Config& cfg, AgentSettings& s, RssmSettings& m
 
 }  // namespace
 
-Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet) : dir_(run_dir), quiet_(quiet) {
+Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet, bool dry_run)
+    : dir_(run_dir), quiet_(quiet), dry_run_(dry_run) {
   cfg.apply(s_);
   cfg.apply(ms_);
   if (s_.device == "cuda") {
@@ -62,7 +63,13 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed);
   latent_ = std::make_unique<RssmLatentModel>(model_->transition());
   planner_ = make_planner(s_.planner, *latent_, s_.horizon, cfg);
+  // A config may hold the settings of planners it does not select (configs/base/*.yaml set them
+  // all, and planner=cem on a LatCo config is how one compares planners): every planner reads its
+  // keys, then any key nobody read is an error naming its file and line.
+  read_planner_keys(cfg, *latent_, s_.horizon);
   cfg.check_all_used();
+  config_text_ = resolved_config(cfg, s_, ms_);
+  if (dry_run_) return;
   replay_ = std::make_unique<Replay>(s_.replay_capacity, ms_.image_size, ms_.image_size, env_->action_dim(),
                                      Rng(s_.seed).derive(kReplay).next_u64(), !quiet_);
 
@@ -70,10 +77,7 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   fs::create_directories(dir_ + "/checkpoints");
   fs::create_directories(dir_ + "/eval");
   fs::create_directories(dir_ + "/plans");
-  config_text_ = resolved_config(cfg, s_, ms_);
-  if (!quiet_) std::printf("run %s: task %s, planner %s, %lld model parameters\n%s", dir_.c_str(), s_.task.c_str(),
-                           s_.planner.c_str(), (long long)model_->num_parameters(),
-                           config_text_.substr(config_text_.find("# changed")).c_str());
+  if (!quiet_) std::printf("run %s: %s", dir_.c_str(), summary().c_str());
 
   // Section 5.3: offline data first, then the run's own episodes (in collection order).
   if (!s_.offline_data.empty()) {
@@ -100,6 +104,13 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
 }
 
 Agent::~Agent() = default;
+
+std::string Agent::summary() const {
+  const size_t changed = config_text_.find("# changed");
+  return "task " + s_.task + ", planner " + s_.planner + ", " + std::to_string(model_->num_parameters()) +
+         " model parameters\n" + (changed == std::string::npos ? "# all settings at their defaults\n"
+                                                                   : config_text_.substr(changed));
+}
 
 uint64_t Agent::episode_seed(int64_t index, bool eval) const {
   return Rng(s_.seed).derive(eval ? kEvalEpisodes : kTrainEpisodes).derive(uint64_t(index)).next_u64();
@@ -204,6 +215,7 @@ void Agent::load_checkpoint_from(const std::string& path) {
 }
 
 void Agent::run() {
+  LATCO_CHECK(!dry_run_) << "Agent::run on a dry-run agent";
   const int64_t total = s_.prefill_episodes + s_.episodes;
   Progress progress(total, "episodes");
   Timer clock;

@@ -69,11 +69,15 @@ struct AgentSettings {
 
 class Agent {
  public:
-  // Builds env, model, trainer, planner from the config (every key must be known);
-  // resume: continue from the newest checkpoint in run_dir.
-  Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet = false);
+  // Builds env, model, trainer, planner from the config (every key must be known: the agent's, the
+  // model's, and any registered planner's, so one config can be run with planner=<any>);
+  // resume: continue from the newest checkpoint in run_dir. dry_run: stop after those checks,
+  // writing nothing, reading no offline data and allocating no replay (run() then refuses).
+  Agent(const Config& cfg, const std::string& run_dir, bool resume, bool quiet = false, bool dry_run = false);
   ~Agent();
   void run();  // until prefill + episodes have been collected
+  // What a dry run resolved: task, planner, model size, and the settings changed from the defaults.
+  std::string summary() const;
 
   const AgentSettings& settings() const { return s_; }
   Rssm& model() { return *model_; }
@@ -97,6 +101,7 @@ class Agent {
   RssmSettings ms_;
   std::string dir_;
   bool quiet_;
+  bool dry_run_;
   std::unique_ptr<Env> env_;
   std::unique_ptr<Rssm> model_;
   std::unique_ptr<ModelTrainer> trainer_;

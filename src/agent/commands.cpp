@@ -20,15 +20,24 @@ std::string default_run_name(const Config& cfg) {
 
 }  // namespace
 
-LATCO_COMMAND(train, "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--resume] [key=value ...]") {
+LATCO_COMMAND(train,
+              "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--resume] [--dry-run] [key=value ...]") {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   const bool resume = args.has("resume");
+  // --dry-run resolves every key and builds the environment, model and planner, then stops:
+  // it writes nothing, reads no offline data and allocates no replay.
+  const bool dry_run = args.has("dry-run");
   std::string out = args.get("out", "");
   args.check_all_read("train");
   if (out.empty()) {
     Config probe = cfg;  // reading keys marks them used: probe a copy
     out = default_run_name(probe);
+  }
+  if (dry_run) {
+    Agent agent(cfg, out, resume, true, true);
+    std::printf("train --dry-run: every key resolved; would write %s/\n%s", out.c_str(), agent.summary().c_str());
+    return 0;
   }
   Agent agent(cfg, out, resume);
   agent.run();

@@ -201,6 +201,7 @@ void plan_figures(Env& env, const Rssm& model, const Config& cfg, const AgentSet
 int demo(const Args& args) {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
+  const bool dry_run = args.has("dry-run");  // check every key, build env, model and planners, stop
   args.check_all_read("demo");
   DemoSettings d;
   AgentSettings s;
@@ -209,7 +210,6 @@ int demo(const Args& args) {
   cfg.apply(s);
   cfg.apply(ms);
   Timer total;
-  fs::create_directories(d.out);
   EnvSettings es;
   es.image_size = ms.image_size;
   es.time_limit = s.time_limit;
@@ -222,6 +222,12 @@ int demo(const Args& args) {
     read_planner_keys(cfg, probe, s.horizon);
     cfg.check_all_used();
   }
+  if (dry_run) {
+    std::printf("demo --dry-run: every key resolved; task %s, planners %s; would write %s/\n", s.task.c_str(),
+                d.planners.c_str(), d.out.c_str());
+    return 0;
+  }
+  fs::create_directories(d.out);
   std::printf("demo: task %s, %dx%d images, planners %s, results in %s/\n", s.task.c_str(), ms.image_size,
               ms.image_size, d.planners.c_str(), d.out.c_str());
 
@@ -259,6 +265,6 @@ int demo(const Args& args) {
 
 }  // namespace
 
-LATCO_COMMAND(demo, "end-to-end demo (make run): --config configs/demo.yaml [key=value ...]") { return demo(args); }
+LATCO_COMMAND(demo, "end-to-end demo (make run): --config configs/demo.yaml [--dry-run] [key=value ...]") { return demo(args); }
 
 }  // namespace latco

@@ -43,7 +43,8 @@ class RssmLatentModel : public LatentModel {
                    float* dstd_da) const override;
 
  private:
-  // One chunk of n samples; the public calls split N into fixed-size chunks.
+  // One chunk of n samples; the public calls split N into fixed-size chunks. jacobian_chunk is the
+  // fast form of model/rssm_jacobians_ref.h (plain loops, double), which tests hold it equal to.
   void predict_chunk(int n, const float* z, const float* a, float* z_next) const;
   void reward_chunk(int n, const float* z, float* r, float* dr_dz) const;
   void jacobian_chunk(int n, const float* z, const float* a, float* mu, float* dmu_dz, float* dmu_da,
