@@ -7,6 +7,7 @@
 
 #include "core/command.h"
 #include "core/error.h"
+#include "io/key_help.h"
 
 namespace latco {
 
@@ -67,13 +68,17 @@ Image learning_curves(const std::vector<std::string>& runs) {
   return plot_row({plot_lines(succ, a), plot_lines(ret, b)});
 }
 
-LATCO_COMMAND(plot, "learning curves: latco plot runs/a runs/b ... --out curves.png") {
-  const std::string out = args.get("out", "curves.png");
+LATCO_COMMAND(plot, "learning curves of runs: latco plot runs/a runs/b ... [--out curves.png]") {
+  if (args.positional.empty()) LATCO_FAIL("plot: name at least one run folder");
+  const std::string out = args.get("out", args.positional[0] + "/curves.png");
   args.check_all_read("plot");
-  LATCO_CHECK(!args.positional.empty()) << "plot: name at least one run folder";
   write_png(out, learning_curves(args.positional));
   std::printf("plot: wrote %s (%zu runs)\n", out.c_str(), args.positional.size());
   return 0;
 }
+LATCO_COMMAND_HELP(plot, {"latco plot RUN [RUN ...] [--out curves.png]",
+                          {{"--out", "FIRST_RUN/curves.png", "the picture to write (.png)"}},
+                          "RUN ...: run folders of `latco train` or `latco train-model` (their metrics.csv)",
+                          {}});
 
 }  // namespace latco

@@ -17,6 +17,7 @@
 #include "agent/episode_runner.h"
 #include "agent/evaluation.h"
 #include "core/command.h"
+#include "io/key_help.h"
 #include "core/timer.h"
 #include "env/collect.h"
 #include "io/checkpoint.h"
@@ -266,5 +267,21 @@ int demo(const Args& args) {
 }  // namespace
 
 LATCO_COMMAND(demo, "end-to-end demo (make run): --config configs/demo.yaml [--dry-run] [key=value ...]") { return demo(args); }
+LATCO_COMMAND_HELP(demo, {"latco demo --config configs/demo.yaml [--dry-run] [key=value ...]",
+                          {{"--config", "", "config file (configs/demo.yaml); none: defaults"},
+                           {"--dry-run", "", "resolve every key, build environment, model and planners, then stop"}},
+                          "",
+                          [] {
+                            return config_keys([](const Config& cfg) {
+                              DemoSettings d;
+                              AgentSettings s;
+                              RssmSettings ms;
+                              cfg.apply(d);
+                              cfg.apply(s);
+                              cfg.apply(ms);
+                              Rssm probe_model(ms, 4, s.seed);
+                              read_planner_keys(cfg, RssmLatentModel(probe_model.transition()), s.horizon);
+                            });
+                          }});
 
 }  // namespace latco

@@ -1,10 +1,10 @@
 // Commands of the env part: `latco collect` (episode files from a scripted or
 // random policy), `latco render` (a contact sheet of one episode) and
 // `latco bench env` (step + render throughput, one thread).
-#include <sys/stat.h>
-
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 #include "core/command.h"
 #include "core/error.h"
@@ -27,28 +27,45 @@ PolicyKind parse_policy(const std::string& p) {
 }
 
 void make_dir(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) LATCO_FAIL("cannot create folder " << dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) LATCO_FAIL("cannot create folder " << dir << ": " << ec.message());
+}
+
+// Scripted where the task has an expert, random otherwise (the locomotion tasks).
+std::string default_policy(const std::string& task) {
+  const auto names = expert_names();
+  return std::find(names.begin(), names.end(), task) != names.end() ? "scripted" : "random";
 }
 
 EnvSettings settings_from(const Args& args) {
   EnvSettings s;
   s.image_size = static_cast<int>(args.get_int("size", 64));
   s.task_dir = args.get("task_dir", s.task_dir);
-  LATCO_CHECK(s.image_size >= 8 && s.image_size <= 1024) << "--size must be in [8, 1024], got " << s.image_size;
+  if (!(s.image_size >= 8 && s.image_size <= 1024)) LATCO_FAIL("--size must be in [8, 1024], got " << s.image_size);
   return s;
 }
 }  // namespace
 
+const std::vector<HelpLine> kEnvFlags = {
+    {"--size", "64", "image height and width in pixels (8 to 1024)"},
+    {"--task_dir", "data/tasks", "folder holding the tasks' MJCF files"}};
+std::vector<HelpLine> with_env_flags(std::vector<HelpLine> v) {
+  v.insert(v.end(), kEnvFlags.begin(), kEnvFlags.end());
+  return v;
+}
+
 // --expert picks another expert for the task (lottery: --expert lottery_safe).
-LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--noise 0.3] [--hold k] [--expert E] --episodes N --out DIR [--seed S] [--size 64]") {
+LATCO_COMMAND(collect, "episode files from a scripted or random policy: --task T --out DIR [--episodes N] [--policy P]") {
   std::string task = args.get("task", "");
-  LATCO_CHECK(!task.empty()) << "collect: --task is required";
-  PolicyKind kind = parse_policy(args.get("policy", "scripted"));
+  if (task.empty()) LATCO_FAIL("collect: --task is required (latco list tasks)");
+  const std::string policy = args.get("policy", default_policy(task));
+  PolicyKind kind = parse_policy(policy);
   float noise = static_cast<float>(args.get_double("noise", 0.0));
   int hold = static_cast<int>(args.get_int("hold", 1));  // random policy: steps each action is held
   int episodes = static_cast<int>(args.get_int("episodes", 50));
   std::string out = args.get("out", "");
-  LATCO_CHECK(!out.empty()) << "collect: --out DIR is required";
+  if (out.empty()) LATCO_FAIL("collect: --out DIR is required");
   uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
   EnvSettings s = settings_from(args);
   std::string expert_name = args.get("expert", task);
@@ -69,23 +86,37 @@ LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--nois
     total += e.total_reward();
   }
   std::printf("collect %s policy=%s noise=%.2f episodes=%d success_rate %.3f mean_return %.3f -> %s\n", task.c_str(),
-              args.get("policy", "scripted").c_str(), noise, episodes, successes / double(episodes), total / episodes,
+              policy.c_str(), noise, episodes, successes / double(episodes), total / episodes,
               out.c_str());
   return 0;
 }
 
-LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted|random] [--expert E] [--seed S] [--every k] [--cols 8] [--scale 1] [--size 64] --out sheet.png") {
+LATCO_COMMAND_HELP(collect,
+                   {"latco collect --task T --out DIR [--episodes N] [--policy scripted|random] [--noise X] [--hold K] "
+                    "[--expert E] [--seed S] [--size N]",
+                    with_env_flags({{"--task", "", "task name (latco list tasks); required"},
+                                    {"--out", "", "folder for the episode files TASK_00000.npz, ... (created); required"},
+                                    {"--episodes", "50", "episodes to collect"},
+                                    {"--policy", "scripted if the task has an expert, else random", "scripted | random"},
+                                    {"--noise", "0", "std of Gaussian noise added to the expert's actions"},
+                                    {"--hold", "1", "random policy: steps each random action is held"},
+                                    {"--expert", "the task's", "another scripted expert (lottery: lottery_safe)"},
+                                    {"--seed", "0", "episode i starts from a seed derived from (seed, i)"}}),
+                    "",
+                    {}});
+
+LATCO_COMMAND(render, "contact sheet of one episode: --task T --out sheet.png [--policy P] [--seed S]") {
   std::string task = args.get("task", "");
-  LATCO_CHECK(!task.empty()) << "render: --task is required";
-  PolicyKind kind = parse_policy(args.get("policy", "scripted"));
+  if (task.empty()) LATCO_FAIL("render: --task is required (latco list tasks)");
+  PolicyKind kind = parse_policy(args.get("policy", default_policy(task)));
   float noise = static_cast<float>(args.get_double("noise", 0.0));
   uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
   std::string out = args.get("out", "");
-  LATCO_CHECK(!out.empty()) << "render: --out sheet.png is required";
+  if (out.empty()) LATCO_FAIL("render: --out sheet.png is required");
   int every = static_cast<int>(args.get_int("every", 0));
   int cols = static_cast<int>(args.get_int("cols", 8));
   int scale = static_cast<int>(args.get_int("scale", 1));
-  LATCO_CHECK(scale >= 1 && scale <= 16) << "--scale must be in [1, 16], got " << scale;
+  if (!(scale >= 1 && scale <= 16)) LATCO_FAIL("--scale must be in [1, 16], got " << scale);
   EnvSettings s = settings_from(args);
   std::string expert_name = args.get("expert", task);
   args.check_all_read("render");
@@ -108,6 +139,20 @@ LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted
               e.total_reward(), int(e.success.back()), out.c_str());
   return 0;
 }
+LATCO_COMMAND_HELP(render, {"latco render --task T --out sheet.png [--policy scripted|random] [--seed S] [--every K] "
+                            "[--cols N] [--scale N] [--size N]",
+                            with_env_flags({{"--task", "", "task name (latco list tasks); required"},
+                                            {"--out", "", "the picture to write (.png); required"},
+                                            {"--policy", "scripted if the task has an expert, else random",
+                                             "scripted | random"},
+                                            {"--noise", "0", "std of Gaussian noise added to the expert's actions"},
+                                            {"--expert", "the task's", "another scripted expert (lottery: lottery_safe)"},
+                                            {"--seed", "0", "the episode's seed"},
+                                            {"--every", "about 32 frames in all", "draw every k-th frame"},
+                                            {"--cols", "8", "frames per row"},
+                                            {"--scale", "1", "pixel upscaling of each frame (1 to 16)"}}),
+                            "",
+                            {}});
 
 // Thread CPU seconds: on a shared, loaded machine this is steadier than wall time.
 static double thread_cpu_seconds() {

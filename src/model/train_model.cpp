@@ -13,6 +13,7 @@
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/csv.h"
+#include "io/key_help.h"
 #include "io/npz.h"
 #include "io/png.h"
 #include "model/elbo.h"
@@ -256,6 +257,23 @@ bool registered = register_command(
     "train-model",
     "train the world model: --data DIR [--config FILE] [--steps N] [--out runs/NAME] [--resume] [key=value ...]",
     train_model);
+bool help_registered = register_help(
+    "train-model",
+    {"latco train-model --data DIR [--out DIR] [--config FILE] [--steps N] [--resume] [key=value ...]",
+     {{"--data", "", "folder of .npz episode files (latco collect); required"},
+      {"--out", "runs/model", "run folder: config.yaml, metrics.csv, checkpoints/, images/"},
+      {"--config", "", "config file (keys of other commands in it are noted, not errors)"},
+      {"--steps", "", "sets train_steps"},
+      {"--resume", "", "continue the run in --out from its newest checkpoint"}},
+     "",
+     [] {
+       return config_keys([](const Config& cfg) {
+         RssmSettings ms;
+         TrainModelSettings ts;
+         cfg.apply(ms);
+         cfg.apply(ts);
+       });
+     }});
 
 }  // namespace
 }  // namespace latco

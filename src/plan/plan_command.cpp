@@ -13,9 +13,11 @@
 #include "core/rng.h"
 #include "io/config.h"
 #include "io/csv.h"
+#include "io/key_help.h"
 #include "io/plot.h"
 #include "model/analytic_models.h"
 #include "model/lottery_model.h"
+#include "model/rssm_latent_model.h"
 #include "plan/planner.h"
 
 namespace latco {
@@ -78,12 +80,12 @@ using namespace latco;
 
 LATCO_COMMAND(plan,
               "one plan on an analytic model: --model lq|pointmass|lottery [--planner latco] [--horizon 30] "
-              "[--seed S] [--out DIR] [--config F] [key=value ...]; writes DIR/iterations.csv, DIR/optimization.png") {
+              "[--seed S] [--out DIR] [--config F] [key=value ...]") {
   const std::string model_name = args.get("model", "pointmass");
   const std::string planner_name = args.get("planner", "latco");
   const int H = static_cast<int>(args.get_int("horizon", 30));
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
-  const std::string out = args.get("out", "plan_out");
+  const std::string out = args.get("out", "runs/plan-" + model_name);
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   args.check_all_read("plan");
   for (const auto& o : args.overrides) cfg.override_with(o);
@@ -101,3 +103,21 @@ LATCO_COMMAND(plan,
               out.c_str());
   return 0;
 }
+LATCO_COMMAND_HELP(plan, {"latco plan [--model lq|pointmass|lottery] [--planner P] [--horizon H] [--seed S] [--out DIR] "
+                          "[--config FILE] [key=value ...]",
+                          {{"--model", "pointmass", "lq (random linear-quadratic, 8-D), pointmass (sparse goal), lottery"},
+                           {"--planner", "latco", "planner (latco list planners)"},
+                           {"--horizon", "30", "planning horizon H"},
+                           {"--seed", "0", "the plan's seed (and the lq model's)"},
+                           {"--out", "runs/plan-MODEL", "folder for iterations.csv and optimization.png (created)"},
+                           {"--config", "", "config file holding planner keys"}},
+                          "",
+                          [] {
+                            return config_keys([](const Config& cfg) {
+                              // A tiny stochastic stand-in, so that every planner builds and reads its keys.
+                              TransitionSizes sz;
+                              sz.stoch = 3, sz.deter = 4, sz.hidden = 4, sz.reward_hidden = 4;
+                              Rng rng(1);
+                              read_planner_keys(cfg, RssmLatentModel(TransitionWeights::init(sz, rng)), 30);
+                            });
+                          }});

@@ -25,6 +25,11 @@ std::vector<std::string> planner_names() {
   return v;
 }
 
+std::string planner_help(const std::string& name) {
+  auto it = table().find(name);
+  return it == table().end() ? "" : it->second.first;
+}
+
 void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon) {
   for (const auto& name : planner_names()) make_planner(name, model, horizon, cfg);
 }

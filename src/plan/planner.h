@@ -68,6 +68,7 @@ bool register_planner(const std::string& name, const std::string& help, PlannerF
 std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& model, int horizon,
                                       const Config& cfg);
 std::vector<std::string> planner_names();
+std::string planner_help(const std::string& name);  // its one-line description ("" if unknown)
 // Builds every registered planner once on `model`, so each reads its keys from cfg: a config may
 // then hold any planner's settings and still pass cfg.check_all_used().
 void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon);
