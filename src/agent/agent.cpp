@@ -141,6 +141,20 @@ void Agent::collect(bool random) {
   agent_steps_ += st.steps;
   TrainMetrics m = random ? TrainMetrics{} : train(s_.updates_per_episode);
   log_row(false, st, m);
+  last_episode_ = st;
+  have_episode_ = true;
+}
+
+std::string Agent::progress_info() const {
+  char buf[192];
+  int n = std::snprintf(buf, sizeof buf, "loss %.1f", last_loss_);
+  if (have_episode_)
+    n += std::snprintf(buf + n, sizeof buf - n, " | last episode: return %.2f, success %d", last_episode_.ret,
+                       int(last_episode_.success));
+  if (have_eval_)
+    std::snprintf(buf + n, sizeof buf - n, " | last eval: return %.2f, success %d", last_eval_.ret,
+                  int(last_eval_.success));
+  return buf;
 }
 
 TrainMetrics Agent::train(int steps) {
@@ -150,6 +164,8 @@ TrainMetrics Agent::train(int steps) {
   for (int i = 0; i < steps; ++i) {
     replay_->sample(ms_.batch, L, batch);
     TrainMetrics m = trainer_->step(batch);
+    last_loss_ = m.loss;
+    if (pretrain_progress_) pretrain_progress_->update(1, i + 1, progress_info());
     avg.loss += m.loss / steps;
     avg.kl += m.kl / steps;
     avg.image_ll += m.image_ll / steps;
@@ -175,9 +191,11 @@ void Agent::evaluate() {
       std::snprintf(name, sizeof name, "/plans/ep%06lld.png", (long long)episodes_);
       write_png(dir_ + name, upscale(decode_latents(*model_, first.latents, 1), 2));
     }
+    last_eval_ = st;
+    have_eval_ = true;
     if (!quiet_)
-      std::printf("eval after %lld episodes: return %.2f, success %d, planning %.3f s/step\n", (long long)episodes_,
-                  st.ret, int(st.success), st.steps ? st.plan_seconds / st.steps : 0.0);
+      progress_print("eval after %lld episodes: return %.2f, success %d, planning %.3f s/step\n", (long long)episodes_,
+                     st.ret, int(st.success), st.steps ? st.plan_seconds / st.steps : 0.0);
   }
 }
 
@@ -217,23 +235,31 @@ void Agent::load_checkpoint_from(const std::string& path) {
 void Agent::run() {
   LATCO_CHECK(!dry_run_) << "Agent::run on a dry-run agent";
   const int64_t total = s_.prefill_episodes + s_.episodes;
-  Progress progress(total, "episodes");
+  // Phases: random-action episodes, pretraining steps, online episodes (plan, act, train).
+  Progress progress({{"prefill", s_.prefill_episodes, "episodes"},
+                     {"pretrain", s_.pretrain_steps, "steps"},
+                     {"online", s_.episodes, "episodes"}});
+  if (episodes_ > s_.prefill_episodes) progress.resume(2, episodes_ - s_.prefill_episodes);
+  else if (episodes_ > 0) progress.resume(0, episodes_);
   Timer clock;
   const double offset = started_;
-  char info[256];
   while (episodes_ < total) {
     const bool prefill = episodes_ < s_.prefill_episodes;
+    if (!prefill && !quiet_) progress.begin(2);
     collect(prefill);
-    if (episodes_ == s_.prefill_episodes && s_.pretrain_steps > 0 && replay_->steps() > 0) train(s_.pretrain_steps);
+    if (prefill && !quiet_) progress.update(0, episodes_, progress_info());
+    if (episodes_ == s_.prefill_episodes && s_.pretrain_steps > 0 && replay_->steps() > 0) {
+      if (!quiet_) progress.begin(1), pretrain_progress_ = &progress;
+      train(s_.pretrain_steps);
+      pretrain_progress_ = nullptr;
+    }
     started_ = offset + clock.seconds();
     const int64_t online = episodes_ - s_.prefill_episodes;
     if (!prefill && s_.eval_every > 0 && online % s_.eval_every == 0) evaluate();
     if (online > 0 && (online % s_.checkpoint_every_episodes == 0 || episodes_ == total)) save_checkpoint_now();
-    std::snprintf(info, sizeof info, "env steps %lld, grad steps %lld", (long long)env_steps_,
-                  (long long)trainer_->steps());
-    if (!quiet_) progress.update(episodes_, info);
+    if (online > 0 && !quiet_) progress.update(2, online, progress_info());
   }
-  if (!quiet_) progress.finish(episodes_, info);
+  if (!quiet_) progress.finish(progress_info());
 }
 
 // ----- pictures -----

@@ -16,6 +16,7 @@
 #include "env/env.h"
 #include "io/config.h"
 #include "io/csv.h"
+#include "io/progress.h"
 #include "io/png.h"
 #include "model/elbo.h"
 #include "model/rssm.h"
@@ -96,6 +97,7 @@ class Agent {
   void load_checkpoint_from(const std::string& path);
   void add_episode(const Episode& e, bool write_file);
   void log_row(bool eval, const EpisodeStats& st, const TrainMetrics& m);
+  std::string progress_info() const;  // loss, the last episode's and evaluation's return and success
 
   AgentSettings s_;
   RssmSettings ms_;
@@ -112,6 +114,11 @@ class Agent {
   int64_t episodes_ = 0, env_steps_ = 0, agent_steps_ = 0;
   double started_ = 0;
   std::string config_text_;
+  // The progress line: run() creates it; train() advances it while pretraining.
+  Progress* pretrain_progress_ = nullptr;
+  double last_loss_ = 0;
+  EpisodeStats last_episode_, last_eval_;
+  bool have_episode_ = false, have_eval_ = false;
 };
 
 // Helpers shared with eval and the demo.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <map>
 
 #include "core/command.h"
 #include "core/error.h"
@@ -30,6 +31,24 @@ void make_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) LATCO_FAIL("cannot create folder " << dir << ": " << ec.message());
+}
+
+// An episode file that names what produced it: besides the episode's arrays (save_episode),
+// scalars task (bytes), seed (uint64, the episode's reset seed) and policy (bytes).
+void save_collected(const std::string& path, const Episode& e, const std::string& task, uint64_t seed,
+                    const std::string& policy) {
+  save_episode(path, e);
+  std::map<std::string, NpyArray> m = read_npz(path);
+  std::vector<std::pair<std::string, NpyArray>> arrays(m.begin(), m.end());
+  auto text = [](const std::string& s) {
+    return NpyArray{"|S" + std::to_string(s.size()), {}, std::vector<uint8_t>(s.begin(), s.end())};
+  };
+  std::vector<uint8_t> seed_bytes(8);
+  for (int i = 0; i < 8; ++i) seed_bytes[i] = uint8_t(seed >> (8 * i));
+  arrays.push_back({"task", text(task)});
+  arrays.push_back({"seed", NpyArray{"<u8", {}, seed_bytes}});
+  arrays.push_back({"policy", text(policy)});
+  write_npz(path, arrays);
 }
 
 // Scripted where the task has an expert, random otherwise (the locomotion tasks).
@@ -81,7 +100,7 @@ LATCO_COMMAND(collect, "episode files from a scripted or random policy: --task T
     Episode e = collect_episode(*env, expert.get(), es, hold);
     char name[64];
     std::snprintf(name, sizeof name, "/%s_%05d.npz", task.c_str(), i);
-    save_episode(out + name, e);
+    save_collected(out + name, e, task, es, kind == PolicyKind::Scripted ? "scripted:" + expert_name : "random");
     successes += e.success.back() ? 1 : 0;
     total += e.total_reward();
   }

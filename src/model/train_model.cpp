@@ -16,6 +16,7 @@
 #include "io/key_help.h"
 #include "io/npz.h"
 #include "io/png.h"
+#include "io/progress.h"
 #include "model/elbo.h"
 
 namespace fs = std::filesystem;
@@ -222,6 +223,9 @@ int train_model(const Args& args) {
 
   Timer clock;
   SequenceBatch batch;
+  // On a terminal the line redraws every step; in a log it is printed every log_every steps.
+  Progress progress(ts.steps, "train-model", 0.0);
+  progress.resume(0, trainer.steps());
   while (trainer.steps() < ts.steps) {
     replay.sample(ms.batch, ms.length, batch);
     TrainMetrics m;
@@ -237,9 +241,12 @@ int train_model(const Args& args) {
     }
     const int64_t k = m.grad_step;
     csv.row({double(k), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
-    if (k % ts.log_every == 0 || k == ts.steps)
-      std::printf("step %7lld  loss %10.3f  kl %7.3f  image_ll %10.2f  reward_ll %7.3f  grad_norm %8.2f  %.1f s\n",
-                  (long long)k, m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds());
+    if (progress.tty() || k % ts.log_every == 0 || k == ts.steps) {
+      char info[160];
+      std::snprintf(info, sizeof info, "loss %.3f, kl %.3f, image_ll %.2f, reward_ll %.3f, grad_norm %.2f", m.loss,
+                    m.kl, m.image_ll, m.reward_ll, m.grad_norm);
+      progress.update(k, info);
+    }
     if (ts.image_every > 0 && (k % ts.image_every == 0 || k == ts.steps)) {
       char name[64];
       std::snprintf(name, sizeof(name), "/step%09lld", (long long)k);
@@ -247,8 +254,8 @@ int train_model(const Args& args) {
     }
     if (k % ts.checkpoint_every == 0 || k == ts.steps)
       save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints);
-    std::fflush(stdout);
   }
+  progress.finish("");
   std::printf("train-model: done, %lld steps in %.1f s\n", (long long)trainer.steps(), clock.seconds());
   return 0;
 }
