@@ -106,11 +106,16 @@ Image plot_lines(const std::vector<Series>& series, const PlotStyle& st) {
   y0 -= ypad, y1 += ypad;
   // ----- layout -----
   const int left = 58, right = 12, top = 32, bottom = 40;
-  int pw = st.width - left - right, ph = st.height - top - bottom;
-  if (st.equal_aspect) {  // shrink one side so a unit has one length
+  const int pw = st.width - left - right, ph = st.height - top - bottom;
+  if (st.equal_aspect) {  // widen the shorter range so that a unit is as long on both axes
     const double sx = pw / (x1 - x0), sy = ph / (y1 - y0);
-    if (sx > sy) pw = std::max(20, int(sy * (x1 - x0)));
-    else ph = std::max(20, int(sx * (y1 - y0)));
+    if (sx > sy) {
+      const double c = 0.5 * (x0 + x1), half = 0.5 * pw / sy;
+      x0 = c - half, x1 = c + half;
+    } else {
+      const double c = 0.5 * (y0 + y1), half = 0.5 * ph / sx;
+      y0 = c - half, y1 = c + half;
+    }
   }
   auto px = [&](double x) { return left + int(std::lround((x - x0) / (x1 - x0) * (pw - 1))); };
   auto py = [&](double y) { return top + int(std::lround((y1 - y) / (y1 - y0) * (ph - 1))); };
@@ -170,14 +175,27 @@ Image plot_lines(const std::vector<Series>& series, const PlotStyle& st) {
       pr = r, pc = c, have = true;
     }
   }
-  // ----- legend (top right, on white) -----
+  // ----- legend, on white, in the corner of the plot area that covers the fewest points -----
   int n = 0, w = 0;
   for (const auto& s : series)
     if (!s.label.empty()) ++n, w = std::max(w, text_width(s.label));
   if (n > 0) {
-    const int c0 = left + pw - w - 26, r0 = top + 3;
-    for (int r = r0 - 2; r < r0 + n * (kFontLineHeight + 1) + 1; ++r)
-      for (int c = c0 - 3; c < left + pw - 2; ++c) put(img, r, c, kWhite);
+    const int lw = w + 29, lh = n * (kFontLineHeight + 1) + 3;
+    int best = -1, c0 = 0, r0 = 0;
+    for (int corner = 0; corner < 4; ++corner) {
+      const int cc = corner % 2 ? left + 3 : left + pw - lw + 1, rr = corner / 2 ? top + ph - lh - 2 : top + 3;
+      int covered = 0;
+      for (const auto& s : series)
+        for (size_t i = 0; i < s.x.size(); ++i) {
+          const double y = ty(s.y[i]);
+          if (!std::isfinite(s.x[i]) || !std::isfinite(y)) continue;
+          const int r = py(y), c = px(s.x[i]);
+          covered += r >= rr - 2 && r < rr + lh && c >= cc - 3 && c < cc + lw;
+        }
+      if (best < 0 || covered < best) best = covered, c0 = cc, r0 = rr;
+    }
+    for (int r = r0 - 2; r < r0 + lh - 2; ++r)
+      for (int c = c0 - 3; c < c0 + lw - 3; ++c) put(img, r, c, kWhite);
     int row = r0;
     for (size_t k = 0; k < series.size(); ++k) {
       if (series[k].label.empty()) continue;
