@@ -13,6 +13,7 @@
 #include "env/collect.h"
 #include "env/env.h"
 #include "env/experts.h"
+#include "io/gif.h"
 #include "io/npz.h"
 #include "io/png.h"
 
@@ -49,6 +50,18 @@ void save_collected(const std::string& path, const Episode& e, const std::string
   arrays.push_back({"seed", NpyArray{"<u8", {}, seed_bytes}});
   arrays.push_back({"policy", text(policy)});
   write_npz(path, arrays);
+}
+
+// On the lottery, which goal the episode ended at (success: arrived at either goal) and what it
+// paid: ", at the lottery goal (paid -40)"; "" on other tasks.
+std::string lottery_goal(const Env& env, const Episode& e) {
+  if (env.name() != "lottery") return "";
+  const std::vector<double> st = env.state();  // x, y, vx, vy, safe goal xy, lottery goal xy
+  auto d2 = [&](int g) { return (st[0] - st[g]) * (st[0] - st[g]) + (st[1] - st[g + 1]) * (st[1] - st[g + 1]); };
+  if (!e.success.back()) return ", at no goal";
+  char buf[96];
+  std::snprintf(buf, sizeof buf, ", at the %s goal (paid %.0f)", d2(4) < d2(6) ? "safe" : "lottery", e.reward.back());
+  return buf;
 }
 
 // Scripted where the task has an expert, random otherwise (the locomotion tasks).
@@ -124,17 +137,21 @@ LATCO_COMMAND_HELP(collect,
                     "",
                     {}});
 
-LATCO_COMMAND(render, "contact sheet of one episode: --task T --out sheet.png [--policy P] [--seed S]") {
+LATCO_COMMAND(render, "one episode as a contact sheet (.png) or an animation (.gif): --task T --out F [--policy P]") {
   std::string task = args.get("task", "");
   if (task.empty()) LATCO_FAIL("render: --task is required (latco list tasks)");
-  PolicyKind kind = parse_policy(args.get("policy", default_policy(task)));
+  const std::string policy = args.get("policy", default_policy(task));
+  PolicyKind kind = parse_policy(policy);
   float noise = static_cast<float>(args.get_double("noise", 0.0));
   uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
   std::string out = args.get("out", "");
-  if (out.empty()) LATCO_FAIL("render: --out sheet.png is required");
+  if (out.empty()) LATCO_FAIL("render: --out sheet.png or --out episode.gif is required");
+  const std::string ext = out.size() > 4 ? out.substr(out.size() - 4) : "";
+  if (ext != ".png" && ext != ".gif") LATCO_FAIL("render: --out must end in .png or .gif, got '" << out << "'");
+  const bool gif = ext == ".gif";
   int every = static_cast<int>(args.get_int("every", 0));
   int cols = static_cast<int>(args.get_int("cols", 8));
-  int scale = static_cast<int>(args.get_int("scale", 1));
+  int scale = static_cast<int>(args.get_int("scale", gif ? 4 : 1));
   if (!(scale >= 1 && scale <= 16)) LATCO_FAIL("--scale must be in [1, 16], got " << scale);
   EnvSettings s = settings_from(args);
   std::string expert_name = args.get("expert", task);
@@ -143,33 +160,63 @@ LATCO_COMMAND(render, "contact sheet of one episode: --task T --out sheet.png [-
   std::unique_ptr<Expert> expert;
   if (kind == PolicyKind::Scripted) expert = make_expert(expert_name, noise);
   Episode e = collect_episode(*env, expert.get(), seed);
+  const std::string who = kind == PolicyKind::Scripted ? "scripted expert " + expert_name : "random policy";
+  const std::string goal = lottery_goal(*env, e);
+  auto frame = [&](int t) {
+    Image im(e.H, e.W);
+    std::copy(e.image.begin() + static_cast<size_t>(t) * e.H * e.W * 3,
+              e.image.begin() + static_cast<size_t>(t + 1) * e.H * e.W * 3, im.rgb.begin());
+    return scale > 1 ? upscale(im, scale) : im;
+  };
+  char head[160];
+  if (gif) {  // one frame per step, under a line: step, return so far, success
+    std::vector<Image> frames;
+    double ret = 0;
+    for (int t = 0; t < e.T; ++t) {
+      ret += e.reward[t];
+      std::snprintf(head, sizeof head, "t=%d  return %.1f%s", t, ret, e.success[t] ? "  success" : "");
+      frames.push_back(with_title(frame(t), {task, head}));
+    }
+    int h = 0, w = 0;  // titles differ in width: frames share the largest size
+    for (const Image& f : frames) h = std::max(h, f.height), w = std::max(w, f.width);
+    for (Image& f : frames) {
+      Image padded(h, w, 255);
+      blit(padded, f, 0, 0);
+      f = std::move(padded);
+    }
+    write_gif(out, frames, 8);
+    std::printf("render %s (%s, seed %llu): %d frames, return %.2f, final success %d%s -> %s\n", task.c_str(),
+                who.c_str(), (unsigned long long)seed, e.T, e.total_reward(), int(e.success.back()), goal.c_str(),
+                out.c_str());
+    return 0;
+  }
   if (every <= 0) every = std::max(1, (e.T - 1) / 31);  // about 32 frames
   std::vector<Image> tiles;
   std::vector<std::string> labels;
   for (int t = 0; t < e.T; t += every) {
-    Image im(e.H, e.W);
-    std::copy(e.image.begin() + static_cast<size_t>(t) * e.H * e.W * 3,
-              e.image.begin() + static_cast<size_t>(t + 1) * e.H * e.W * 3, im.rgb.begin());
-    tiles.push_back(scale > 1 ? upscale(im, scale) : im);
+    tiles.push_back(frame(t));
     labels.push_back(std::to_string(t) + (e.success[t] ? "*" : ""));
   }
-  write_png(out, image_grid(tiles, cols, 2, labels));
-  std::printf("render %s: %d frames (every %d), return %.2f, final success %d -> %s\n", task.c_str(), e.T, every,
-              e.total_reward(), int(e.success.back()), out.c_str());
+  std::snprintf(head, sizeof head, "%s, %s, seed %llu: return %.2f, final success %d%s", task.c_str(), who.c_str(),
+                (unsigned long long)seed, e.total_reward(), int(e.success.back()), goal.c_str());
+  write_png(out, with_title(image_grid(tiles, cols, 2, labels),
+                            {head, "labels: step t; * = the task's success criterion holds at t"}));
+  std::printf("render %s: %d frames (every %d), return %.2f, final success %d%s -> %s\n", task.c_str(), e.T, every,
+              e.total_reward(), int(e.success.back()), goal.c_str(), out.c_str());
   return 0;
 }
-LATCO_COMMAND_HELP(render, {"latco render --task T --out sheet.png [--policy scripted|random] [--seed S] [--every K] "
-                            "[--cols N] [--scale N] [--size N]",
+LATCO_COMMAND_HELP(render, {"latco render --task T --out sheet.png|episode.gif [--policy scripted|random] [--seed S] "
+                            "[--every K] [--cols N] [--scale N] [--size N]",
                             with_env_flags({{"--task", "", "task name (latco list tasks); required"},
-                                            {"--out", "", "the picture to write (.png); required"},
+                                            {"--out", "", "the picture to write: .png a contact sheet, .gif one frame per step; required"},
                                             {"--policy", "scripted if the task has an expert, else random",
                                              "scripted | random"},
                                             {"--noise", "0", "std of Gaussian noise added to the expert's actions"},
                                             {"--expert", "the task's", "another scripted expert (lottery: lottery_safe)"},
                                             {"--seed", "0", "the episode's seed"},
-                                            {"--every", "about 32 frames in all", "draw every k-th frame"},
-                                            {"--cols", "8", "frames per row"},
-                                            {"--scale", "1", "pixel upscaling of each frame (1 to 16)"}}),
+                                            {"--every", "about 32 frames in all", "contact sheet: draw every k-th frame"},
+                                            {"--cols", "8", "contact sheet: frames per row"},
+                                            {"--scale", "1 (.png), 4 (.gif)", "pixel upscaling of each frame (1 to 16)"}}),
                             "",
                             {}});
 

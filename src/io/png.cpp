@@ -8,6 +8,7 @@
 
 #include "io/png.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -69,6 +70,17 @@ Image image_grid(const std::vector<Image>& tiles, int cols, int pad, const std::
     blit(out, tiles[i], r0, c0);
     if (!labels.empty()) draw_text(out, r0 + th + 1, c0, labels[i], ink);
   }
+  return out;
+}
+
+Image with_title(const Image& body, const std::vector<std::string>& lines) {
+  int w = body.width;
+  for (const auto& l : lines) w = std::max(w, text_width(l) + 8);
+  const int head = int(lines.size()) * kFontLineHeight + 6;
+  Image out(body.height + head, w, 255);
+  const uint8_t ink[3] = {20, 20, 20};
+  for (size_t i = 0; i < lines.size(); ++i) draw_text(out, 3 + int(i) * kFontLineHeight, 4, lines[i], ink);
+  blit(out, body, head, 0);
   return out;
 }
 

@@ -30,6 +30,9 @@ Image upscale(const Image& src, int factor);
 Image image_grid(const std::vector<Image>& tiles, int cols, int pad = 2, const std::vector<std::string>& labels = {},
                  uint8_t bg = 255);
 
+// The image under lines of text (a title), on white, left-aligned; wider text widens the image.
+Image with_title(const Image& body, const std::vector<std::string>& lines);
+
 // Draws text with the bitmap font (5x7 above the baseline, 2 rows of descenders, 6 px
 // advance, 11 px line), scaled by `scale`; `row` is the top of the line. Covers ' ' to '~'.
 void draw_text(Image& img, int row, int col, const std::string& text, const uint8_t color[3], int scale = 1);
