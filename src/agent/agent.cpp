@@ -186,10 +186,14 @@ void Agent::evaluate() {
     log_row(true, st, TrainMetrics{});
     char name[96];
     std::snprintf(name, sizeof name, "/eval/ep%06lld_%d.png", (long long)episodes_, i);
-    write_png(dir_ + name, episode_sheet(e, 5, 10));
+    char title[160];
+    std::snprintf(title, sizeof title, "%s, planner %s, after %lld episodes: return %.2f, success %d", s_.task.c_str(),
+                  s_.planner.c_str(), (long long)episodes_, st.ret, int(st.success));
+    write_png(dir_ + name, with_title(episode_sheet(e, 5, 10), {title, "every 5th step; * = success at that step"}));
     if (i == 0 && first.latents.defined()) {
       std::snprintf(name, sizeof name, "/plans/ep%06lld.png", (long long)episodes_);
-      write_png(dir_ + name, upscale(decode_latents(*model_, first.latents, 1), 2));
+      write_png(dir_ + name, with_title(upscale(decode_latents(*model_, first.latents, 1), 2),
+                                        {title, "the first plan's latents z_0 .. z_H decoded, left to right"}));
     }
     last_eval_ = st;
     have_eval_ = true;

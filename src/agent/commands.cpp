@@ -53,6 +53,15 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   Config cfg = Config::load(run + "/config.yaml");
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   if (args.has("planner")) cfg.override_with("planner=" + args.get("planner"));
+  // A `latco train-model` folder: its config holds the model's keys and its training keys, and
+  // no task; evaluation keeps the model's keys and what the command line gives (task=NAME).
+  if (cfg.has("train_steps")) {
+    Config kept;
+    for (const auto& [k, e] : cfg.entries())
+      if (k.rfind("model_", 0) == 0 || k == "seed" || e.source == "command line") kept.set(k, e.value);
+    if (!kept.has("task")) LATCO_FAIL(run << " is a train-model folder, which does not name its task: add task=NAME");
+    cfg = kept;
+  }
   const int episodes = static_cast<int>(args.get_int("episodes", 10));
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 1000));
   args.check_all_read("eval");

@@ -143,7 +143,7 @@ int dispatch(const std::string& name, const Args& args) {
     return 0;
   }
   const CommandHelp* h = command_help(name);
-  if ((!h || h->positional.empty()) && !args.positional.empty()) {
+  if (h && h->positional.empty() && !args.positional.empty()) {
     const std::string& p = args.positional.front();
     const bool yaml = p.size() > 5 && p.compare(p.size() - 5, 5, ".yaml") == 0;
     LATCO_FAIL(name << ": unexpected argument '" << p << "'"

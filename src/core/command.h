@@ -45,8 +45,8 @@ struct CommandHelp {
 bool register_help(const std::string& name, CommandHelp help);
 const CommandHelp* command_help(const std::string& name);  // nullptr if none registered
 std::string format_help(const std::string& name);         // the text `latco NAME --help` prints
-// `latco NAME args`: --help prints the help; positional arguments the command does not take
-// are an error; otherwise runs it.
+// `latco NAME args`: --help prints the help; positional arguments are an error for a command
+// whose help says it takes none; otherwise runs it.
 int dispatch(const std::string& name, const Args& args);
 // "latco 0.1.0 (commit abc1234)"; the commit is the build's `git rev-parse --short HEAD`.
 std::string version_text();

@@ -52,6 +52,7 @@ class Progress {
   int phase_ = 0;
   double log_every_, last_print_ = -1e9, last_draw_ = -1e9;
   int last_logged_phase_ = -1;
+  int64_t last_logged_done_ = -1;
   std::string last_info_;
   bool tty_;
   Timer timer_;

@@ -66,18 +66,27 @@ Image to_image(const Tensor& t, int64_t row) {
       im.rgb[i * 3 + c] = uint8_t(std::lround(std::fmin(std::fmax((p[c * HW + i] + 0.5f) * 255.0f, 0.0f), 255.0f)));
   return im;
 }
-// The grid upscaled x2 under a one-line caption.
-Image captioned(const Image& grid, const std::string& caption) {
+// A grid of `cols` columns of W-pixel frames (image_grid, pad 1), upscaled x2, under caption lines
+// and a row of time labels t=0, 1, ...; a red line before column `mark` (0: none).
+Image captioned(const Image& grid, const std::vector<std::string>& caption, int cols, int W, int mark) {
   Image big = upscale(grid, 2);
-  Image out(big.height + 2 * kFontLineHeight + 4, big.width, 255);
-  const uint8_t black[3] = {0, 0, 0};
-  draw_text(out, 2, 2, caption, black, 2);
-  blit(out, big, 2 * kFontLineHeight + 4, 0);
-  return out;
+  const int col0 = 2, step = 2 * (W + 1);  // column c starts at 2 * (1 + c (W + 1))
+  Image times(kFontLineHeight + 2, big.width, 255);
+  const uint8_t ink[3] = {20, 20, 20}, red[3] = {220, 30, 30};
+  for (int c = 0; c < cols; ++c) draw_text(times, 1, col0 + c * step + 2, (c == 0 ? "t=" : "") + std::to_string(c), ink);
+  Image body(times.height + big.height, big.width, 255);
+  blit(body, times, 0, 0);
+  blit(body, big, times.height, 0);
+  if (mark > 0)
+    for (int r = 0; r < body.height; ++r)
+      for (int d = -1; d <= 0; ++d) std::copy(red, red + 3, body.at(r, col0 + mark * step - 2 + d));
+  return with_title(body, caption);
 }
-Image abs_diff(const Image& a, const Image& b) {
+// |a - b| per channel, times `gain` (clipped at 255).
+Image abs_diff(const Image& a, const Image& b, double gain) {
   Image d(a.height, a.width);
-  for (size_t i = 0; i < a.rgb.size(); ++i) d.rgb[i] = uint8_t(std::abs(int(a.rgb[i]) - int(b.rgb[i])));
+  for (size_t i = 0; i < a.rgb.size(); ++i)
+    d.rgb[i] = uint8_t(std::min<long>(255, std::lround(std::abs(int(a.rgb[i]) - int(b.rgb[i])) * gain)));
   return d;
 }
 
@@ -100,7 +109,10 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
     for (int t = 0; t < L; ++t) tiles.push_back(to_image(images, int64_t(t) * n + i));
     for (int t = 0; t < L; ++t) tiles.push_back(to_image(recon, int64_t(t) * n + i));
   }
-  write_png(prefix + "_recon.png", captioned(image_grid(tiles, L, 1), "rows: truth / posterior reconstruction"));
+  write_png(prefix + "_recon.png", captioned(image_grid(tiles, L, 1),
+                                            {"reconstructions: " + std::to_string(n) + " sequences, rows of two:",
+                                             "truth / posterior reconstruction"},
+                                            L, b.W, 0));
 
   // Open loop: posterior on steps [0, C), prior from there on the true actions [C, L).
   Tensor ctx_img = images.slice0(0, int64_t(C) * n), ctx_act = actions.slice0(0, C);
@@ -110,19 +122,29 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
   Tensor open = model.decode(model.imagine(s0, h0, actions.slice0(C, L).clone())).value();  // ((L-C)*n, ...)
   Tensor ctx_rec = model.decode(ctx.features()).value();
   tiles.clear();
-  for (int i = 0; i < n; ++i) {
-    std::vector<Image> truth, pred;
+  std::vector<std::vector<Image>> truth(n), pred(n);
+  int max_diff = 1;  // the difference rows are scaled so that the largest difference is white
+  for (int i = 0; i < n; ++i)
     for (int t = 0; t < L; ++t) {
-      truth.push_back(to_image(images, int64_t(t) * n + i));
-      pred.push_back(t < C ? to_image(ctx_rec, int64_t(t) * n + i) : to_image(open, int64_t(t - C) * n + i));
+      truth[i].push_back(to_image(images, int64_t(t) * n + i));
+      pred[i].push_back(t < C ? to_image(ctx_rec, int64_t(t) * n + i) : to_image(open, int64_t(t - C) * n + i));
+      for (size_t k = 0; k < truth[i][t].rgb.size(); ++k)
+        max_diff = std::max(max_diff, std::abs(int(truth[i][t].rgb[k]) - int(pred[i][t].rgb[k])));
     }
-    for (int t = 0; t < L; ++t) tiles.push_back(truth[t]);
-    for (int t = 0; t < L; ++t) tiles.push_back(pred[t]);
-    for (int t = 0; t < L; ++t) tiles.push_back(abs_diff(truth[t], pred[t]));
+  const double gain = 255.0 / max_diff;
+  for (int i = 0; i < n; ++i) {
+    for (int t = 0; t < L; ++t) tiles.push_back(truth[i][t]);
+    for (int t = 0; t < L; ++t) tiles.push_back(pred[i][t]);
+    for (int t = 0; t < L; ++t) tiles.push_back(abs_diff(truth[i][t], pred[i][t], gain));
   }
+  char scale[64];
+  std::snprintf(scale, sizeof scale, "|difference| x %.1f (white: %d of 255)", gain, max_diff);
   write_png(prefix + "_openloop.png",
-            captioned(image_grid(tiles, L, 1), "rows: truth / " + std::to_string(C) +
-                                                   " posterior frames, then open-loop prior / abs difference"));
+            captioned(image_grid(tiles, L, 1),
+                      {"open loop: " + std::to_string(n) + " sequences, rows of three:",
+                       "truth / prediction / " + std::string(scale),
+                       "left of the red line: posterior (" + std::to_string(C) + " frames); right: prior on the actions"},
+                      L, b.W, C));
 }
 
 // The batch that produced a NaN, as arrays image (B, L, H, W, 3) u1, action (B, L, A) f4, reward (B, L) f4.
