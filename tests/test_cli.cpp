@@ -10,6 +10,8 @@
 #include "agent/agent.h"
 #include "core/command.h"
 #include "io/key_help.h"
+#include "io/npz.h"
+#include "io/progress.h"
 
 using namespace latco;
 
@@ -101,4 +103,86 @@ TEST(Cli, VersionNamesTheCommit) {
   ss << f.rdbuf();
   EXPECT_EQ(ss.str().rfind("latco ", 0), 0u) << ss.str();
   EXPECT_NE(ss.str().find("(commit "), std::string::npos) << ss.str();
+}
+
+// ----- what the commands write -----
+namespace {
+std::string fresh_dir(const std::string& name) {
+  const std::string d = testing::TempDir() + "/latco_cli_" + name;
+  std::filesystem::remove_all(d);
+  return d;
+}
+const std::vector<std::string> kTinyModel = {"model_image_size=16", "model_stoch=4",  "model_deter=8",
+                                             "model_hidden=8",      "model_depth=4",  "model_reward_hidden=8",
+                                             "model_batch=4",       "model_length=8"};
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+}  // namespace
+
+TEST(Cli, CollectTrainModelEvalAndPlotConnect) {
+  const std::string dir = fresh_dir("offline");
+  // collect creates nested folders; its files name task, seed and policy.
+  run_out("collect", {"--task", "reach", "--episodes", "2", "--size", "16", "--out", dir + "/data/reach"});
+  auto m = read_npz(dir + "/data/reach/reach_00001.npz");
+  ASSERT_TRUE(m.count("task") && m.count("seed") && m.count("policy"));
+  EXPECT_EQ(std::string(m["task"].bytes.begin(), m["task"].bytes.end()), "reach");
+  EXPECT_EQ(std::string(m["policy"].bytes.begin(), m["policy"].bytes.end()), "scripted:reach");
+  EXPECT_EQ(m["seed"].descr, "<u8");
+  EXPECT_EQ(load_episode(dir + "/data/reach/reach_00001.npz").T, 151);  // still an episode file
+  // train-model's folder: eval (with the task named) and plot work on it.
+  std::string out = run_out("train-model", std::vector<std::string>{"--data", dir + "/data/reach", "--out",
+                                                                   dir + "/model", "--steps", "4", "image_every=0"} +
+                                               kTinyModel);
+  EXPECT_NE(out.find("train-model 4/4 steps"), std::string::npos) << out;
+  EXPECT_THROW(run_command("eval", {"--run", dir + "/model", "--episodes", "1"}), Error);  // which task?
+  out = run_out("eval", {"--run", dir + "/model", "--episodes", "1", "task=reach", "horizon=4", "latco_iterations=2",
+                         "time_limit=5"});
+  EXPECT_NE(out.find("latco"), std::string::npos) << out;
+  run_out("plot", {dir + "/model"});
+  EXPECT_TRUE(std::filesystem::exists(dir + "/model/curves.png"));
+}
+
+TEST(Cli, TrainPrintsOneProgressLineFormatAndEvaluationsApart) {
+  const std::string dir = fresh_dir("train");
+  std::string out = run_out("train", std::vector<std::string>{"--out", dir, "prefill_episodes=1", "pretrain_steps=3",
+                                                              "episodes=2", "updates_per_episode=1", "eval_every=1",
+                                                              "time_limit=5", "horizon=4", "latco_iterations=2"} +
+                                         kTinyModel);
+  // Each phase starts a line; every line has count of total, rate, elapsed and ETA; evaluations
+  // are lines of their own.
+  for (const char* s : {"[1/3] prefill 1/1 episodes", "[2/3] pretrain ", "[3/3] online ", " elapsed | ETA ",
+                        "last episode: return", "\neval after 2 episodes"})
+    EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
+}
+
+TEST(Cli, ProgressEtaCountsEveryPhase) {
+  Progress p({{"a", 10, "steps"}, {"b", 10, "steps"}}, 1e9);
+  bool lower = false;
+  p.update(0, 5, "");
+  p.eta_seconds(&lower);
+  EXPECT_TRUE(lower);  // phase b not measured yet: the ETA is a lower bound
+  EXPECT_NE(p.line("").find(">"), std::string::npos) << p.line("");
+  p.begin(1);
+  p.update(1, 5, "loss 1.0");
+  const double eta = p.eta_seconds(&lower);
+  EXPECT_FALSE(lower);
+  EXPECT_GE(eta, 0);
+  EXPECT_NE(p.line("loss 1.0").find("[2/2] b 5/10 steps"), std::string::npos) << p.line("loss 1.0");
+  EXPECT_EQ(Progress::format_seconds(185), "3m05s");
+}
+
+TEST(Cli, RenderGifAndPlanWithSeveralPlanners) {
+  const std::string dir = fresh_dir("pictures");
+  std::filesystem::create_directories(dir);
+  std::string out = run_out("render", {"--task", "lottery", "--out", dir + "/lottery.gif"});
+  EXPECT_NE(out.find("goal"), std::string::npos) << out;  // names the goal reached
+  EXPECT_GT(std::filesystem::file_size(dir + "/lottery.gif"), 500u);
+  EXPECT_THROW(run_command("render", {"--task", "reach", "--out", dir + "/x.jpg"}), Error);
+  out = run_out("plan", {"--model", "lottery", "--planners", "latco,cem", "--out", dir + "/plan", "latco_iterations=20",
+                         "cem_samples=50", "cem_elites=5", "cem_iterations=3"});
+  for (const char* s : {"latco ", "cem ", "lottery goal", "safe goal"}) EXPECT_NE(out.find(s), std::string::npos) << s;
+  for (const char* f : {"optimization.png", "iterations_latco.csv", "iterations_cem.csv"})
+    EXPECT_TRUE(std::filesystem::exists(dir + "/plan/" + f)) << f;
 }
