@@ -147,9 +147,10 @@ void Agent::collect(bool random) {
 
 std::string Agent::progress_info() const {
   char buf[192];
-  int n = std::snprintf(buf, sizeof buf, "loss %.1f", last_loss_);
+  int n = trainer_->steps() > 0 ? std::snprintf(buf, sizeof buf, "loss %.1f | ", last_loss_) : 0;
+  buf[n] = 0;
   if (have_episode_)
-    n += std::snprintf(buf + n, sizeof buf - n, " | last episode: return %.2f, success %d", last_episode_.ret,
+    n += std::snprintf(buf + n, sizeof buf - n, "last episode: return %.2f, success %d", last_episode_.ret,
                        int(last_episode_.success));
   if (have_eval_)
     std::snprintf(buf + n, sizeof buf - n, " | last eval: return %.2f, success %d", last_eval_.ret,

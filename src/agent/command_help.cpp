@@ -39,7 +39,7 @@ LATCO_COMMAND_HELP(train, {"latco train --config FILE [--out DIR] [--resume] [--
                            run_keys});
 
 LATCO_COMMAND_HELP(eval, {"latco eval --run DIR [--planner P] [--episodes N] [--seed S] [key=value ...]",
-                          {{"--run", "", "run folder of `latco train` or `latco train-model` (required)"},
+                          {{"--run", "", "run folder of `latco train`, or of `latco train-model` with task=NAME (required)"},
                            {"--planner", "the run's planner", "planner to evaluate with (latco list planners)"},
                            {"--episodes", "10", "evaluation episodes"},
                            {"--seed", "1000", "episode i starts from a seed derived from (seed, i)"}},

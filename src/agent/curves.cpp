@@ -102,6 +102,9 @@ LATCO_COMMAND(plot, "learning curves of runs: latco plot runs/a runs/b ... [--ou
   if (args.positional.empty()) LATCO_FAIL("plot: name at least one run folder");
   const std::string out = args.get("out", args.positional[0] + "/curves.png");
   args.check_all_read("plot");
+  if (out.size() < 5 || out.substr(out.size() - 4) != ".png") LATCO_FAIL("plot: --out must end in .png, got '" << out << "'");
+  const std::string parent = std::filesystem::path(out).parent_path().string();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
   write_png(out, learning_curves(args.positional));
   std::printf("plot: wrote %s (%zu runs)\n", out.c_str(), args.positional.size());
   return 0;

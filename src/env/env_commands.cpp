@@ -159,6 +159,8 @@ LATCO_COMMAND(render, "one episode as a contact sheet (.png) or an animation (.g
   auto env = make_env(task, s);
   std::unique_ptr<Expert> expert;
   if (kind == PolicyKind::Scripted) expert = make_expert(expert_name, noise);
+  const std::string parent = std::filesystem::path(out).parent_path().string();
+  if (!parent.empty()) make_dir(parent);
   Episode e = collect_episode(*env, expert.get(), seed);
   const std::string who = kind == PolicyKind::Scripted ? "scripted expert " + expert_name : "random policy";
   const std::string goal = lottery_goal(*env, e);

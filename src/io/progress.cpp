@@ -121,7 +121,7 @@ void Progress::update(int phase, int64_t done, const std::string& info) {
 void Progress::finish(const std::string& info) {
   if (phases_.empty()) return;
   // In a log, a line already printed at this count is not repeated.
-  if (!tty_ && last_logged_phase_ == phase_ && last_logged_done_ == done_[phase_] && info.empty()) return;
+  if (!tty_ && last_logged_phase_ == phase_ && last_logged_done_ == done_[phase_]) return;
   if (tty_) std::printf("\r\033[K");
   g_live.clear();
   std::printf("%s\n", line(info.empty() ? last_info_ : info).c_str());
