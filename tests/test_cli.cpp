@@ -140,6 +140,8 @@ TEST(Cli, CollectTrainModelEvalAndPlotConnect) {
   out = run_out("eval", {"--run", dir + "/model", "--episodes", "1", "task=reach", "horizon=4", "latco_iterations=2",
                          "time_limit=5"});
   EXPECT_NE(out.find("latco"), std::string::npos) << out;
+  for (const char* f : {"results.md", "episode.gif", "episode.png", "plan.gif"})  // eval's pictures, in RUN/eval_latco
+    EXPECT_TRUE(std::filesystem::exists(dir + "/model/eval_latco/" + f)) << f;
   run_out("plot", {dir + "/model"});
   EXPECT_TRUE(std::filesystem::exists(dir + "/model/curves.png"));
 }

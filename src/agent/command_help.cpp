@@ -38,11 +38,13 @@ LATCO_COMMAND_HELP(train, {"latco train --config FILE [--out DIR] [--resume] [--
                            "",
                            run_keys});
 
-LATCO_COMMAND_HELP(eval, {"latco eval --run DIR [--planner P] [--episodes N] [--seed S] [key=value ...]",
+LATCO_COMMAND_HELP(eval, {"latco eval --run DIR [--planner P] [--episodes N] [--seed S] [--out DIR] [key=value ...]",
                           {{"--run", "", "run folder of `latco train`, or of `latco train-model` with task=NAME (required)"},
                            {"--planner", "the run's planner", "planner to evaluate with (latco list planners)"},
                            {"--episodes", "10", "evaluation episodes"},
-                           {"--seed", "1000", "episode i starts from a seed derived from (seed, i)"}},
+                           {"--seed", "1000", "episode i starts from a seed derived from (seed, i)"},
+                           {"--out", "RUN/eval_PLANNER", "folder for results.md, episode.gif, episode.png and "
+                                                         "(LatCo planners) plan.gif: the plan decoded across iterations"}},
                           "",
                           run_keys});
 

@@ -2,11 +2,14 @@
 // and `latco eval` (a trained run with any planner).
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "agent/agent.h"
 #include "agent/evaluation.h"
+#include "agent/pictures.h"
 #include "core/command.h"
 #include "io/checkpoint.h"
+#include "io/gif.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
 
@@ -16,6 +19,12 @@ namespace {
 std::string default_run_name(const Config& cfg) {
   return "runs/" + cfg.get_string("task", "reach") + "-" + cfg.get_string("planner", "latco") + "-s" +
          std::to_string(cfg.get_int("seed", 0));
+}
+
+void write_file_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  if (!f) LATCO_FAIL("cannot write " << path);
 }
 
 }  // namespace
@@ -64,6 +73,7 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   }
   const int episodes = static_cast<int>(args.get_int("episodes", 10));
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 1000));
+  std::string out = args.get("out", "");
   args.check_all_read("eval");
 
   AgentSettings s;
@@ -84,8 +94,20 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   // A run's config holds its own planner's keys, whichever planner evaluates: check every key now.
   read_planner_keys(cfg, RssmLatentModel(model.transition()), s.horizon);
   cfg.check_all_used();
-  EvalSummary r = evaluate_planner(*env, model, s.planner, cfg, s.horizon, s.replan_every, episodes, seed);
+  std::vector<Episode> eps;
+  EvalSummary r = evaluate_planner(*env, model, s.planner, cfg, s.horizon, s.replan_every, episodes, seed, &eps);
   std::printf("%s", format_eval_table({r}, false).c_str());
+  // Pictures of the first episode and of the planner's first plan, in --out (default RUN/eval_PLANNER).
+  if (out.empty()) out = run + "/eval_" + s.planner;
+  std::filesystem::create_directories(out);
+  write_file_text(out + "/results.md", format_eval_table({r}, true));
+  const std::string title = s.task + ", planner " + s.planner + ", episode 0";
+  write_gif(out + "/episode.gif", episode_frames(eps[0], title, 4), 8);
+  write_png(out + "/episode.png", with_title(episode_sheet(eps[0], 5, 10),
+                                             {title, "every 5th step; * = success at that step"}));
+  std::vector<Image> plan = plan_iteration_frames(*env, model, s.planner, cfg, s.horizon, Rng(seed).derive(0).next_u64(), 0);
+  if (!plan.empty()) write_gif(out + "/plan.gif", plan, 60);
+  std::printf("eval: wrote %s/: results.md episode.gif episode.png%s\n", out.c_str(), plan.empty() ? "" : " plan.gif");
   return 0;
 }
 

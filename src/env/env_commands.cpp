@@ -179,13 +179,7 @@ LATCO_COMMAND(render, "one episode as a contact sheet (.png) or an animation (.g
       std::snprintf(head, sizeof head, "t=%d  return %.1f%s", t, ret, e.success[t] ? "  success" : "");
       frames.push_back(with_title(frame(t), {task, head}));
     }
-    int h = 0, w = 0;  // titles differ in width: frames share the largest size
-    for (const Image& f : frames) h = std::max(h, f.height), w = std::max(w, f.width);
-    for (Image& f : frames) {
-      Image padded(h, w, 255);
-      blit(padded, f, 0, 0);
-      f = std::move(padded);
-    }
+    pad_to_common_size(frames);  // the titles differ in width
     write_gif(out, frames, 8);
     std::printf("render %s (%s, seed %llu): %d frames, return %.2f, final success %d%s -> %s\n", task.c_str(),
                 who.c_str(), (unsigned long long)seed, e.T, e.total_reward(), int(e.success.back()), goal.c_str(),

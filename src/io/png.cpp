@@ -73,6 +73,17 @@ Image image_grid(const std::vector<Image>& tiles, int cols, int pad, const std::
   return out;
 }
 
+void pad_to_common_size(std::vector<Image>& images) {
+  int h = 0, w = 0;
+  for (const Image& f : images) h = std::max(h, f.height), w = std::max(w, f.width);
+  for (Image& f : images) {
+    if (f.height == h && f.width == w) continue;
+    Image padded(h, w, 255);
+    blit(padded, f, 0, 0);
+    f = std::move(padded);
+  }
+}
+
 Image with_title(const Image& body, const std::vector<std::string>& lines) {
   int w = body.width;
   for (const auto& l : lines) w = std::max(w, text_width(l) + 8);

@@ -30,6 +30,10 @@ Image upscale(const Image& src, int factor);
 Image image_grid(const std::vector<Image>& tiles, int cols, int pad = 2, const std::vector<std::string>& labels = {},
                  uint8_t bg = 255);
 
+// Pads every image with white (right and bottom) to the largest height and width among them
+// (frames of one GIF must share a size).
+void pad_to_common_size(std::vector<Image>& images);
+
 // The image under lines of text (a title), on white, left-aligned; wider text widens the image.
 Image with_title(const Image& body, const std::vector<std::string>& lines);
 
