@@ -16,7 +16,9 @@
 #include "agent/curves.h"
 #include "agent/episode_runner.h"
 #include "agent/evaluation.h"
+#include "agent/pictures.h"
 #include "core/command.h"
+#include "io/gif.h"
 #include "io/key_help.h"
 #include "core/timer.h"
 #include "env/collect.h"
@@ -248,18 +250,21 @@ int demo(const Args& args) {
     std::vector<Episode> eps;
     rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + 1000, &eps));
     write_png(d.out + "/episode_" + p + ".png", episode_sheet(eps[0], 5, 10));
+    write_gif(d.out + "/episode_" + p + ".gif", episode_frames(eps[0], s.task + ", planner " + p + ", episode 0", 4), 8);
     std::printf("      %-14s success %.2f  return %.2f  %.3f s/step\n", p.c_str(), rows.back().success_rate,
                 rows.back().mean_return, rows.back().plan_s_per_step);
   }
   std::printf("[4/4] plan figures\n");
   plan_figures(*env, model, cfg, s, d);
+  write_gif(d.out + "/latco_plan.gif",
+            plan_iteration_frames(*env, model, "latco", cfg, s.horizon, Rng(s.seed + 1000).derive(0).next_u64(), 5), 60);
 
   const std::string table = format_eval_table(rows, false);
   std::ofstream(d.out + "/results.md") << "# latco demo: task " << s.task << ", " << d.eval_episodes
                                       << " evaluation episodes per planner\n\n"
                                       << format_eval_table(rows, true);
-  std::printf("\n%s\nwrote %s/: results.md learning_curve.png latco_plan.png optimization.png "
-              "episode_<planner>.png data/ model/  (%.0f s)\n",
+  std::printf("\n%s\nwrote %s/: results.md learning_curve.png latco_plan.png latco_plan.gif optimization.png "
+              "episode_<planner>.png episode_<planner>.gif data/ model/  (%.0f s)\n",
               table.c_str(), d.out.c_str(), total.seconds());
   return 0;
 }
