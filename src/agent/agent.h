@@ -26,9 +26,9 @@
 namespace latco {
 
 struct AgentSettings {
-  std::string task = "reach";        // environment name (latco collect --help lists them)
+  std::string task = "reach";        // environment name (latco list tasks)
   uint64_t seed = 0;                 // every random stream of the run derives from it
-  std::string planner = "latco";     // planner name (see plan/): latco, cem, shooting_gd, ...
+  std::string planner = "latco";     // planner name (latco list planners)
   int horizon = 30;                  // H: planning horizon
   int replan_every = 30;             // T_cache: actions executed per plan
   float action_noise = 0.3f;         // exploration noise std while collecting

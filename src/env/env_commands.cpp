@@ -16,6 +16,7 @@
 #include "io/gif.h"
 #include "io/npz.h"
 #include "io/png.h"
+#include "io/progress.h"
 
 namespace latco {
 
@@ -108,6 +109,7 @@ LATCO_COMMAND(collect, "episode files from a scripted or random policy: --task T
   make_dir(out);
   int successes = 0;
   double total = 0;
+  Progress progress({{"collect " + task, episodes, "episodes"}});
   for (int i = 0; i < episodes; ++i) {
     uint64_t es = Rng(seed).derive(static_cast<uint64_t>(i)).next_u64();
     Episode e = collect_episode(*env, expert.get(), es, hold);
@@ -116,7 +118,12 @@ LATCO_COMMAND(collect, "episode files from a scripted or random policy: --task T
     save_collected(out + name, e, task, es, kind == PolicyKind::Scripted ? "scripted:" + expert_name : "random");
     successes += e.success.back() ? 1 : 0;
     total += e.total_reward();
+    char info[96];
+    std::snprintf(info, sizeof info, "last return %.2f, success %d | successes %d of %d", e.total_reward(),
+                  int(e.success.back()), successes, i + 1);
+    progress.update(i + 1, info);
   }
+  progress.finish("");
   std::printf("collect %s policy=%s noise=%.2f episodes=%d success_rate %.3f mean_return %.3f -> %s\n", task.c_str(),
               policy.c_str(), noise, episodes, successes / double(episodes), total / episodes,
               out.c_str());
