@@ -65,7 +65,7 @@ MAIN_OBJ  := $(OBJ)/src/main.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
 
-.PHONY: all deps test run bench clean cuda-info test-cuda-emu FORCE
+.PHONY: all deps test run bench clean cuda-info test-cuda-emu
 all: deps cuda-info $(BUILD)/latco $(CUDA_CHECK)
 
 cuda-info:
@@ -99,6 +99,7 @@ $(BUILD)/gen/latco_commit.h: FORCE
 	@c=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
 	 echo "#define LATCO_COMMIT \"$$c\"" > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 $(OBJ)/src/core/command.o: $(BUILD)/gen/latco_commit.h
+.PHONY: FORCE
 FORCE:
 
 $(BUILD)/latco: $(LIB_OBJS) $(MAIN_OBJ)
