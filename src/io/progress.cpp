@@ -104,9 +104,13 @@ void Progress::update(int phase, int64_t done, const std::string& info) {
   done_[phase_] = done;
   last_info_ = info;
   if (tty_) {
-    if (now - last_draw_ < 0.1 && done < phases_[phase_].total) return;  // redraw at most 10 times a second
-    last_draw_ = now;
+    // Redraw at most 10 times a second, but always at a phase's start and end; the line
+    // progress_print restores is always the newest.
+    const bool due = now - last_draw_ >= 0.1 || done >= phases_[phase_].total || phase_ != last_drawn_phase_;
     g_live = line(info);
+    if (!due) return;
+    last_draw_ = now;
+    last_drawn_phase_ = phase_;
     std::printf("\r\033[K%s", g_live.c_str());
     std::fflush(stdout);
   } else if (now - last_print_ >= log_every_ || phase_ != last_logged_phase_) {

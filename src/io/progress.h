@@ -51,7 +51,7 @@ class Progress {
   std::vector<double> start_, end_;  // seconds since construction; end_ < 0 while not finished
   int phase_ = 0;
   double log_every_, last_print_ = -1e9, last_draw_ = -1e9;
-  int last_logged_phase_ = -1;
+  int last_logged_phase_ = -1, last_drawn_phase_ = -1;
   int64_t last_logged_done_ = -1;
   std::string last_info_;
   bool tty_;
