@@ -12,7 +12,7 @@
 using namespace latco;
 
 static void usage() {
-  std::printf("usage: latco <command> [options] [key=value ...]\n       latco <command> --help   (its flags and config keys)\n       latco --version\n\ncommands:\n");
+  std::printf("usage: latco <command> [options] [key=value ...]\n       latco <command> --help   (its flags and config keys; or latco help <command>)\n       latco --version\n\ncommands:\n");
   for (const auto& [name, c] : commands()) std::printf("  %-14s %s\n", name.c_str(), c.first.c_str());
   std::printf("  %-14s run one benchmark:", "bench <name>");
   for (const auto& [name, f] : benches()) std::printf(" %s", name.c_str());
@@ -33,6 +33,10 @@ static void keep_freed_memory() {
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress reaches logs line by line
   keep_freed_memory();
+  if (argc == 3 && std::string(argv[1]) == "help" && commands().count(argv[2])) {  // latco help CMD
+    std::printf("%s", format_help(argv[2]).c_str());
+    return 0;
+  }
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
     usage();
     return argc < 2 ? 1 : 0;

@@ -204,6 +204,7 @@ void plan_figures(Env& env, const Rssm& model, const Config& cfg, const AgentSet
 int demo(const Args& args) {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
+  if (args.has("out")) cfg.override_with("demo_out=" + args.get("out"));
   const bool dry_run = args.has("dry-run");  // check every key, build env, model and planners, stop
   args.check_all_read("demo");
   DemoSettings d;
@@ -272,8 +273,9 @@ int demo(const Args& args) {
 }  // namespace
 
 LATCO_COMMAND(demo, "end-to-end demo (make run): --config configs/demo.yaml [--dry-run] [key=value ...]") { return demo(args); }
-LATCO_COMMAND_HELP(demo, {"latco demo --config configs/demo.yaml [--dry-run] [key=value ...]",
+LATCO_COMMAND_HELP(demo, {"latco demo --config configs/demo.yaml [--out DIR] [--dry-run] [key=value ...]",
                           {{"--config", "", "config file (configs/demo.yaml); none: defaults"},
+                           {"--out", "results (demo_out)", "folder for the table, figures, data and model"},
                            {"--dry-run", "", "resolve every key, build environment, model and planners, then stop"}},
                           "",
                           [] {

@@ -36,19 +36,20 @@ void make_dir(const std::string& dir) {
 }
 
 // An episode file that names what produced it: besides the episode's arrays (save_episode),
-// scalars task (bytes), seed (uint64, the episode's reset seed) and policy (bytes).
+// task and policy (uint8 arrays of their characters; numpy: bytes(f["task"]).decode()) and
+// seed (uint64 (1), the episode's reset seed).
 void save_collected(const std::string& path, const Episode& e, const std::string& task, uint64_t seed,
                     const std::string& policy) {
   save_episode(path, e);
   std::map<std::string, NpyArray> m = read_npz(path);
   std::vector<std::pair<std::string, NpyArray>> arrays(m.begin(), m.end());
   auto text = [](const std::string& s) {
-    return NpyArray{"|S" + std::to_string(s.size()), {}, std::vector<uint8_t>(s.begin(), s.end())};
+    return NpyArray{"|u1", {int64_t(s.size())}, std::vector<uint8_t>(s.begin(), s.end())};
   };
   std::vector<uint8_t> seed_bytes(8);
   for (int i = 0; i < 8; ++i) seed_bytes[i] = uint8_t(seed >> (8 * i));
   arrays.push_back({"task", text(task)});
-  arrays.push_back({"seed", NpyArray{"<u8", {}, seed_bytes}});
+  arrays.push_back({"seed", NpyArray{"<u8", {1}, seed_bytes}});
   arrays.push_back({"policy", text(policy)});
   write_npz(path, arrays);
 }
