@@ -131,6 +131,15 @@ TEST(Cli, CollectTrainModelEvalAndPlotConnect) {
   EXPECT_EQ(std::string(m["policy"].bytes.begin(), m["policy"].bytes.end()), "scripted:reach");
   EXPECT_EQ(m["seed"].descr, "<u8");
   EXPECT_EQ(load_episode(dir + "/data/reach/reach_00001.npz").T, 151);  // still an episode file
+  // A run's own episode files name their origin too.
+  const std::string run = fresh_dir("origin");
+  run_out("train", std::vector<std::string>{"--out", run, "prefill_episodes=1", "pretrain_steps=0", "episodes=1",
+                                            "updates_per_episode=1", "eval_every=0", "time_limit=3", "horizon=3",
+                                            "latco_iterations=1"} +
+                       kTinyModel);
+  auto r0 = read_npz(run + "/episodes/ep000000.npz"), r1 = read_npz(run + "/episodes/ep000001.npz");
+  EXPECT_EQ(std::string(r0["policy"].bytes.begin(), r0["policy"].bytes.end()), "random");
+  EXPECT_EQ(std::string(r1["policy"].bytes.begin(), r1["policy"].bytes.end()), "latco");
   // train-model's folder: eval (with the task named) and plot work on it.
   std::string out = run_out("train-model", std::vector<std::string>{"--data", dir + "/data/reach", "--out",
                                                                    dir + "/model", "--steps", "4", "image_every=0"} +

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "io/checkpoint.h"
+#include "io/episode_origin.h"
 #include "io/progress.h"
 
 namespace fs = std::filesystem;
@@ -120,7 +121,8 @@ void Agent::add_episode(const Episode& e, bool write_file) {
   if (write_file) {
     char name[64];
     std::snprintf(name, sizeof name, "/episodes/ep%06lld.npz", (long long)episodes_);
-    save_episode(dir_ + name, e);
+    save_episode_with_origin(dir_ + name, e, s_.task, episode_seed(episodes_, false),
+                             episodes_ < s_.prefill_episodes ? "random" : s_.planner);
   }
   replay_->add(e);
 }

@@ -18,6 +18,7 @@
 #include "agent/evaluation.h"
 #include "agent/pictures.h"
 #include "core/command.h"
+#include "io/episode_origin.h"
 #include "io/gif.h"
 #include "io/key_help.h"
 #include "core/timer.h"
@@ -82,7 +83,8 @@ int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, con
     successes += e.any_success();
     char name[64];
     std::snprintf(name, sizeof name, "/%s%04d.npz", scripted ? "expert" : "random", i);
-    save_episode(dir + name, e);
+    save_episode_with_origin(dir + name, e, s.task, rng.derive(i).next_u64(),
+                             scripted ? "scripted:" + s.task : "random");
   }
   return successes;
 }
@@ -130,7 +132,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
       online_successes += run_episode(env, model, planner.get(), act, seed, &e).success ? 1 : 0;
       char name[96];
       std::snprintf(name, sizeof name, "/online%02d_%s.npz", round, planners[i].c_str());
-      save_episode(data + name, e);
+      save_episode_with_origin(data + name, e, s.task, seed, planners[i]);
       replay.add(e);
     }
     train_until(trainer.steps() + d.online_steps, std::numeric_limits<double>::infinity());
@@ -251,14 +253,16 @@ int demo(const Args& args) {
     std::vector<Episode> eps;
     rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + 1000, &eps));
     write_png(d.out + "/episode_" + p + ".png", episode_sheet(eps[0], 5, 10));
-    write_gif(d.out + "/episode_" + p + ".gif", episode_frames(eps[0], s.task + ", planner " + p + ", episode 0", 4), 8);
+    write_gif(d.out + "/episode_" + p + ".gif",
+              episode_frames(eps[0], s.task + ", planner " + p + ", episode 0", 4), 8);
     std::printf("      %-14s success %.2f  return %.2f  %.3f s/step\n", p.c_str(), rows.back().success_rate,
                 rows.back().mean_return, rows.back().plan_s_per_step);
   }
   std::printf("[4/4] plan figures\n");
   plan_figures(*env, model, cfg, s, d);
   write_gif(d.out + "/latco_plan.gif",
-            plan_iteration_frames(*env, model, "latco", cfg, s.horizon, Rng(s.seed + 1000).derive(0).next_u64(), 5), 60);
+            plan_iteration_frames(*env, model, "latco", cfg, s.horizon, Rng(s.seed + 1000).derive(0).next_u64(), 5),
+            60);
 
   const std::string table = format_eval_table(rows, false);
   std::ofstream(d.out + "/results.md") << "# latco demo: task " << s.task << ", " << d.eval_episodes

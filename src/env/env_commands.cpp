@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <map>
 
 #include "core/command.h"
 #include "core/error.h"
@@ -13,6 +12,7 @@
 #include "env/collect.h"
 #include "env/env.h"
 #include "env/experts.h"
+#include "io/episode_origin.h"
 #include "io/gif.h"
 #include "io/npz.h"
 #include "io/png.h"
@@ -33,25 +33,6 @@ void make_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) LATCO_FAIL("cannot create folder " << dir << ": " << ec.message());
-}
-
-// An episode file that names what produced it: besides the episode's arrays (save_episode),
-// task and policy (uint8 arrays of their characters; numpy: bytes(f["task"]).decode()) and
-// seed (uint64 (1), the episode's reset seed).
-void save_collected(const std::string& path, const Episode& e, const std::string& task, uint64_t seed,
-                    const std::string& policy) {
-  save_episode(path, e);
-  std::map<std::string, NpyArray> m = read_npz(path);
-  std::vector<std::pair<std::string, NpyArray>> arrays(m.begin(), m.end());
-  auto text = [](const std::string& s) {
-    return NpyArray{"|u1", {int64_t(s.size())}, std::vector<uint8_t>(s.begin(), s.end())};
-  };
-  std::vector<uint8_t> seed_bytes(8);
-  for (int i = 0; i < 8; ++i) seed_bytes[i] = uint8_t(seed >> (8 * i));
-  arrays.push_back({"task", text(task)});
-  arrays.push_back({"seed", NpyArray{"<u8", {1}, seed_bytes}});
-  arrays.push_back({"policy", text(policy)});
-  write_npz(path, arrays);
 }
 
 // On the lottery, which goal the episode ended at (success: arrived at either goal) and what it
@@ -90,7 +71,8 @@ std::vector<HelpLine> with_env_flags(std::vector<HelpLine> v) {
 }
 
 // --expert picks another expert for the task (lottery: --expert lottery_safe).
-LATCO_COMMAND(collect, "episode files from a scripted or random policy: --task T --out DIR [--episodes N] [--policy P]") {
+LATCO_COMMAND(collect,
+              "episode files from a scripted or random policy: --task T --out DIR [--episodes N] [--policy P]") {
   std::string task = args.get("task", "");
   if (task.empty()) LATCO_FAIL("collect: --task is required (latco list tasks)");
   const std::string policy = args.get("policy", default_policy(task));
@@ -116,7 +98,8 @@ LATCO_COMMAND(collect, "episode files from a scripted or random policy: --task T
     Episode e = collect_episode(*env, expert.get(), es, hold);
     char name[64];
     std::snprintf(name, sizeof name, "/%s_%05d.npz", task.c_str(), i);
-    save_collected(out + name, e, task, es, kind == PolicyKind::Scripted ? "scripted:" + expert_name : "random");
+    save_episode_with_origin(out + name, e, task, es,
+                             kind == PolicyKind::Scripted ? "scripted:" + expert_name : "random");
     successes += e.success.back() ? 1 : 0;
     total += e.total_reward();
     char info[96];
