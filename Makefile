@@ -102,6 +102,22 @@ $(BUILD)/.deps-ok:
 	fi; \
 	echo "deps: $(DEB_PKGS) present"; touch $@
 
+# Generated sources: the config keys' meanings for `latco CMD --help`, taken from the comments on
+# the settings structs' fields, and the commit `latco --version` names (rewritten only on change).
+CXXFLAGS += -I$(BUILD)/gen
+KEY_HELP_SRCS := $(shell grep -rl 'void visit' src)
+$(BUILD)/gen/key_help.inc: src/io/key_help.awk $(KEY_HELP_SRCS)
+	@mkdir -p $(dir $@)
+	@awk -f src/io/key_help.awk $(KEY_HELP_SRCS) > $@.tmp && mv $@.tmp $@
+$(OBJ)/src/io/key_help.o: $(BUILD)/gen/key_help.inc
+$(BUILD)/gen/latco_commit.h: FORCE
+	@mkdir -p $(dir $@)
+	@c=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
+	 echo "#define LATCO_COMMIT \"$$c\"" > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+$(OBJ)/src/core/command.o: $(BUILD)/gen/latco_commit.h
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/latco: $(LIB_OBJS) $(MAIN_OBJ)
 	@echo "LINK $@"
 	@$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

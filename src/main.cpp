@@ -25,7 +25,7 @@ static std::string type_name(const std::type_info& t) {
 }
 
 static void usage() {
-  std::printf("usage: latco <command> [options] [key=value ...]\n\ncommands:\n");
+  std::printf("usage: latco <command> [options] [key=value ...]\n       latco <command> --help   (its flags and config keys; or latco help <command>)\n       latco --version\n\ncommands:\n");
   for (const auto& [name, c] : commands()) std::printf("  %-14s %s\n", name.c_str(), c.first.c_str());
   std::printf("  %-14s run one benchmark:", "bench <name>");
   for (const auto& [name, f] : benches()) std::printf(" %s", name.c_str());
@@ -49,11 +49,19 @@ static void keep_freed_memory() {
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress reaches logs line by line
   keep_freed_memory();
+  if (argc == 3 && std::string(argv[1]) == "help" && commands().count(argv[2])) {  // latco help CMD
+    std::printf("%s", format_help(argv[2]).c_str());
+    return 0;
+  }
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
     usage();
     return argc < 2 ? 1 : 0;
   }
   std::string cmd = argv[1];
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("%s\n", version_text().c_str());
+    return 0;
+  }
   try {
     if (cmd == "bench") {
       if (argc < 3 || !benches().count(argv[2])) {
@@ -74,7 +82,7 @@ int main(int argc, char** argv) {
     }
     Args args = Args::parse(argc, argv, 2);
     if (args.has("threads")) set_num_threads(static_cast<int>(args.get_int("threads", 2)));
-    return it->second.second(args);
+    return dispatch(cmd, args);
   } catch (const Error& e) {
     std::fprintf(stderr, "latco %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

@@ -11,6 +11,7 @@
 #include "core/timer.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
+#include "io/episode_origin.h"
 #include "io/progress.h"
 
 namespace fs = std::filesystem;
@@ -173,7 +174,8 @@ void Agent::add_episode(const Episode& e, bool write_file) {
   if (write_file) {
     char name[64];
     std::snprintf(name, sizeof name, "/episodes/ep%06lld.npz", (long long)episodes_);
-    save_episode(dir_ + name, e);
+    save_episode_with_origin(dir_ + name, e, s_.task, episode_seed(episodes_, false),
+                             episodes_ < s_.prefill_episodes ? "random" : s_.planner);
   }
   replay_->add(e);
 }
@@ -194,6 +196,21 @@ void Agent::collect(bool random) {
   agent_steps_ += st.steps;
   TrainMetrics m = random ? TrainMetrics{} : train(s_.updates_per_episode);
   log_row(false, st, m);
+  last_episode_ = st;
+  have_episode_ = true;
+}
+
+std::string Agent::progress_info() const {
+  char buf[192];
+  int n = trainer_->steps() > 0 ? std::snprintf(buf, sizeof buf, "loss %.1f | ", last_loss_) : 0;
+  buf[n] = 0;
+  if (have_episode_)
+    n += std::snprintf(buf + n, sizeof buf - n, "last episode: return %.2f, success %d", last_episode_.ret,
+                       int(last_episode_.success));
+  if (have_eval_)
+    std::snprintf(buf + n, sizeof buf - n, " | last eval: return %.2f, success %d", last_eval_.ret,
+                  int(last_eval_.success));
+  return buf;
 }
 
 TrainMetrics Agent::train(int steps) {
@@ -214,6 +231,8 @@ TrainMetrics Agent::train(int steps) {
       LATCO_FAIL(e.what() << "; batch saved to " << bpath << ", checkpoint to "
                           << checkpoint_path(dir_ + "/checkpoints", episodes_));
     }
+    last_loss_ = m.loss;
+    if (pretrain_progress_) pretrain_progress_->update(1, i + 1, progress_info());
     avg.loss += m.loss / steps;
     avg.kl += m.kl / steps;
     avg.image_ll += m.image_ll / steps;
@@ -234,14 +253,20 @@ void Agent::evaluate() {
     log_row(true, st, TrainMetrics{});
     char name[96];
     std::snprintf(name, sizeof name, "/eval/ep%06lld_%d.png", (long long)episodes_, i);
-    write_png(dir_ + name, episode_sheet(e, 5, 10));
+    char title[160];
+    std::snprintf(title, sizeof title, "%s, planner %s, after %lld episodes: return %.2f, success %d", s_.task.c_str(),
+                  s_.planner.c_str(), (long long)episodes_, st.ret, int(st.success));
+    write_png(dir_ + name, with_title(episode_sheet(e, 5, 10), {title, "every 5th step; * = success at that step"}));
     if (i == 0 && first.latents.defined()) {
       std::snprintf(name, sizeof name, "/plans/ep%06lld.png", (long long)episodes_);
-      write_png(dir_ + name, upscale(decode_latents(*model_, first.latents, 1), 2));
+      write_png(dir_ + name, with_title(upscale(decode_latents(*model_, first.latents, 1), 2),
+                                        {title, "the first plan's latents z_0 .. z_H decoded, left to right"}));
     }
+    last_eval_ = st;
+    have_eval_ = true;
     if (!quiet_)
-      std::printf("eval after %lld episodes: return %.2f, success %d, planning %.3f s/step\n", (long long)episodes_,
-                  st.ret, int(st.success), st.steps ? st.plan_seconds / st.steps : 0.0);
+      progress_print("eval after %lld episodes: return %.2f, success %d, planning %.3f s/step\n", (long long)episodes_,
+                     st.ret, int(st.success), st.steps ? st.plan_seconds / st.steps : 0.0);
   }
 }
 
@@ -286,31 +311,39 @@ int Agent::run() {
     return 0;
   }
   StopOnSignal stop;
-  Progress progress(total, "episodes");
+  // Phases: random-action episodes, pretraining steps, online episodes (plan, act, train).
+  Progress progress({{"prefill", s_.prefill_episodes, "episodes"},
+                     {"pretrain", s_.pretrain_steps, "steps"},
+                     {"online", s_.episodes, "episodes"}});
+  if (episodes_ > s_.prefill_episodes) progress.resume(2, episodes_ - s_.prefill_episodes);
+  else if (episodes_ > 0) progress.resume(0, episodes_);
   Timer clock;
   const double offset = started_;
-  char info[256];
   while (episodes_ < total) {
     const bool prefill = episodes_ < s_.prefill_episodes;
+    if (!prefill && !quiet_) progress.begin(2);
     collect(prefill);
-    if (episodes_ == s_.prefill_episodes && s_.pretrain_steps > 0 && replay_->steps() > 0) train(s_.pretrain_steps);
+    if (prefill && !quiet_) progress.update(0, episodes_, progress_info());
+    if (episodes_ == s_.prefill_episodes && s_.pretrain_steps > 0 && replay_->steps() > 0) {
+      if (!quiet_) progress.begin(1), pretrain_progress_ = &progress;
+      train(s_.pretrain_steps);
+      pretrain_progress_ = nullptr;
+    }
     started_ = offset + clock.seconds();
     const int64_t online = episodes_ - s_.prefill_episodes;
     if (!prefill && s_.eval_every > 0 && online % s_.eval_every == 0) evaluate();
     const bool saved = online > 0 && (online % s_.checkpoint_every_episodes == 0 || episodes_ == total);
     if (saved) save_checkpoint_now();
-    std::snprintf(info, sizeof info, "env steps %lld, grad steps %lld", (long long)env_steps_,
-                  (long long)trainer_->steps());
-    if (!quiet_) progress.update(episodes_, info);
+    if (online > 0 && !quiet_) progress.update(2, online, progress_info());
     if (const int sig = StopOnSignal::requested(); sig != 0 && episodes_ < total) {
       if (!saved) save_checkpoint_now();
-      std::printf("\ntrain: stopped by signal %d after %lld episodes; checkpoint %s written; continue with "
-                  "`latco train --resume --out %s`\n", sig, (long long)episodes_,
-                  checkpoint_path(dir_ + "/checkpoints", episodes_).c_str(), dir_.c_str());
+      progress_print("train: stopped by signal %d after %lld episodes; checkpoint %s written; continue with "
+                     "`latco train --resume --out %s`\n", sig, (long long)episodes_,
+                     checkpoint_path(dir_ + "/checkpoints", episodes_).c_str(), dir_.c_str());
       return sig;
     }
   }
-  if (!quiet_) progress.finish(episodes_, info);
+  if (!quiet_) progress.finish(progress_info());
   return 0;
 }
 

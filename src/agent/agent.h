@@ -17,6 +17,7 @@
 #include "io/config.h"
 #include "io/checkpoint.h"
 #include "io/csv.h"
+#include "io/progress.h"
 #include "io/png.h"
 #include "io/run_lock.h"
 #include "model/elbo.h"
@@ -27,9 +28,9 @@
 namespace latco {
 
 struct AgentSettings {
-  std::string task = "reach";        // environment name (latco collect --help lists them)
+  std::string task = "reach";        // environment name (latco list tasks)
   uint64_t seed = 0;                 // every random stream of the run derives from it
-  std::string planner = "latco";     // planner name (see plan/): latco, cem, shooting_gd, ...
+  std::string planner = "latco";     // planner name (latco list planners)
   int horizon = 30;                  // H: planning horizon
   int replan_every = 30;             // T_cache: actions executed per plan
   float action_noise = 0.3f;         // exploration noise std while collecting
@@ -110,6 +111,7 @@ class Agent {
   void load_checkpoint_from(const std::string& path, const Checkpoint& ck);
   void add_episode(const Episode& e, bool write_file);
   void log_row(bool eval, const EpisodeStats& st, const TrainMetrics& m);
+  std::string progress_info() const;  // loss, the last episode's and evaluation's return and success
 
   AgentSettings s_;
   RssmSettings ms_;
@@ -127,6 +129,11 @@ class Agent {
   int64_t episodes_ = 0, env_steps_ = 0, agent_steps_ = 0;
   double started_ = 0;
   std::string config_text_;
+  // The progress line: run() creates it; train() advances it while pretraining.
+  Progress* pretrain_progress_ = nullptr;
+  double last_loss_ = 0;
+  EpisodeStats last_episode_, last_eval_;
+  bool have_episode_ = false, have_eval_ = false;
 };
 
 // Helpers shared with eval and the demo.

@@ -2,12 +2,15 @@
 // and `latco eval` (a trained run with any planner).
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "agent/agent.h"
 #include "app/manifest.h"
 #include "agent/evaluation.h"
+#include "agent/pictures.h"
 #include "core/command.h"
 #include "io/checkpoint.h"
+#include "io/gif.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
 
@@ -17,6 +20,12 @@ namespace {
 std::string default_run_name(const Config& cfg) {
   return "runs/" + cfg.get_string("task", "reach") + "-" + cfg.get_string("planner", "latco") + "-s" +
          std::to_string(cfg.get_int("seed", 0));
+}
+
+void write_file_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  if (!f) LATCO_FAIL("cannot write " << path);
 }
 
 }  // namespace
@@ -74,8 +83,18 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   Config cfg = Config::load(run + "/config.yaml");
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   if (args.has("planner")) cfg.override_with("planner=" + args.get("planner"));
+  // A `latco train-model` folder: its config holds the model's keys and its training keys, and
+  // no task; evaluation keeps the model's keys and what the command line gives (task=NAME).
+  if (cfg.has("train_steps")) {
+    Config kept;
+    for (const auto& [k, e] : cfg.entries())
+      if (k.rfind("model_", 0) == 0 || k == "seed" || e.source == "command line") kept.set(k, e.value);
+    if (!kept.has("task")) LATCO_FAIL(run << " is a train-model folder, which does not name its task: add task=NAME");
+    cfg = kept;
+  }
   const int episodes = static_cast<int>(args.get_int("episodes", 10));
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 1000));
+  std::string out = args.get("out", "");
   args.check_all_read("eval");
 
   AgentSettings s;
@@ -96,8 +115,20 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   // A run's config holds its own planner's keys, whichever planner evaluates: check every key now.
   read_planner_keys(cfg, RssmLatentModel(model.transition()), s.horizon);
   cfg.check_all_used();
-  EvalSummary r = evaluate_planner(*env, model, s.planner, cfg, s.horizon, s.replan_every, episodes, seed);
+  std::vector<Episode> eps;
+  EvalSummary r = evaluate_planner(*env, model, s.planner, cfg, s.horizon, s.replan_every, episodes, seed, &eps);
   std::printf("%s", format_eval_table({r}, false).c_str());
+  // Pictures of the first episode and of the planner's first plan, in --out (default RUN/eval_PLANNER).
+  if (out.empty()) out = run + "/eval_" + s.planner;
+  std::filesystem::create_directories(out);
+  write_file_text(out + "/results.md", format_eval_table({r}, true));
+  const std::string title = s.task + ", planner " + s.planner + ", episode 0";
+  write_gif(out + "/episode.gif", episode_frames(eps[0], title, 4), 8);
+  write_png(out + "/episode.png", with_title(episode_sheet(eps[0], 5, 10),
+                                             {title, "every 5th step; * = success at that step"}));
+  std::vector<Image> plan = plan_iteration_frames(*env, model, s.planner, cfg, s.horizon, Rng(seed).derive(0).next_u64(), 0);
+  if (!plan.empty()) write_gif(out + "/plan.gif", plan, 60);
+  std::printf("eval: wrote %s/: results.md episode.gif episode.png%s\n", out.c_str(), plan.empty() ? "" : " plan.gif");
   return 0;
 }
 

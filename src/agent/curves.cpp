@@ -7,6 +7,7 @@
 
 #include "core/command.h"
 #include "core/error.h"
+#include "io/key_help.h"
 
 namespace latco {
 
@@ -54,26 +55,63 @@ Series metric_series(const std::string& csv_path, const std::string& label, cons
   return s;
 }
 
-Image learning_curves(const std::vector<std::string>& runs) {
-  std::vector<Series> succ, ret;
-  for (const auto& r : runs) {
-    std::string label = std::filesystem::path(r).filename().string();
-    if (label.empty()) label = std::filesystem::path(r).parent_path().filename().string();
-    succ.push_back(metric_series(r + "/metrics.csv", label, "env_steps", "success", 1));
-    ret.push_back(metric_series(r + "/metrics.csv", label, "env_steps", "return", 1));
+namespace {
+// Legend names: the folder names when they differ, otherwise the paths as given.
+std::vector<std::string> run_labels(const std::vector<std::string>& runs) {
+  std::vector<std::string> names, paths;
+  for (std::string r : runs) {
+    while (r.size() > 1 && r.back() == '/') r.pop_back();
+    paths.push_back(r);
+    names.push_back(std::filesystem::path(r).filename().string());
   }
-  PlotStyle a{"evaluation success", "environment steps", "success", false, 420, 300};
-  PlotStyle b{"evaluation return", "environment steps", "return", false, 420, 300};
-  return plot_row({plot_lines(succ, a), plot_lines(ret, b)});
+  for (size_t i = 0; i < names.size(); ++i)
+    for (size_t j = i + 1; j < names.size(); ++j)
+      if (names[i] == names[j]) return paths;
+  return names;
+}
+}  // namespace
+
+Image learning_curves(const std::vector<std::string>& runs) {
+  // `latco train` runs: evaluation success and return against environment steps. `latco
+  // train-model` runs (no env_steps column): the ELBO loss against gradient steps.
+  std::vector<Series> succ, ret, loss;
+  const std::vector<std::string> labels = run_labels(runs);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const std::string csv = runs[i] + "/metrics.csv";
+    const auto cols = read_metrics(csv);
+    if (cols.count("env_steps")) {
+      succ.push_back(metric_series(csv, labels[i], "env_steps", "success", 1));
+      ret.push_back(metric_series(csv, labels[i], "env_steps", "return", 1));
+      succ.back().color = ret.back().color = int(i);
+    } else {
+      loss.push_back(metric_series(csv, labels[i], "grad_step", "loss", -1));
+      loss.back().color = int(i);
+    }
+  }
+  std::vector<Image> panels;
+  if (!succ.empty()) {
+    panels.push_back(plot_lines(succ, PlotStyle{"evaluation success", "environment steps", "success", false, 420, 300}));
+    panels.push_back(plot_lines(ret, PlotStyle{"evaluation return", "environment steps", "return", false, 420, 300}));
+  }
+  if (!loss.empty())
+    panels.push_back(plot_lines(loss, PlotStyle{"world model: ELBO loss", "gradient steps", "loss", false, 420, 300}));
+  return plot_row(panels);
 }
 
-LATCO_COMMAND(plot, "learning curves: latco plot runs/a runs/b ... --out curves.png") {
-  const std::string out = args.get("out", "curves.png");
+LATCO_COMMAND(plot, "learning curves of runs: latco plot runs/a runs/b ... [--out curves.png]") {
+  if (args.positional.empty()) LATCO_FAIL("plot: name at least one run folder");
+  const std::string out = args.get("out", args.positional[0] + "/curves.png");
   args.check_all_read("plot");
-  LATCO_CHECK(!args.positional.empty()) << "plot: name at least one run folder";
+  if (out.size() < 5 || out.substr(out.size() - 4) != ".png") LATCO_FAIL("plot: --out must end in .png, got '" << out << "'");
+  const std::string parent = std::filesystem::path(out).parent_path().string();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
   write_png(out, learning_curves(args.positional));
   std::printf("plot: wrote %s (%zu runs)\n", out.c_str(), args.positional.size());
   return 0;
 }
+LATCO_COMMAND_HELP(plot, {"latco plot RUN [RUN ...] [--out curves.png]",
+                          {{"--out", "FIRST_RUN/curves.png", "the picture to write (.png)"}},
+                          "RUN ...: run folders of `latco train` or `latco train-model` (their metrics.csv)",
+                          {}});
 
 }  // namespace latco

@@ -1,5 +1,6 @@
 // Learning curves from runs' metrics.csv files: one line per run, the
-// evaluation rows' success (or return) against environment steps.
+// evaluation rows' success (or return) against environment steps, or a
+// world-model run's loss against gradient steps.
 // `latco plot` and the demo draw with it.
 #pragma once
 #include <map>
@@ -17,7 +18,8 @@ std::map<std::string, std::vector<double>> read_metrics(const std::string& path)
 Series metric_series(const std::string& csv_path, const std::string& label, const std::string& x_column,
                      const std::string& y_column, int eval_filter);
 
-// Success and return panels for several runs (folder names as labels).
+// Success and return panels for `latco train` runs, a loss panel for `latco train-model` runs;
+// legends name the folders (their paths where two folder names are equal).
 Image learning_curves(const std::vector<std::string>& run_dirs);
 
 }  // namespace latco

@@ -16,7 +16,11 @@
 #include "agent/curves.h"
 #include "agent/episode_runner.h"
 #include "agent/evaluation.h"
+#include "agent/pictures.h"
 #include "core/command.h"
+#include "io/episode_origin.h"
+#include "io/gif.h"
+#include "io/key_help.h"
 #include "core/timer.h"
 #include "env/collect.h"
 #include "io/checkpoint.h"
@@ -80,7 +84,8 @@ int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, con
     successes += e.any_success();
     char name[64];
     std::snprintf(name, sizeof name, "/%s%04d.npz", scripted ? "expert" : "random", i);
-    save_episode(dir + name, e);
+    save_episode_with_origin(dir + name, e, s.task, rng.derive(i).next_u64(),
+                             scripted ? "scripted:" + s.task : "random");
   }
   return successes;
 }
@@ -128,7 +133,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
       online_successes += run_episode(env, model, planner.get(), act, seed, &e).success ? 1 : 0;
       char name[96];
       std::snprintf(name, sizeof name, "/online%02d_%s.npz", round, planners[i].c_str());
-      save_episode(data + name, e);
+      save_episode_with_origin(data + name, e, s.task, seed, planners[i]);
       replay.add(e);
     }
     train_until(trainer.steps() + d.online_steps, std::numeric_limits<double>::infinity());
@@ -202,6 +207,7 @@ void plan_figures(Env& env, const Rssm& model, const Config& cfg, const AgentSet
 int demo(const Args& args) {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
+  if (args.has("out")) cfg.override_with("demo_out=" + args.get("out"));
   const bool dry_run = args.has("dry-run");  // check every key, build env, model and planners, stop
   args.check_all_read("demo");
   DemoSettings d;
@@ -259,18 +265,23 @@ int demo(const Args& args) {
     std::vector<Episode> eps;
     rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + 1000, &eps));
     write_png(d.out + "/episode_" + p + ".png", episode_sheet(eps[0], 5, 10));
+    write_gif(d.out + "/episode_" + p + ".gif",
+              episode_frames(eps[0], s.task + ", planner " + p + ", episode 0", 4), 8);
     std::printf("      %-14s success %.2f  return %.2f  %.3f s/step\n", p.c_str(), rows.back().success_rate,
                 rows.back().mean_return, rows.back().plan_s_per_step);
   }
   std::printf("[4/4] plan figures\n");
   plan_figures(*env, model, cfg, s, d);
+  write_gif(d.out + "/latco_plan.gif",
+            plan_iteration_frames(*env, model, "latco", cfg, s.horizon, Rng(s.seed + 1000).derive(0).next_u64(), 5),
+            60);
 
   const std::string table = format_eval_table(rows, false);
   std::ofstream(d.out + "/results.md") << "# latco demo: task " << s.task << ", " << d.eval_episodes
                                       << " evaluation episodes per planner\n\n"
                                       << format_eval_table(rows, true);
-  std::printf("\n%s\nwrote %s/: results.md learning_curve.png latco_plan.png optimization.png "
-              "episode_<planner>.png data/ model/  (%.0f s)\n",
+  std::printf("\n%s\nwrote %s/: results.md learning_curve.png latco_plan.png latco_plan.gif optimization.png "
+              "episode_<planner>.png episode_<planner>.gif data/ model/  (%.0f s)\n",
               table.c_str(), d.out.c_str(), total.seconds());
   return 0;
 }
@@ -278,5 +289,22 @@ int demo(const Args& args) {
 }  // namespace
 
 LATCO_COMMAND(demo, "end-to-end demo (make run): --config configs/demo.yaml [--dry-run] [key=value ...]") { return demo(args); }
+LATCO_COMMAND_HELP(demo, {"latco demo --config configs/demo.yaml [--out DIR] [--dry-run] [key=value ...]",
+                          {{"--config", "", "config file (configs/demo.yaml); none: defaults"},
+                           {"--out", "results (demo_out)", "folder for the table, figures, data and model"},
+                           {"--dry-run", "", "resolve every key, build environment, model and planners, then stop"}},
+                          "",
+                          [] {
+                            return config_keys([](const Config& cfg) {
+                              DemoSettings d;
+                              AgentSettings s;
+                              RssmSettings ms;
+                              cfg.apply(d);
+                              cfg.apply(s);
+                              cfg.apply(ms);
+                              Rssm probe_model(ms, 4, s.seed);
+                              read_planner_keys(cfg, RssmLatentModel(probe_model.transition()), s.horizon);
+                            });
+                          }});
 
 }  // namespace latco

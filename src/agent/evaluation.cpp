@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <numeric>
 
+#include "io/progress.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
 
@@ -30,6 +32,7 @@ EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& pla
   std::vector<double> succ, ret;
   double plan_s = 0;
   int steps = 0, plans = 0;
+  Progress progress({{"evaluate " + planner, episodes, "episodes"}});
   for (int i = 0; i < episodes; ++i) {
     Episode e;
     EpisodeStats st = run_episode(env, model, p.get(), ActSettings{replan_every, 0.0f}, Rng(seed).derive(i).next_u64(),
@@ -41,7 +44,12 @@ EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& pla
     steps += st.steps;
     plans += st.plans;
     sum.runs.push_back(st);
+    char info[128];
+    std::snprintf(info, sizeof info, "last return %.2f, success %d | successes %d of %d", st.ret, int(st.success),
+                  int(std::lround(std::accumulate(succ.begin(), succ.end(), 0.0))), i + 1);
+    progress.update(i + 1, info);
   }
+  progress.finish("");
   mean_se(succ, sum.success_rate, sum.success_se);
   mean_se(ret, sum.mean_return, sum.return_se);
   sum.plan_s_per_step = steps ? plan_s / steps : 0;

@@ -2,6 +2,8 @@
 // from the file that implements them, so main.cpp never changes:
 //   LATCO_COMMAND(collect, "collect episodes: --task T --policy scripted|random ...") { ...; return 0; }
 //   LATCO_BENCH(gemm) { ...; bench_print("gemm_gflops_256", g, "GFLOPS"); }
+// and describe themselves for `latco CMD --help` (usage, flags, the config keys they read):
+//   LATCO_COMMAND_HELP(collect, {"latco collect --task T --out DIR [...]", {{"--task", "", "..."}}, ""});
 #pragma once
 #include <functional>
 #include <map>
@@ -33,6 +35,27 @@ struct Args {
 
 using CommandFn = std::function<int(const Args&)>;
 bool register_command(const std::string& name, const std::string& help, CommandFn fn);
+
+// One line of a command's help: a flag or a config key, its default and its meaning.
+struct HelpLine {
+  std::string name, value, meaning;  // value: the default ("" for a required flag or no default)
+};
+struct CommandHelp {
+  std::string usage;            // "latco train --config FILE [--out DIR] [key=value ...]"
+  std::vector<HelpLine> flags;  // every --flag the command reads
+  std::string positional;       // what positional arguments mean; "" = the command takes none
+  // The config keys the command reads, with defaults and meanings (io/key_help.h builds them
+  // from the settings structs); empty function: the command reads no config keys.
+  std::function<std::vector<HelpLine>()> keys;
+};
+bool register_help(const std::string& name, CommandHelp help);
+const CommandHelp* command_help(const std::string& name);  // nullptr if none registered
+std::string format_help(const std::string& name);         // the text `latco NAME --help` prints
+// `latco NAME args`: --help prints the help; positional arguments are an error for a command
+// whose help says it takes none; otherwise runs it.
+int dispatch(const std::string& name, const Args& args);
+// "latco 0.1.0 (commit abc1234)"; the commit is the build's `git rev-parse --short HEAD`.
+std::string version_text();
 bool register_bench(const std::string& name, CommandFn fn);
 const std::map<std::string, std::pair<std::string, CommandFn>>& commands();
 const std::map<std::string, CommandFn>& benches();
@@ -51,6 +74,8 @@ void bench_print(const std::string& name, double value, const std::string& unit)
   static bool LATCO_CAT_(latco_cmd_reg_, name) =                                          \
       ::latco::register_command(#name, help, LATCO_CAT_(latco_cmd_, name));               \
   static int LATCO_CAT_(latco_cmd_, name)(const ::latco::Args& args)
+#define LATCO_COMMAND_HELP(name, ...)                                                    \
+  static bool LATCO_CAT_(latco_help_reg_, name) = ::latco::register_help(#name, ::latco::CommandHelp __VA_ARGS__)
 #define LATCO_BENCH(name)                                                                 \
   static int LATCO_CAT_(latco_bench_, name)(const ::latco::Args& args);                  \
   static bool LATCO_CAT_(latco_bench_reg_, name) =                                        \

@@ -1,10 +1,10 @@
 // Commands of the env part: `latco collect` (episode files from a scripted or
 // random policy), `latco render` (a contact sheet of one episode) and
 // `latco bench env` (step + render throughput, one thread).
-#include <sys/stat.h>
-
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 #include "core/command.h"
 #include "core/error.h"
@@ -12,8 +12,11 @@
 #include "env/collect.h"
 #include "env/env.h"
 #include "env/experts.h"
+#include "io/episode_origin.h"
+#include "io/gif.h"
 #include "io/npz.h"
 #include "io/png.h"
+#include "io/progress.h"
 
 namespace latco {
 
@@ -27,28 +30,58 @@ PolicyKind parse_policy(const std::string& p) {
 }
 
 void make_dir(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) LATCO_FAIL("cannot create folder " << dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) LATCO_FAIL("cannot create folder " << dir << ": " << ec.message());
+}
+
+// On the lottery, which goal the episode ended at (success: arrived at either goal) and what it
+// paid: ", at the lottery goal (paid -40)"; "" on other tasks.
+std::string lottery_goal(const Env& env, const Episode& e) {
+  if (env.name() != "lottery") return "";
+  const std::vector<double> st = env.state();  // x, y, vx, vy, safe goal xy, lottery goal xy
+  auto d2 = [&](int g) { return (st[0] - st[g]) * (st[0] - st[g]) + (st[1] - st[g + 1]) * (st[1] - st[g + 1]); };
+  if (!e.success.back()) return ", at no goal";
+  char buf[96];
+  std::snprintf(buf, sizeof buf, ", at the %s goal (paid %.0f)", d2(4) < d2(6) ? "safe" : "lottery", e.reward.back());
+  return buf;
+}
+
+// Scripted where the task has an expert, random otherwise (the locomotion tasks).
+std::string default_policy(const std::string& task) {
+  const auto names = expert_names();
+  return std::find(names.begin(), names.end(), task) != names.end() ? "scripted" : "random";
 }
 
 EnvSettings settings_from(const Args& args) {
   EnvSettings s;
   s.image_size = static_cast<int>(args.get_int("size", 64));
   s.task_dir = args.get("task_dir", s.task_dir);
-  LATCO_CHECK(s.image_size >= 8 && s.image_size <= 1024) << "--size must be in [8, 1024], got " << s.image_size;
+  if (!(s.image_size >= 8 && s.image_size <= 1024)) LATCO_FAIL("--size must be in [8, 1024], got " << s.image_size);
   return s;
 }
 }  // namespace
 
+const std::vector<HelpLine> kEnvFlags = {
+    {"--size", "64", "image height and width in pixels (8 to 1024)"},
+    {"--task_dir", "data/tasks", "folder holding the tasks' MJCF files"}};
+std::vector<HelpLine> with_env_flags(std::vector<HelpLine> v) {
+  v.insert(v.end(), kEnvFlags.begin(), kEnvFlags.end());
+  return v;
+}
+
 // --expert picks another expert for the task (lottery: --expert lottery_safe).
-LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--noise 0.3] [--hold k] [--expert E] --episodes N --out DIR [--seed S] [--size 64]") {
+LATCO_COMMAND(collect,
+              "episode files from a scripted or random policy: --task T --out DIR [--episodes N] [--policy P]") {
   std::string task = args.get("task", "");
-  LATCO_CHECK(!task.empty()) << "collect: --task is required";
-  PolicyKind kind = parse_policy(args.get("policy", "scripted"));
+  if (task.empty()) LATCO_FAIL("collect: --task is required (latco list tasks)");
+  const std::string policy = args.get("policy", default_policy(task));
+  PolicyKind kind = parse_policy(policy);
   float noise = static_cast<float>(args.get_double("noise", 0.0));
   int hold = static_cast<int>(args.get_int("hold", 1));  // random policy: steps each action is held
   int episodes = static_cast<int>(args.get_int("episodes", 50));
   std::string out = args.get("out", "");
-  LATCO_CHECK(!out.empty()) << "collect: --out DIR is required";
+  if (out.empty()) LATCO_FAIL("collect: --out DIR is required");
   uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
   EnvSettings s = settings_from(args);
   std::string expert_name = args.get("expert", task);
@@ -59,55 +92,120 @@ LATCO_COMMAND(collect, "episode files: --task T --policy scripted|random [--nois
   make_dir(out);
   int successes = 0;
   double total = 0;
+  Progress progress({{"collect " + task, episodes, "episodes"}});
   for (int i = 0; i < episodes; ++i) {
     uint64_t es = Rng(seed).derive(static_cast<uint64_t>(i)).next_u64();
     Episode e = collect_episode(*env, expert.get(), es, hold);
     char name[64];
     std::snprintf(name, sizeof name, "/%s_%05d.npz", task.c_str(), i);
-    save_episode(out + name, e);
+    save_episode_with_origin(out + name, e, task, es,
+                             kind == PolicyKind::Scripted ? "scripted:" + expert_name : "random");
     successes += e.success.back() ? 1 : 0;
     total += e.total_reward();
+    char info[96];
+    std::snprintf(info, sizeof info, "last return %.2f, success %d | successes %d of %d", e.total_reward(),
+                  int(e.success.back()), successes, i + 1);
+    progress.update(i + 1, info);
   }
+  progress.finish("");
   std::printf("collect %s policy=%s noise=%.2f episodes=%d success_rate %.3f mean_return %.3f -> %s\n", task.c_str(),
-              args.get("policy", "scripted").c_str(), noise, episodes, successes / double(episodes), total / episodes,
+              policy.c_str(), noise, episodes, successes / double(episodes), total / episodes,
               out.c_str());
   return 0;
 }
 
-LATCO_COMMAND(render, "contact sheet of one episode: --task T [--policy scripted|random] [--expert E] [--seed S] [--every k] [--cols 8] [--scale 1] [--size 64] --out sheet.png") {
+LATCO_COMMAND_HELP(collect,
+                   {"latco collect --task T --out DIR [--episodes N] [--policy scripted|random] [--noise X] [--hold K] "
+                    "[--expert E] [--seed S] [--size N]",
+                    with_env_flags({{"--task", "", "task name (latco list tasks); required"},
+                                    {"--out", "", "folder for the episode files TASK_00000.npz, ... (created); required"},
+                                    {"--episodes", "50", "episodes to collect"},
+                                    {"--policy", "scripted if the task has an expert, else random", "scripted | random"},
+                                    {"--noise", "0", "std of Gaussian noise added to the expert's actions"},
+                                    {"--hold", "1", "random policy: steps each random action is held"},
+                                    {"--expert", "the task's", "another scripted expert (lottery: lottery_safe)"},
+                                    {"--seed", "0", "episode i starts from a seed derived from (seed, i)"}}),
+                    "",
+                    {}});
+
+LATCO_COMMAND(render, "one episode as a contact sheet (.png) or an animation (.gif): --task T --out F [--policy P]") {
   std::string task = args.get("task", "");
-  LATCO_CHECK(!task.empty()) << "render: --task is required";
-  PolicyKind kind = parse_policy(args.get("policy", "scripted"));
+  if (task.empty()) LATCO_FAIL("render: --task is required (latco list tasks)");
+  const std::string policy = args.get("policy", default_policy(task));
+  PolicyKind kind = parse_policy(policy);
   float noise = static_cast<float>(args.get_double("noise", 0.0));
   uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
   std::string out = args.get("out", "");
-  LATCO_CHECK(!out.empty()) << "render: --out sheet.png is required";
+  if (out.empty()) LATCO_FAIL("render: --out sheet.png or --out episode.gif is required");
+  const std::string ext = out.size() > 4 ? out.substr(out.size() - 4) : "";
+  if (ext != ".png" && ext != ".gif") LATCO_FAIL("render: --out must end in .png or .gif, got '" << out << "'");
+  const bool gif = ext == ".gif";
   int every = static_cast<int>(args.get_int("every", 0));
   int cols = static_cast<int>(args.get_int("cols", 8));
-  int scale = static_cast<int>(args.get_int("scale", 1));
-  LATCO_CHECK(scale >= 1 && scale <= 16) << "--scale must be in [1, 16], got " << scale;
+  int scale = static_cast<int>(args.get_int("scale", gif ? 4 : 1));
+  if (!(scale >= 1 && scale <= 16)) LATCO_FAIL("--scale must be in [1, 16], got " << scale);
   EnvSettings s = settings_from(args);
   std::string expert_name = args.get("expert", task);
   args.check_all_read("render");
   auto env = make_env(task, s);
   std::unique_ptr<Expert> expert;
   if (kind == PolicyKind::Scripted) expert = make_expert(expert_name, noise);
+  const std::string parent = std::filesystem::path(out).parent_path().string();
+  if (!parent.empty()) make_dir(parent);
   Episode e = collect_episode(*env, expert.get(), seed);
+  const std::string who = kind == PolicyKind::Scripted ? "scripted expert " + expert_name : "random policy";
+  const std::string goal = lottery_goal(*env, e);
+  auto frame = [&](int t) {
+    Image im(e.H, e.W);
+    std::copy(e.image.begin() + static_cast<size_t>(t) * e.H * e.W * 3,
+              e.image.begin() + static_cast<size_t>(t + 1) * e.H * e.W * 3, im.rgb.begin());
+    return scale > 1 ? upscale(im, scale) : im;
+  };
+  char head[160];
+  if (gif) {  // one frame per step, under a line: step, return so far, success
+    std::vector<Image> frames;
+    double ret = 0;
+    for (int t = 0; t < e.T; ++t) {
+      ret += e.reward[t];
+      std::snprintf(head, sizeof head, "t=%d  return %.1f%s", t, ret, e.success[t] ? "  success" : "");
+      frames.push_back(with_title(frame(t), {task, head}));
+    }
+    pad_to_common_size(frames);  // the titles differ in width
+    write_gif(out, frames, 8);
+    std::printf("render %s (%s, seed %llu): %d frames, return %.2f, final success %d%s -> %s\n", task.c_str(),
+                who.c_str(), (unsigned long long)seed, e.T, e.total_reward(), int(e.success.back()), goal.c_str(),
+                out.c_str());
+    return 0;
+  }
   if (every <= 0) every = std::max(1, (e.T - 1) / 31);  // about 32 frames
   std::vector<Image> tiles;
   std::vector<std::string> labels;
   for (int t = 0; t < e.T; t += every) {
-    Image im(e.H, e.W);
-    std::copy(e.image.begin() + static_cast<size_t>(t) * e.H * e.W * 3,
-              e.image.begin() + static_cast<size_t>(t + 1) * e.H * e.W * 3, im.rgb.begin());
-    tiles.push_back(scale > 1 ? upscale(im, scale) : im);
+    tiles.push_back(frame(t));
     labels.push_back(std::to_string(t) + (e.success[t] ? "*" : ""));
   }
-  write_png(out, image_grid(tiles, cols, 2, labels));
-  std::printf("render %s: %d frames (every %d), return %.2f, final success %d -> %s\n", task.c_str(), e.T, every,
-              e.total_reward(), int(e.success.back()), out.c_str());
+  std::snprintf(head, sizeof head, "%s, %s, seed %llu: return %.2f, final success %d%s", task.c_str(), who.c_str(),
+                (unsigned long long)seed, e.total_reward(), int(e.success.back()), goal.c_str());
+  write_png(out, with_title(image_grid(tiles, cols, 2, labels),
+                            {head, "labels: step t; * = the task's success criterion holds at t"}));
+  std::printf("render %s: %d frames (every %d), return %.2f, final success %d%s -> %s\n", task.c_str(), e.T, every,
+              e.total_reward(), int(e.success.back()), goal.c_str(), out.c_str());
   return 0;
 }
+LATCO_COMMAND_HELP(render, {"latco render --task T --out sheet.png|episode.gif [--policy scripted|random] [--seed S] "
+                            "[--every K] [--cols N] [--scale N] [--size N]",
+                            with_env_flags({{"--task", "", "task name (latco list tasks); required"},
+                                            {"--out", "", "the picture to write: .png a contact sheet, .gif one frame per step; required"},
+                                            {"--policy", "scripted if the task has an expert, else random",
+                                             "scripted | random"},
+                                            {"--noise", "0", "std of Gaussian noise added to the expert's actions"},
+                                            {"--expert", "the task's", "another scripted expert (lottery: lottery_safe)"},
+                                            {"--seed", "0", "the episode's seed"},
+                                            {"--every", "about 32 frames in all", "contact sheet: draw every k-th frame"},
+                                            {"--cols", "8", "contact sheet: frames per row"},
+                                            {"--scale", "1 (.png), 4 (.gif)", "pixel upscaling of each frame (1 to 16)"}}),
+                            "",
+                            {}});
 
 // Thread CPU seconds: on a shared, loaded machine this is steadier than wall time.
 static double thread_cpu_seconds() {

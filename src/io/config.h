@@ -16,6 +16,7 @@
 #include <map>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 #include "core/error.h"
@@ -52,9 +53,22 @@ class Config {
   // Binds every field a settings struct lists in visit().
   template <class S>
   void apply(S& settings) const {
+    if (recorder_) {
+      std::vector<std::pair<std::string, std::string>> kv;
+      Describer d{kv};
+      settings.visit(d);
+      for (auto& [k, v] : kv) recorder_->push_back({k, v, typeid(S).name()});
+    }
     Binder b{*this};
     settings.visit(b);
   }
+  // `latco CMD --help`: every field later applied to this config (or a copy) is also listed in
+  // `out` with its value before binding, so a config with no entries lists the defaults.
+  struct KeyRecord {
+    std::string key, value;
+    std::string owner;  // the settings struct's (mangled) type name
+  };
+  void record_keys(std::vector<KeyRecord>* out) { recorder_ = out; }
   // Writes `key: value` lines for every field of a settings struct (its current values).
   template <class S>
   static void describe(S& settings, std::vector<std::pair<std::string, std::string>>& out) {
@@ -101,6 +115,7 @@ class Config {
   static std::string num_text(double v, int digits);
   static Config load_nested(const std::string& path, int depth);
   std::map<std::string, Entry> entries_;
+  std::vector<KeyRecord>* recorder_ = nullptr;
 };
 
 }  // namespace latco

@@ -1,5 +1,5 @@
 // Line plots rasterised directly into an RGB image: data-to-pixel maps, Bresenham
-// lines (2 px wide), ticks and text through io/png's bitmap font.
+// lines (2 px wide, or 1 px dashed), dots, ticks and text through io/png's bitmap font.
 #include "io/plot.h"
 
 #include <algorithm>
@@ -16,6 +16,7 @@ const uint8_t kPalette[][3] = {{31, 119, 180}, {214, 39, 40}, {44, 160, 44}, {25
                                {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127}};
 const uint8_t kInk[3] = {20, 20, 20};
 const uint8_t kGrid[3] = {225, 225, 225};
+const uint8_t kWhite[3] = {255, 255, 255};
 
 void put(Image& img, int r, int c, const uint8_t col[3]) {
   if (r < 0 || c < 0 || r >= img.height || c >= img.width) return;
@@ -23,13 +24,15 @@ void put(Image& img, int r, int c, const uint8_t col[3]) {
   p[0] = col[0], p[1] = col[1], p[2] = col[2];
 }
 
-void line(Image& img, int r0, int c0, int r1, int c1, const uint8_t col[3], int thick) {
+// Bresenham; dashed: 6 pixels on, 4 off.
+void line(Image& img, int r0, int c0, int r1, int c1, const uint8_t col[3], int thick, bool dashed = false) {
   const int dc = std::abs(c1 - c0), dr = -std::abs(r1 - r0);
   const int sc = c0 < c1 ? 1 : -1, sr = r0 < r1 ? 1 : -1;
   int err = dc + dr;
-  for (;;) {
-    for (int a = 0; a < thick; ++a)
-      for (int b = 0; b < thick; ++b) put(img, r0 + a, c0 + b, col);
+  for (int n = 0;; ++n) {
+    if (!dashed || n % 10 < 6)
+      for (int a = 0; a < thick; ++a)
+        for (int b = 0; b < thick; ++b) put(img, r0 + a, c0 + b, col);
     if (r0 == r1 && c0 == c1) break;
     const int e2 = 2 * err;
     if (e2 >= dr) err += dr, c0 += sc;
@@ -37,7 +40,15 @@ void line(Image& img, int r0, int c0, int r1, int c1, const uint8_t col[3], int 
   }
 }
 
+void dot(Image& img, int r, int c, int radius, const uint8_t col[3]) {
+  for (int a = -radius; a <= radius; ++a)
+    for (int b = -radius; b <= radius; ++b)
+      if (a * a + b * b <= radius * radius + radius) put(img, r + a, c + b, col);
+}
+
 }  // namespace
+
+const uint8_t* plot_color(int k) { return kPalette[((k % 8) + 8) % 8]; }
 
 std::vector<double> nice_ticks(double lo, double hi, int target) {
   std::vector<double> t;
@@ -84,13 +95,28 @@ Image plot_lines(const std::vector<Series>& series, const PlotStyle& st) {
   if (!(x1 >= x0)) x0 = 0, x1 = 1;
   if (!(y1 >= y0)) y0 = 0, y1 = 1;
   if (x1 == x0) x0 -= 0.5, x1 += 0.5;
-  if (y1 == y0) y0 -= st.log_y ? 1 : 0.5 * std::max(1.0, std::fabs(y0)), y1 += st.log_y ? 1 : 0.5 * std::max(1.0, std::fabs(y1));
+  // A constant series: an all-zero one (a success rate) gets the axis [0, 1].
+  if (y1 == y0 && !st.log_y && y0 == 0) y1 = 1;
+  else if (y1 == y0) y0 -= st.log_y ? 1 : 0.5 * std::fabs(y0), y1 += st.log_y ? 1 : 0.5 * std::fabs(y1);
   if (st.log_y) y0 = std::floor(y0), y1 = std::ceil(y1);
-  const double ypad = st.log_y ? 0 : 0.05 * (y1 - y0);
+  const bool fixed_x = st.x_hi > st.x_lo, fixed_y = st.y_hi > st.y_lo;
+  if (fixed_x) x0 = st.x_lo, x1 = st.x_hi;
+  if (fixed_y) y0 = st.y_lo, y1 = st.y_hi;
+  const double ypad = st.log_y || fixed_y ? 0 : 0.05 * (y1 - y0);
   y0 -= ypad, y1 += ypad;
   // ----- layout -----
-  const int left = 58, right = 12, top = 32, bottom = 36;
+  const int left = 58, right = 12, top = 32, bottom = 40;
   const int pw = st.width - left - right, ph = st.height - top - bottom;
+  if (st.equal_aspect) {  // widen the shorter range so that a unit is as long on both axes
+    const double sx = pw / (x1 - x0), sy = ph / (y1 - y0);
+    if (sx > sy) {
+      const double c = 0.5 * (x0 + x1), half = 0.5 * pw / sy;
+      x0 = c - half, x1 = c + half;
+    } else {
+      const double c = 0.5 * (y0 + y1), half = 0.5 * ph / sx;
+      y0 = c - half, y1 = c + half;
+    }
+  }
   auto px = [&](double x) { return left + int(std::lround((x - x0) / (x1 - x0) * (pw - 1))); };
   auto py = [&](double y) { return top + int(std::lround((y1 - y) / (y1 - y0) * (ph - 1))); };
   // ----- grid and ticks -----
@@ -119,13 +145,21 @@ Image plot_lines(const std::vector<Series>& series, const PlotStyle& st) {
   // ----- axes and labels -----
   line(img, top, left - 1, top + ph, left - 1, kInk, 1);
   line(img, top + ph, left - 1, top + ph, left + pw - 1, kInk, 1);
-  if (!st.title.empty()) draw_text(img, 6, left + (pw - text_width(st.title)) / 2, st.title, kInk);
-  if (!st.xlabel.empty()) draw_text(img, st.height - 11, left + (pw - text_width(st.xlabel)) / 2, st.xlabel, kInk);
-  if (!st.ylabel.empty()) draw_text(img, 16, 4, st.ylabel + (st.log_y ? " (LOG)" : ""), kInk);
+  if (!st.title.empty()) draw_text(img, 4, std::max(2, left + (pw - text_width(st.title)) / 2), st.title, kInk);
+  if (!st.xlabel.empty()) draw_text(img, top + ph + 20, left + (pw - text_width(st.xlabel)) / 2, st.xlabel, kInk);
+  if (!st.ylabel.empty()) draw_text(img, 17, 4, st.ylabel + (st.log_y ? " (log)" : ""), kInk);
   // ----- series -----
+  auto colour = [&](size_t k, uint8_t out[3]) {
+    const uint8_t* c = plot_color(series[k].color >= 0 ? series[k].color : int(k));
+    const double f = std::clamp(series[k].fade, 0.0, 1.0);
+    for (int i = 0; i < 3; ++i) out[i] = uint8_t(std::lround(c[i] + f * (255 - c[i])));
+  };
+  auto marker_radius = [&](const Series& s) { return s.marker >= 0 ? s.marker : (s.x.size() <= 40 ? 2 : 0); };
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
-    const uint8_t* col = kPalette[k % 8];
+    uint8_t col[3];
+    colour(k, col);
+    const int mr = marker_radius(s);
     bool have = false;
     int pr = 0, pc = 0;
     for (size_t i = 0; i < s.x.size(); ++i) {
@@ -134,21 +168,44 @@ Image plot_lines(const std::vector<Series>& series, const PlotStyle& st) {
         have = false;
         continue;
       }
-      const int r = std::clamp(py(y), top, top + ph - 1), c = px(s.x[i]);
-      if (have) line(img, pr, pc, r, c, col, 2);
-      else put(img, r, c, col);
+      const int r = std::clamp(py(y), top, top + ph - 1), c = std::clamp(px(s.x[i]), left, left + pw - 1);
+      if (have && s.line) line(img, pr, pc, r, c, col, s.dashed ? 1 : 2, s.dashed);
+      else if (mr == 0) put(img, r, c, col);
+      if (mr > 0) dot(img, r, c, mr, col);
       pr = r, pc = c, have = true;
     }
   }
-  // ----- legend (top right) -----
-  int row = top + 4;
-  for (size_t k = 0; k < series.size(); ++k) {
-    if (series[k].label.empty()) continue;
-    const int w = text_width(series[k].label);
-    const int c = left + pw - w - 22;
-    line(img, row + 3, c, row + 3, c + 12, kPalette[k % 8], 2);
-    draw_text(img, row, c + 16, series[k].label, kInk);
-    row += kFontLineHeight + 3;
+  // ----- legend, on white, in the corner of the plot area that covers the fewest points -----
+  int n = 0, w = 0;
+  for (const auto& s : series)
+    if (!s.label.empty()) ++n, w = std::max(w, text_width(s.label));
+  if (n > 0) {
+    const int lw = w + 29, lh = n * (kFontLineHeight + 1) + 3;
+    int best = -1, c0 = 0, r0 = 0;
+    for (int corner = 0; corner < 4; ++corner) {
+      const int cc = corner % 2 ? left + 3 : left + pw - lw + 1, rr = corner / 2 ? top + ph - lh - 2 : top + 3;
+      int covered = 0;
+      for (const auto& s : series)
+        for (size_t i = 0; i < s.x.size(); ++i) {
+          const double y = ty(s.y[i]);
+          if (!std::isfinite(s.x[i]) || !std::isfinite(y)) continue;
+          const int r = py(y), c = px(s.x[i]);
+          covered += r >= rr - 2 && r < rr + lh && c >= cc - 3 && c < cc + lw;
+        }
+      if (best < 0 || covered < best) best = covered, c0 = cc, r0 = rr;
+    }
+    for (int r = r0 - 2; r < r0 + lh - 2; ++r)
+      for (int c = c0 - 3; c < c0 + lw - 3; ++c) put(img, r, c, kWhite);
+    int row = r0;
+    for (size_t k = 0; k < series.size(); ++k) {
+      if (series[k].label.empty()) continue;
+      uint8_t col[3];
+      colour(k, col);
+      if (series[k].line) line(img, row + 4, c0, row + 4, c0 + 12, col, series[k].dashed ? 1 : 2, series[k].dashed);
+      if (marker_radius(series[k]) > 0 || !series[k].line) dot(img, row + 4, c0 + 6, 2, col);
+      draw_text(img, row, c0 + 17, series[k].label, kInk);
+      row += kFontLineHeight + 1;
+    }
   }
   return img;
 }

@@ -1,5 +1,5 @@
 // PNG images (through stb_image_write), an image grid for contact sheets and a
-// tiny 5x7 bitmap font for labels. RGB uint8, row-major (H, W, 3) everywhere.
+// small bitmap font for labels (io/font.cpp). RGB uint8, row-major (H, W, 3) everywhere.
 // Not here: reading PNGs, alpha channels, anti-aliased text.
 #pragma once
 #include <cstdint>
@@ -30,10 +30,17 @@ Image upscale(const Image& src, int factor);
 Image image_grid(const std::vector<Image>& tiles, int cols, int pad = 2, const std::vector<std::string>& labels = {},
                  uint8_t bg = 255);
 
-// Draws text with the 5x7 font (6 px advance, 8 px line), scaled by `scale`.
-// Covers ' ' to '~'; lower case is drawn as upper case.
+// Pads every image with white (right and bottom) to the largest height and width among them
+// (frames of one GIF must share a size).
+void pad_to_common_size(std::vector<Image>& images);
+
+// The image under lines of text (a title), on white, left-aligned; wider text widens the image.
+Image with_title(const Image& body, const std::vector<std::string>& lines);
+
+// Draws text with the bitmap font (5x7 above the baseline, 2 rows of descenders, 6 px
+// advance, 11 px line), scaled by `scale`; `row` is the top of the line. Covers ' ' to '~'.
 void draw_text(Image& img, int row, int col, const std::string& text, const uint8_t color[3], int scale = 1);
 int text_width(const std::string& text, int scale = 1);
-constexpr int kFontLineHeight = 8;
+constexpr int kFontLineHeight = 11;
 
 }  // namespace latco

@@ -14,9 +14,11 @@
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/csv.h"
+#include "io/key_help.h"
 #include "io/npz.h"
 #include "io/png.h"
 #include "io/run_lock.h"
+#include "io/progress.h"
 #include "model/elbo.h"
 
 namespace fs = std::filesystem;
@@ -66,18 +68,27 @@ Image to_image(const Tensor& t, int64_t row) {
       im.rgb[i * 3 + c] = uint8_t(std::lround(std::fmin(std::fmax((p[c * HW + i] + 0.5f) * 255.0f, 0.0f), 255.0f)));
   return im;
 }
-// The grid upscaled x2 under a one-line caption.
-Image captioned(const Image& grid, const std::string& caption) {
+// A grid of `cols` columns of W-pixel frames (image_grid, pad 1), upscaled x2, under caption lines
+// and a row of time labels t=0, 1, ...; a red line before column `mark` (0: none).
+Image captioned(const Image& grid, const std::vector<std::string>& caption, int cols, int W, int mark) {
   Image big = upscale(grid, 2);
-  Image out(big.height + 2 * kFontLineHeight + 4, big.width, 255);
-  const uint8_t black[3] = {0, 0, 0};
-  draw_text(out, 2, 2, caption, black, 2);
-  blit(out, big, 2 * kFontLineHeight + 4, 0);
-  return out;
+  const int col0 = 2, step = 2 * (W + 1);  // column c starts at 2 * (1 + c (W + 1))
+  Image times(kFontLineHeight + 2, big.width, 255);
+  const uint8_t ink[3] = {20, 20, 20}, red[3] = {220, 30, 30};
+  for (int c = 0; c < cols; ++c) draw_text(times, 1, col0 + c * step + 2, (c == 0 ? "t=" : "") + std::to_string(c), ink);
+  Image body(times.height + big.height, big.width, 255);
+  blit(body, times, 0, 0);
+  blit(body, big, times.height, 0);
+  if (mark > 0)
+    for (int r = 0; r < body.height; ++r)
+      for (int d = -1; d <= 0; ++d) std::copy(red, red + 3, body.at(r, col0 + mark * step - 2 + d));
+  return with_title(body, caption);
 }
-Image abs_diff(const Image& a, const Image& b) {
+// |a - b| per channel, times `gain` (clipped at 255).
+Image abs_diff(const Image& a, const Image& b, double gain) {
   Image d(a.height, a.width);
-  for (size_t i = 0; i < a.rgb.size(); ++i) d.rgb[i] = uint8_t(std::abs(int(a.rgb[i]) - int(b.rgb[i])));
+  for (size_t i = 0; i < a.rgb.size(); ++i)
+    d.rgb[i] = uint8_t(std::min<long>(255, std::lround(std::abs(int(a.rgb[i]) - int(b.rgb[i])) * gain)));
   return d;
 }
 
@@ -100,7 +111,10 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
     for (int t = 0; t < L; ++t) tiles.push_back(to_image(images, int64_t(t) * n + i));
     for (int t = 0; t < L; ++t) tiles.push_back(to_image(recon, int64_t(t) * n + i));
   }
-  write_png(prefix + "_recon.png", captioned(image_grid(tiles, L, 1), "rows: truth / posterior reconstruction"));
+  write_png(prefix + "_recon.png", captioned(image_grid(tiles, L, 1),
+                                            {"reconstructions: " + std::to_string(n) + " sequences, rows of two:",
+                                             "truth / posterior reconstruction"},
+                                            L, b.W, 0));
 
   // Open loop: posterior on steps [0, C), prior from there on the true actions [C, L).
   Tensor ctx_img = images.slice0(0, int64_t(C) * n), ctx_act = actions.slice0(0, C);
@@ -110,19 +124,29 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
   Tensor open = model.decode(model.imagine(s0, h0, actions.slice0(C, L).clone())).value();  // ((L-C)*n, ...)
   Tensor ctx_rec = model.decode(ctx.features()).value();
   tiles.clear();
-  for (int i = 0; i < n; ++i) {
-    std::vector<Image> truth, pred;
+  std::vector<std::vector<Image>> truth(n), pred(n);
+  int max_diff = 1;  // the difference rows are scaled so that the largest difference is white
+  for (int i = 0; i < n; ++i)
     for (int t = 0; t < L; ++t) {
-      truth.push_back(to_image(images, int64_t(t) * n + i));
-      pred.push_back(t < C ? to_image(ctx_rec, int64_t(t) * n + i) : to_image(open, int64_t(t - C) * n + i));
+      truth[i].push_back(to_image(images, int64_t(t) * n + i));
+      pred[i].push_back(t < C ? to_image(ctx_rec, int64_t(t) * n + i) : to_image(open, int64_t(t - C) * n + i));
+      for (size_t k = 0; k < truth[i][t].rgb.size(); ++k)
+        max_diff = std::max(max_diff, std::abs(int(truth[i][t].rgb[k]) - int(pred[i][t].rgb[k])));
     }
-    for (int t = 0; t < L; ++t) tiles.push_back(truth[t]);
-    for (int t = 0; t < L; ++t) tiles.push_back(pred[t]);
-    for (int t = 0; t < L; ++t) tiles.push_back(abs_diff(truth[t], pred[t]));
+  const double gain = 255.0 / max_diff;
+  for (int i = 0; i < n; ++i) {
+    for (int t = 0; t < L; ++t) tiles.push_back(truth[i][t]);
+    for (int t = 0; t < L; ++t) tiles.push_back(pred[i][t]);
+    for (int t = 0; t < L; ++t) tiles.push_back(abs_diff(truth[i][t], pred[i][t], gain));
   }
+  char scale[64];
+  std::snprintf(scale, sizeof scale, "|difference| x %.1f (white: %d of 255)", gain, max_diff);
   write_png(prefix + "_openloop.png",
-            captioned(image_grid(tiles, L, 1), "rows: truth / " + std::to_string(C) +
-                                                   " posterior frames, then open-loop prior / abs difference"));
+            captioned(image_grid(tiles, L, 1),
+                      {"open loop: " + std::to_string(n) + " sequences, rows of three:",
+                       "truth / prediction / " + std::string(scale),
+                       "left of the red line: posterior (" + std::to_string(C) + " frames); right: prior on the actions"},
+                      L, b.W, C));
 }
 
 void save_run_checkpoint(const std::string& dir, const ModelTrainer& trainer, Replay& replay,
@@ -213,6 +237,9 @@ int train_model(const Args& args) {
   StopOnSignal stop;
   Timer clock;
   SequenceBatch batch;
+  // On a terminal the line redraws every step; in a log it is printed every log_every steps.
+  Progress progress(ts.steps, "train-model", 0.0);
+  progress.resume(0, trainer.steps());
   while (trainer.steps() < ts.steps) {
     if (const int sig = StopOnSignal::requested()) {
       save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints);
@@ -234,9 +261,12 @@ int train_model(const Args& args) {
     }
     const int64_t k = m.grad_step;
     csv.row({double(k), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
-    if (k % ts.log_every == 0 || k == ts.steps)
-      std::printf("step %7lld  loss %10.3f  kl %7.3f  image_ll %10.2f  reward_ll %7.3f  grad_norm %8.2f  %.1f s\n",
-                  (long long)k, m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds());
+    if (progress.tty() || k % ts.log_every == 0 || k == ts.steps) {
+      char info[160];
+      std::snprintf(info, sizeof info, "loss %.3f, kl %.3f, image_ll %.2f, reward_ll %.3f, grad_norm %.2f", m.loss,
+                    m.kl, m.image_ll, m.reward_ll, m.grad_norm);
+      progress.update(k, info);
+    }
     if (ts.image_every > 0 && (k % ts.image_every == 0 || k == ts.steps)) {
       char name[64];
       std::snprintf(name, sizeof(name), "/step%09lld", (long long)k);
@@ -244,8 +274,8 @@ int train_model(const Args& args) {
     }
     if (k % ts.checkpoint_every == 0 || k == ts.steps)
       save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints);
-    std::fflush(stdout);
   }
+  progress.finish("");
   std::printf("train-model: done, %lld steps in %.1f s\n", (long long)trainer.steps(), clock.seconds());
   return 0;
 }
@@ -254,6 +284,23 @@ bool registered = register_command(
     "train-model",
     "train the world model: --data DIR [--config FILE] [--steps N] [--out runs/NAME] [--resume] [key=value ...]",
     train_model);
+bool help_registered = register_help(
+    "train-model",
+    {"latco train-model --data DIR [--out DIR] [--config FILE] [--steps N] [--resume] [key=value ...]",
+     {{"--data", "", "folder of .npz episode files (latco collect); required"},
+      {"--out", "runs/model", "run folder: config.yaml, metrics.csv, checkpoints/, images/"},
+      {"--config", "", "config file (keys of other commands in it are noted, not errors)"},
+      {"--steps", "", "sets train_steps"},
+      {"--resume", "", "continue the run in --out from its newest checkpoint"}},
+     "",
+     [] {
+       return config_keys([](const Config& cfg) {
+         RssmSettings ms;
+         TrainModelSettings ts;
+         cfg.apply(ms);
+         cfg.apply(ts);
+       });
+     }});
 
 }  // namespace
 }  // namespace latco

@@ -44,6 +44,11 @@ std::vector<std::string> all_planner_names() {
   return v;
 }
 
+std::string planner_help(const std::string& name) {
+  auto it = table().find(name);
+  return it == table().end() ? "" : it->second.help;
+}
+
 void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon) {
   for (const auto& [name, e] : table()) {
     if (e.latent) make_planner(name, model, horizon, cfg);

@@ -84,6 +84,7 @@ std::vector<std::string> planner_names();
 std::vector<std::string> all_planner_names();
 // Builds every LatentModel planner once on `model` and reads the keys of the others, so a config
 // may hold any planner's settings and still pass cfg.check_all_used().
+std::string planner_help(const std::string& name);  // its one-line description ("" if unknown)
 void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon);
 
 // Rolls actions (H,A) from z0 through the model: latents (H+1,Z); returns J (clipping actions first).

@@ -1,0 +1,70 @@
+// `latco train --help` and `latco eval --help` (their config keys: the agent's, the model's and
+// every planner's), and `latco list tasks|planners`.
+#include <cstdio>
+
+#include "agent/agent.h"
+#include "core/command.h"
+#include "io/key_help.h"
+#include "model/rssm_latent_model.h"
+#include "plan/planner.h"
+
+namespace latco {
+namespace {
+
+// The keys of a run's config: agent, model, and every planner's (each planner built once on a
+// tiny stand-in model reads its own keys).
+std::vector<HelpLine> run_keys() {
+  return config_keys([](const Config& cfg) {
+    AgentSettings s;
+    RssmSettings ms;
+    cfg.apply(s);
+    cfg.apply(ms);
+    TransitionSizes sz;
+    sz.stoch = 3, sz.deter = 4, sz.hidden = 4, sz.reward_hidden = 4;
+    Rng rng(1);
+    TransitionWeights w = TransitionWeights::init(sz, rng);
+    read_planner_keys(cfg, RssmLatentModel(w), s.horizon);
+  });
+}
+
+}  // namespace
+
+LATCO_COMMAND_HELP(train, {"latco train --config FILE [--out DIR] [--resume] [--dry-run] [key=value ...]",
+                           {{"--config", "", "config file (configs/cpu/*.yaml, configs/paper/*.yaml); none: defaults"},
+                            {"--out", "runs/TASK-PLANNER-sSEED", "run folder: config.yaml, metrics.csv, checkpoints/, "
+                                                                  "episodes/, eval/, plans/"},
+                            {"--resume", "", "continue the run in --out from its newest checkpoint"},
+                            {"--dry-run", "", "resolve every key, build environment, model and planner, then stop"}},
+                           "",
+                           run_keys});
+
+LATCO_COMMAND_HELP(eval, {"latco eval --run DIR [--planner P] [--episodes N] [--seed S] [--out DIR] [key=value ...]",
+                          {{"--run", "", "run folder of `latco train`, or of `latco train-model` with task=NAME (required)"},
+                           {"--planner", "the run's planner", "planner to evaluate with (latco list planners)"},
+                           {"--episodes", "10", "evaluation episodes"},
+                           {"--seed", "1000", "episode i starts from a seed derived from (seed, i)"},
+                           {"--out", "RUN/eval_PLANNER", "folder for results.md, episode.gif, episode.png and "
+                                                         "(LatCo planners) plan.gif: the plan decoded across iterations"}},
+                          "",
+                          run_keys});
+
+LATCO_COMMAND(list, "one line per task or planner: latco list tasks|planners") {
+  args.check_all_read("list");
+  const std::string what = args.positional.empty() ? "" : args.positional[0];
+  if (!(args.positional.size() == 1 && (what == "tasks" || what == "planners"))) LATCO_FAIL("list: expected 'tasks' or 'planners'");
+  if (what == "planners") {
+    for (const auto& n : all_planner_names()) std::printf("%-24s %s\n", n.c_str(), planner_help(n).c_str());
+    return 0;
+  }
+  EnvSettings es;
+  es.render_images = false;
+  for (const auto& n : env_names()) {
+    auto env = make_env(n, es);
+    std::printf("%-16s %2d-D actions, %3d decisions per episode, action repeat %d\n", n.c_str(),
+                env->action_dim(), env->time_limit(), env->action_repeat());
+  }
+  return 0;
+}
+LATCO_COMMAND_HELP(list, {"latco list tasks|planners", {}, "tasks | planners: what to list", {}});
+
+}  // namespace latco
