@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "core/device_select.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "io/checkpoint.h"
@@ -49,18 +50,13 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
     : dir_(run_dir), quiet_(quiet), dry_run_(dry_run) {
   cfg.apply(s_);
   cfg.apply(ms_);
-  if (s_.device == "cuda") {
-    std::printf("device: %s; the training and planning paths run on the CPU in this build\n",
-                device::cuda_status().c_str());
-  } else if (s_.device != "cpu") {
-    LATCO_FAIL(cfg.where("device") << ": expected cpu or cuda, got '" << s_.device << "'");
-  }
+  const Device device = select_device(s_.device, s_.require_device, "train", cfg.where("device"));
   EnvSettings es;
   es.image_size = ms_.image_size;
   es.time_limit = s_.time_limit;
   env_ = make_env(s_.task, es);
   model_ = std::make_unique<Rssm>(ms_, env_->action_dim(), s_.seed);
-  trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed);
+  trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed, device);
   latent_ = std::make_unique<RssmLatentModel>(model_->transition());
   planner_ = make_planner(s_.planner, *latent_, s_.horizon, cfg);
   // A config may hold the settings of planners it does not select (configs/base/*.yaml set them
@@ -157,6 +153,7 @@ TrainMetrics Agent::train(int steps) {
     avg.grad_norm += m.grad_norm / steps;
     avg.grad_step = m.grad_step;
   }
+  trainer_->sync_model();  // the device-trained weights to the host model (nothing on the CPU)
   latent_->refresh();  // the planner's transposed weight copies follow the training
   return avg;
 }

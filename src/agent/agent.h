@@ -42,7 +42,8 @@ struct AgentSettings {
   std::string offline_data = "";     // folder of .npz episodes seeding the replay (Section 5.3)
   int64_t replay_capacity = 1000000; // steps kept in the replay
   int time_limit = 0;                // decisions per episode; 0 = the task's default
-  std::string device = "cpu";        // cpu | cuda (cuda falls back to the CPU with a message)
+  std::string device = "cpu";        // cpu | cuda: where the world model trains (core/device_select.h)
+  bool require_device = false;       // true: device cuda without a usable GPU is an error, not a fallback
 
   template <class V>
   void visit(V& v) {
@@ -64,6 +65,7 @@ struct AgentSettings {
     v("replay_capacity", replay_capacity, 1, int64_t(1) << 40);
     v("time_limit", time_limit, 0, 1000000);
     v("device", device);
+    v("require_device", require_device);
   }
 };
 

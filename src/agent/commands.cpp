@@ -6,6 +6,7 @@
 #include "agent/agent.h"
 #include "agent/evaluation.h"
 #include "core/command.h"
+#include "core/device_select.h"
 #include "io/checkpoint.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
@@ -66,6 +67,8 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   es.time_limit = s.time_limit;
   auto env = make_env(s.task, es);
   Rssm model(ms, env->action_dim(), s.seed);
+  if (select_device(s.device, s.require_device, "eval", cfg.where("device")) == Device::CUDA)
+    std::printf("eval: the planners have no device path in this build; planning runs on the CPU\n");
   ModelTrainer trainer(model, s.seed);
   const std::string ck = latest_checkpoint(run + "/checkpoints");
   if (ck.empty()) LATCO_FAIL("eval: no checkpoint in " << run << "/checkpoints");

@@ -42,6 +42,13 @@ struct AllocStats {
 };
 AllocStats alloc_stats();
 void release_cache();                          // cudaFree every cached block
+// Host-device copies since the process started (every copy_h2d/copy_d2h, DeviceArray
+// upload/download and Tensor::to across devices); device-to-device copies are not counted.
+struct CopyStats {
+  int64_t uploads = 0, downloads = 0;          // host -> device, device -> host
+  int64_t upload_bytes = 0, download_bytes = 0;
+};
+CopyStats copy_stats();
 
 // Owning device array of T (RAII over malloc_bytes/free_bytes).
 template <class T>
@@ -159,6 +166,14 @@ void normal_log_prob_forward(int64_t n, const float* x, const float* m, const fl
 void normal_log_prob_backward(int64_t n, const float* x, const float* m, const float* s, const float* dlp,
                               float* dx, float* dm, float* ds);  // +=, any null
 
+// ----- the replay batch on the device (cuda/batch.cu) -----
+// A SequenceBatch (model/sequence_batch.h) uploaded as is, converted to the model's layout
+// (Rssm::batch_tensors) on the device:
+//   image (B, L, H, W, 3) uint8 -> images (L*B, 3, H, W) = image / 255 - 0.5, rows t * B + b
+//   action (B, L, A) -> actions (L, B, A);   reward (B, L) -> rewards (L*B, 1)
+void unpack_sequence_batch(int B, int L, int H, int W, int A, const uint8_t* image, const float* action,
+                           const float* reward, float* images, float* actions, float* rewards);
+
 // ----- Adam with global-norm clipping (cuda/adam.cu), the rule of nn/adam.h -----
 struct AdamStep {
   float lr, beta1, beta2, eps;
@@ -172,6 +187,12 @@ float adam_update(int count, float* const* params, const float* const* grads, fl
                   const int64_t* sizes, const AdamStep& s);
 // sqrt(sum over tensors of sum g^2), accumulated in double.
 double global_grad_norm(int count, const float* const* grads, const int64_t* sizes);
+// The same norm (same order of additions) written to out[0] on the device: no copy to the host.
+void global_grad_norm_device(int count, const float* const* grads, const int64_t* sizes, float* out);
+// adam_update with the norm already known on the host (global_grad_norm's value): makes no copy.
+// A non-finite norm updates nothing.
+void adam_apply(int count, float* const* params, const float* const* grads, float* const* m, float* const* v,
+                const int64_t* sizes, const AdamStep& s, double norm);
 
 // ----- batched dense Cholesky, double (cuda/cholesky.cu); one block per matrix, n <= 1024 -----
 // A: (batch, n, n) row-major SPD; overwritten by L (lower, upper triangle zeroed), A = L L^T.

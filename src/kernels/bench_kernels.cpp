@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/command.h"
+#include "core/device_select.h"
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
@@ -90,6 +91,7 @@ Layer make_layer(int N, int C, int H, int O, int K, bool transposed, uint64_t se
 // (transposed convs s2: 1024->128 k5, ->64 k5, ->32 k6, ->3 k6; 1->5->13->30->64),
 // forward then backward (dx, dw, db) of every layer, on 64 images.
 LATCO_BENCH(conv) {
+  if (bench_device(args.overrides, "conv") == Device::CUDA) return benches().at("conv_cuda")(args);
   const int N = (int)args.get_int("batch", 64), repeats = (int)args.get_int("repeats", 5);
   args.check_all_read("bench conv");
   std::vector<Layer> layers;
@@ -129,6 +131,7 @@ LATCO_BENCH(conv) {
 }
 
 LATCO_BENCH(gemm) {
+  if (bench_device(args.overrides, "gemm") == Device::CUDA) return benches().at("gemm_cuda")(args);
   int repeats = (int)args.get_int("repeats", 9);
   args.check_all_read("bench gemm");
   const Timing t256 = time_gemm(256, repeats * 8), t1024 = time_gemm(1024, repeats);

@@ -2,12 +2,15 @@
 // model at B = 16, L = 32 on 64x64 images, paper sizes unless overridden; prints the
 // step time, images per second, the time of each phase, the CPU time per step (a figure
 // that contention on a shared machine inflates less than wall time) and the peak memory.
-// Left out: data loading (a random batch is used), CUDA.
+// device=cuda: whole ModelTrainer steps on the GPU, with the host-device copies per step.
+// Left out: data loading (a random batch is used).
 #include <sys/resource.h>
 
 #include <cstdio>
 
 #include "core/command.h"
+#include "core/cuda_api.h"
+#include "core/device_select.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "io/config.h"
@@ -44,6 +47,30 @@ double peak_rss_mb() {
   return u.ru_maxrss / 1024.0;  // Linux reports kilobytes
 }
 
+// device=cuda: whole steps (one upload, ELBO, backward, Adam, one download), each synchronised.
+void time_device_steps(ModelTrainer& trainer, const SequenceBatch& batch, int steps) {
+#ifdef HAVE_CUDA
+  double total = 0;
+  cuda::CopyStats c0;
+  for (int k = 0; k <= steps; ++k) {
+    if (k == 1) c0 = cuda::copy_stats();  // after the warm-up (allocations, cuBLAS handle)
+    Timer t;
+    const TrainMetrics m = trainer.step(batch);
+    cuda::synchronize();
+    const double s = t.seconds();
+    std::printf("rssm: step %d on the GPU: %.4f s, loss %.1f\n", k, s, m.loss);
+    if (k > 0) total += s;
+  }
+  const cuda::CopyStats c1 = cuda::copy_stats();
+  const double n = steps, step_s = total / n;
+  bench_print("rssm_step_s", step_s, "s");
+  bench_print("rssm_images_per_s", double(batch.B) * batch.L / step_s, "images/s");
+  bench_print("rssm_uploads_per_step", double(c1.uploads - c0.uploads) / n, "copies");
+  bench_print("rssm_downloads_per_step", double(c1.downloads - c0.downloads) / n, "copies");
+  bench_print("rssm_upload_mb_per_step", double(c1.upload_bytes - c0.upload_bytes) / n / 1e6, "MB");
+#endif
+}
+
 }  // namespace
 
 LATCO_BENCH(rssm) {
@@ -53,11 +80,14 @@ LATCO_BENCH(rssm) {
   BenchRssmSettings bs;
   cfg.apply(ms);
   cfg.apply(bs);
+  DeviceSettings ds;
+  cfg.apply(ds);
   args.check_all_read("bench rssm");
   cfg.check_all_used();
+  const Device device = select_device(ds, "bench rssm", cfg.where("device"));
 
   Rssm model(ms, bs.action, 1);
-  ModelTrainer trainer(model, 2);
+  ModelTrainer trainer(model, 2, device);
   // A random batch: uint8 frames, actions in [-1, 1], rewards in {0, 1}.
   SequenceBatch batch;
   batch.resize(bs.batch, bs.length, ms.image_size, ms.image_size, bs.action);
@@ -68,6 +98,10 @@ LATCO_BENCH(rssm) {
   std::printf("rssm: %lld parameters, stoch %d deter %d hidden %d depth %d, %dx%d images, B %d L %d\n",
               (long long)model.num_parameters(), model.stoch(), model.deter(), ms.hidden, ms.depth,
               ms.image_size, ms.image_size, bs.batch, bs.length);
+  if (device == Device::CUDA) {
+    time_device_steps(trainer, batch, bs.steps);
+    return 0;
+  }
 
   // Phases of one step, timed separately (the same work as ModelTrainer::step).
   double t_fwd = 0, t_bwd = 0, t_adam = 0, t_total = 0, cpu0 = 0;

@@ -9,6 +9,7 @@
 
 #include "agent/replay.h"
 #include "core/command.h"
+#include "core/device_select.h"
 #include "core/timer.h"
 #include "io/checkpoint.h"
 #include "io/config.h"
@@ -156,8 +157,10 @@ int train_model(const Args& args) {
   if (args.has("steps")) cfg.override_with("train_steps=" + args.get("steps"));
   RssmSettings ms;
   TrainModelSettings ts;
+  DeviceSettings ds;
   cfg.apply(ms);
   cfg.apply(ts);
+  cfg.apply(ds);
   args.check_all_read("train-model");
   // A shared experiment config may hold keys for other commands: only a mistyped key
   // on the command line is an error here.
@@ -206,7 +209,7 @@ int train_model(const Args& args) {
   std::ofstream(out + "/config.yaml") << "# train-model, resolved (data: " << data << ")\n" << config_text;
 
   Rssm model(ms, A, ts.seed);
-  ModelTrainer trainer(model, ts.seed);
+  ModelTrainer trainer(model, ts.seed, select_device(ds, "train-model", cfg.where("device")));
   if (resume) {
     const std::string path = latest_checkpoint(ckdir);
     if (path.empty()) LATCO_FAIL("train-model --resume: no checkpoint in " << ckdir);
@@ -242,6 +245,7 @@ int train_model(const Args& args) {
     if (ts.image_every > 0 && (k % ts.image_every == 0 || k == ts.steps)) {
       char name[64];
       std::snprintf(name, sizeof(name), "/step%09lld", (long long)k);
+      trainer.sync_model();  // the device-trained weights to the host model (nothing on the CPU)
       write_diagnostics(model, batch, ts.openloop_context, imgdir + name);
     }
     if (k % ts.checkpoint_every == 0 || k == ts.steps)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/command.h"
+#include "core/device_select.h"
 #include "core/rng.h"
 #include "core/timer.h"
 #include "model/rssm_latent_model.h"
@@ -60,6 +61,7 @@ IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int rep
 using namespace latco;
 
 LATCO_BENCH(lm) {
+  if (bench_device(args.overrides, "lm") == Device::CUDA) return benches().at("lm_cuda")(args);
   const int reps = static_cast<int>(args.get_int("reps", 5));
   const bool dense = !args.has("no-dense");
   const int plan_iters = static_cast<int>(args.get_int("plan-iterations", 200));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/command.h"
+#include "core/device_select.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/thread_pool.h"
@@ -40,8 +41,13 @@ LATCO_BENCH(planners) {
   const int H = static_cast<int>(args.get_int("horizon", 30));
   const std::string only = args.get("planner", "");  // one planner by name (default: all)
   args.check_all_read("bench planners");
+  if (bench_device(args.overrides, "planners") == Device::CUDA) {
+    std::printf("planners: the planners have no device path in this build; not measured on the GPU\n");
+    return 0;
+  }
   Config cfg = Config::parse(paper ? kPaper : kCpuScale, paper ? "paper settings" : "cpu-scale settings");
-  for (const auto& o : args.overrides) cfg.override_with(o);
+  for (const auto& o : args.overrides)
+    if (o.rfind("device=", 0) != 0 && o.rfind("require_device=", 0) != 0) cfg.override_with(o);
 
   TransitionSizes sz;  // paper sizes
   Rng rng(1);
