@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds tests/test_cuda*.cpp against cuda/*.cu executed on the CPU by the emulation in this
 # folder (fibers for threads, loops for cuBLAS) and runs them: the CUDA kernels' indexing,
-# barriers and reductions, the autodiff's device dispatch and the world model's training on the
-# device, checked against the CPU references on machines without a GPU.
+# barriers and reductions, the autodiff's device dispatch, the world model's training on the
+# device and the planner's latent model there, checked against the CPU references on machines
+# without a GPU.
 # Usage (from the repository root): cuda/emu/run_tests.sh [build-dir] [gtest flags...]
 set -euo pipefail
 BUILD=${1:-build-emu}
@@ -24,7 +25,9 @@ for cu in cuda/*.cu; do
 done
 # ----- the CPU library parts the test uses (HAVE_CUDA: the emulated device.cu owns the hooks) -----
 for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp src/nn/*.cpp \
-  src/io/checkpoint.cpp src/io/npz.cpp src/model/rssm.cpp src/model/elbo.cpp src/model/transition_weights.cpp; do
+  src/io/checkpoint.cpp src/io/npz.cpp src/io/config.cpp src/model/rssm.cpp src/model/elbo.cpp \
+  src/model/transition_weights.cpp src/model/rssm_latent_model.cpp src/model/device_latent_model.cpp \
+  src/plan/planner.cpp src/plan/rollout.cpp src/plan/sampling_planners.cpp; do
   obj=$OUT/obj/$(echo "${cpp%.cpp}" | tr / _).o
   objs+=("$obj")
   if [ ! -f "$obj" ] || [ "$cpp" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" -print -quit)" ]; then
@@ -32,7 +35,7 @@ for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp 
   fi
 done
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -I{} sh -c '{}'
-tests=(test_cuda test_cuda_autodiff test_cuda_training)
+tests=(test_cuda test_cuda_autodiff test_cuda_training test_cuda_planning)
 printf '%s\n' "${tests[@]}" |
   xargs -P 2 -I{} $CXX $FLAGS -o "$OUT/{}_emu" "tests/{}.cpp" "${objs[@]}" -lgtest_main -lgtest
 echo "CUDA: emulated on the CPU (cuda/emu); nothing here ran on a GPU"
