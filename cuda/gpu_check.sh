@@ -85,7 +85,7 @@ grep -E '^train: device' "$OUT/train.log" | head -1
 csv=$OUT/train/metrics.csv
 [ -f "$csv" ] && awk -F, -v secs="$TRAIN_SECONDS" 'NR > 1 { rows++; g = $4; if ($12 > 0) { p += $12; np++ } }
   END { printf "train: %d s of %s: %d episodes logged, %d gradient steps%s\n", secs, "'"$CONFIG"'", rows, g,
-        np ? sprintf(", planning %.3f s per agent step (CPU planners)", p / np) : ", no planned episode finished" }' "$csv"
+        np ? sprintf(", planning %.3f s per agent step (planning as train runs it)", p / np) : ", no planned episode finished" }' "$csv"
 
 # ----- estimate of a paper-scale tabletop run: its gradient steps and plans at the measured speeds -----
 key() { awk -F': *' -v k="$1" '$1 == k { print $2 }' "$CONFIG" | head -1; }

@@ -58,7 +58,9 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   model_ = std::make_unique<Rssm>(ms_, env_->action_dim(), s_.seed);
   trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed, device);
   latent_ = std::make_unique<RssmLatentModel>(model_->transition());
-  planner_ = make_planner(s_.planner, *latent_, s_.horizon, cfg);
+  if (device == Device::CUDA) device_latent_ = std::make_unique<DeviceRssmLatentModel>(model_->transition());
+  planner_ = make_planner(s_.planner, device_latent_ ? static_cast<const LatentModel&>(*device_latent_) : *latent_,
+                          s_.horizon, cfg);
   // A config may hold the settings of planners it does not select (configs/base/*.yaml set them
   // all, and planner=cem on a LatCo config is how one compares planners): every planner reads its
   // keys, then any key nobody read is an error naming its file and line.
@@ -155,6 +157,7 @@ TrainMetrics Agent::train(int steps) {
   }
   trainer_->sync_model();  // the device-trained weights to the host model (nothing on the CPU)
   latent_->refresh();  // the planner's transposed weight copies follow the training
+  if (device_latent_) device_latent_->refresh();
   return avg;
 }
 
@@ -195,6 +198,7 @@ void Agent::load_checkpoint_from(const std::string& path) {
   Checkpoint ck = load_checkpoint(path);
   trainer_->load(ck, path);
   latent_->refresh();
+  if (device_latent_) device_latent_->refresh();
   env_steps_ = ck.env_steps;
   episodes_ = ck.episodes;
   agent_steps_ = std::stoll(ck.notes.count("agent_steps") ? ck.notes.at("agent_steps") : "0");

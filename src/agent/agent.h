@@ -19,6 +19,7 @@
 #include "io/png.h"
 #include "model/elbo.h"
 #include "model/rssm.h"
+#include "model/device_latent_model.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
 
@@ -108,6 +109,7 @@ class Agent {
   std::unique_ptr<Rssm> model_;
   std::unique_ptr<ModelTrainer> trainer_;
   std::unique_ptr<RssmLatentModel> latent_;
+  std::unique_ptr<DeviceRssmLatentModel> device_latent_;  // device cuda: the planner's predict and reward there
   std::unique_ptr<Planner> planner_;
   std::unique_ptr<Replay> replay_;
   std::unique_ptr<CsvWriter> csv_;

@@ -68,7 +68,7 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   auto env = make_env(s.task, es);
   Rssm model(ms, env->action_dim(), s.seed);
   if (select_device(s.device, s.require_device, "eval", cfg.where("device")) == Device::CUDA)
-    std::printf("eval: the planners have no device path in this build; planning runs on the CPU\n");
+    std::printf("eval: evaluation plans on the CPU in this build (the device serves training and train's planner)\n");
   ModelTrainer trainer(model, s.seed);
   const std::string ck = latest_checkpoint(run + "/checkpoints");
   if (ck.empty()) LATCO_FAIL("eval: no checkpoint in " << run << "/checkpoints");
