@@ -41,7 +41,7 @@ case "$info" in
   *"CUDA: on"*) ;;
   *) echo "gpu-check: the build would not link CUDA: $info"; exit 1 ;;
 esac
-tests="test_cuda test_cuda_autodiff test_cuda_training"
+tests="test_cuda test_cuda_autodiff test_cuda_training test_cuda_planning"
 if ! $mk "$BUILD/latco" $(for t in $tests; do echo "$BUILD/tests/$t"; done) > "$OUT/build.log" 2>&1; then
   tail -20 "$OUT/build.log"
   echo "gpu-check: the build failed (log: $OUT/build.log)"
@@ -88,17 +88,27 @@ csv=$OUT/train/metrics.csv
         np ? sprintf(", planning %.3f s per agent step (planning as train runs it)", p / np) : ", no planned episode finished" }' "$csv"
 
 # ----- estimate of a paper-scale tabletop run: its gradient steps and plans at the measured speeds -----
-key() { awk -F': *' -v k="$1" '$1 == k { print $2 }' "$CONFIG" | head -1; }
+key() {  # a key of $CONFIG, else of the files it includes
+  local f=$CONFIG v inc
+  while [ -n "$f" ]; do
+    v=$(awk -F': *' -v k="$1" '$1 == k { sub(/ *#.*/, "", $2); print $2; exit }' "$f")
+    [ -n "$v" ] && { echo "$v"; return; }
+    inc=$(awk -F': *' '$1 == "include" { print $2; exit }' "$f")
+    if [ -n "$inc" ]; then f=$(dirname "$f")/$inc; else f=""; fi
+  done
+}
 step_s=$(awk '$1 == "rssm_step_s" { print $2 }' "$OUT/bench_rssm.log")
 plan_s=$([ -f "$csv" ] && awk -F, 'NR > 1 && $12 > 0 { p += $12; n++ } END { if (n) print p / n }' "$csv")
 steps_per_ep=$([ -f "$csv" ] && awk -F, 'NR > 1 && $12 > 0 { print $3 - prev } { prev = $3 }' "$csv" | tail -1)
 if [ -n "$step_s" ]; then
   awk -v s="$step_s" -v p="${plan_s:-}" -v n="${steps_per_ep:-}" -v pre="$(key pretrain_steps)" \
-      -v eps="$(key episodes)" -v upd="$(key updates_per_episode)" -v card="$card" 'BEGIN {
+      -v eps="$(key episodes)" -v upd="$(key updates_per_episode)" -v every="$(key eval_every)" \
+      -v evals="$(key eval_episodes)" -v card="$card" 'BEGIN {
     g = pre + eps * upd; train_h = g * s / 3600
+    planned = eps + (every > 0 ? int(eps / every) * evals : 0)  # training and evaluation episodes
     printf "estimate (%s): %d gradient steps x %.4f s = %.2f h of model training", card, g, s, train_h
     if (p != "" && n != "") printf "; %d episodes x %d agent steps x %.3f s planning = %.2f h; total %.2f h (environment time excluded)\n",
-                                   eps, n, p, eps * n * p / 3600, train_h + eps * n * p / 3600
+                                   planned, n, p, planned * n * p / 3600, train_h + planned * n * p / 3600
     else printf "; planning not measured in the 2 minutes\n"
   }'
 fi
