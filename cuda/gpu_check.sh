@@ -32,7 +32,7 @@ if ! dpkg -s libmujoco-dev libgtest-dev libstb-dev >/dev/null 2>&1; then
   bundle="USE_BUNDLE=1"
 fi
 mkdir -p "$OUT"
-echo "gpu-check: $card; nvcc $("$NVCC" --version | tail -1); ${bundle:+libraries from cuda/bundle ($(cat cuda/bundle/STAGED))}"
+echo "gpu-check: $card; CUDA $("$NVCC" --version | sed -n 's/.*release \([^,]*\).*/\1/p')${bundle:+; libraries from cuda/bundle ($(cat cuda/bundle/STAGED))}"
 
 # ----- build -----
 mk="make -j$(nproc) BUILD=$BUILD CUDA_ARCH=$arch $bundle"
@@ -52,7 +52,12 @@ status=0
 
 # ----- the CUDA test suites, on the device -----
 for t in $tests; do
-  if "$BUILD/tests/$t" --gtest_brief=1 > "$OUT/$t.log" 2>&1; then
+  "$BUILD/tests/$t" --gtest_brief=1 > "$OUT/$t.log" 2>&1
+  if grep -q "no CUDA device:" "$OUT/$t.log"; then  # the suites skip without a device: nothing was checked
+    echo "gpu-check: the build finds no usable device: $(grep -m1 -o 'no CUDA device:.*' "$OUT/$t.log")"
+    exit 1
+  fi
+  if grep -q '^\[  PASSED  \]' "$OUT/$t.log" && ! grep -q '^\[  FAILED  \]' "$OUT/$t.log"; then
     echo "test $t: $(grep -E '^\[  PASSED  \]' "$OUT/$t.log")$(grep -E '^\[  SKIPPED \]' "$OUT/$t.log" | head -1 | sed 's/^/, /')"
   else
     echo "test $t: FAILED (log: $OUT/$t.log)"; grep -E 'FAILED|Failure' "$OUT/$t.log" | head -5; status=1
@@ -63,7 +68,7 @@ done
 bench() {  # name, then the arguments of latco bench
   local name=$1; shift
   if ! "$BUILD/latco" bench "$@" > "$OUT/bench_$name.log" 2>&1; then
-    echo "bench $name: FAILED (log: $OUT/bench_$name.log)"; tail -3 "$OUT/bench_$name.log"; status=1
+    echo "bench $name: FAILED (log: $OUT/bench_$name.log)"; tail -3 "$OUT/bench_$name.log"; status=1; return
   fi
   grep -E '^[a-z0-9_]+ [-0-9.e+]+ |: ' "$OUT/bench_$name.log" | grep -v '^rssm: step' | sed "s/^/[$name] /"
 }
