@@ -5,6 +5,7 @@
 // the CPU emulation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -125,5 +126,58 @@ TEST(CudaPlanning, CemAndMppiPlansMatchTheCpu) {
     EXPECT_NEAR(rg.iters[0].reward, rc.iters[0].reward, 1e-5 + 1e-4 * std::fabs(rc.iters[0].reward)) << name;
     EXPECT_NEAR(rg.predicted_return, rc.predicted_return, 1e-5 + 1e-4 * std::fabs(rc.predicted_return)) << name;
     expect_close(rg.actions.to_vector(), rc.actions.to_vector(), 1e-5, 1e-4, name + " actions");
+  }
+}
+
+// The Jacobians of mu = [m, h'] and dr/dz: every block, rtol 1e-4 of each tensor's largest value.
+TEST(CudaPlanning, JacobiansAndRewardGradientMatchTheCpu) {
+  REQUIRE_GPU();
+  for (int deter : {7, 0}) {  // deter 0: the CPU's Jacobians, through the device model
+    const TransitionWeights w = small_weights(deter, 50 + deter);
+    RssmLatentModel cpu(w);
+    DeviceRssmLatentModel gpu(w);
+    const int N = 9, Z = cpu.latent_dim(), A = cpu.action_dim();
+    const std::vector<float> z = randn(size_t(N) * Z, 6), a = randn(size_t(N) * A, 7);
+    std::vector<float> mc(size_t(N) * Z), mg(mc.size()), jzc(size_t(N) * Z * Z), jzg(jzc.size());
+    std::vector<float> jac(size_t(N) * Z * A), jag(jac.size()), rc(N), rg(N), drc(size_t(N) * Z), drg(drc.size());
+    cpu.predict_jacobians(N, z.data(), a.data(), mc.data(), jzc.data(), jac.data());
+    const cuda::CopyStats c0 = cuda::copy_stats();
+    gpu.predict_jacobians(N, z.data(), a.data(), mg.data(), jzg.data(), jag.data());
+    const cuda::CopyStats c1 = cuda::copy_stats();
+    if (deter > 0) {
+      EXPECT_EQ(c1.uploads - c0.uploads, 1);
+      EXPECT_EQ(c1.downloads - c0.downloads, 1);
+    }
+    auto max_abs = [](const std::vector<float>& v) {
+      double m = 0;
+      for (float x : v) m = std::max(m, double(std::fabs(x)));
+      return m;
+    };
+    const std::string tag = " (deter " + std::to_string(deter) + ")";
+    expect_close(mg, mc, 1e-4 * max_abs(mc), 1e-4, "mu" + tag);
+    expect_close(jzg, jzc, 1e-4 * max_abs(jzc), 1e-4, "dmu/dz" + tag);
+    expect_close(jag, jac, 1e-4 * max_abs(jac), 1e-4, "dmu/da" + tag);
+    cpu.reward_gradient(N, z.data(), rc.data(), drc.data());
+    gpu.reward_gradient(N, z.data(), rg.data(), drg.data());
+    expect_close(rg, rc, 1e-5, 1e-4, "r" + tag);
+    expect_close(drg, drc, 1e-4 * max_abs(drc), 1e-4, "dr/dz" + tag);
+  }
+}
+
+// LatCo through the device model (its Jacobians and rollouts on the GPU, the solve on the CPU):
+// one LM iteration and a short plan agree with the CPU.
+TEST(CudaPlanning, LatcoPlansMatchTheCpu) {
+  REQUIRE_GPU();
+  const TransitionWeights w = small_weights(7, 43);
+  RssmLatentModel cpu(w);
+  DeviceRssmLatentModel gpu(w);
+  const std::vector<float> z0 = randn(cpu.latent_dim(), 8);
+  for (const char* iters : {"1", "4"}) {
+    const Config cfg = Config::parse(std::string("latco_iterations: ") + iters + "\n", "test settings");
+    auto pc = make_planner("latco", cpu, 5, cfg), pg = make_planner("latco", gpu, 5, cfg);
+    const PlanResult rc = pc->plan(z0.data(), 3), rg = pg->plan(z0.data(), 3);
+    const std::string tag = std::string(" after ") + iters + " iterations";
+    expect_close(rg.actions.to_vector(), rc.actions.to_vector(), 1e-4, 1e-4, "actions" + tag);
+    expect_close(rg.latents.to_vector(), rc.latents.to_vector(), 1e-4, 1e-4, "latents" + tag);
   }
 }

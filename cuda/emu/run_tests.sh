@@ -27,7 +27,8 @@ done
 for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp src/nn/*.cpp \
   src/io/checkpoint.cpp src/io/npz.cpp src/io/config.cpp src/model/rssm.cpp src/model/elbo.cpp \
   src/model/transition_weights.cpp src/model/rssm_latent_model.cpp src/model/device_latent_model.cpp \
-  src/plan/planner.cpp src/plan/rollout.cpp src/plan/sampling_planners.cpp; do
+  src/plan/planner.cpp src/plan/rollout.cpp src/plan/sampling_planners.cpp src/plan/latco.cpp \
+  src/plan/latco_residuals.cpp; do
   obj=$OUT/obj/$(echo "${cpp%.cpp}" | tr / _).o
   objs+=("$obj")
   if [ ! -f "$obj" ] || [ "$cpp" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" -print -quit)" ]; then
