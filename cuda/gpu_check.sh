@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make gpu-check`: the first command to run on a GPU node. Builds with CUDA (against cuda/bundle/
 # when MuJoCo, GoogleTest and stb are not installed: see cuda/gpu_bundle.sh), runs the CUDA test
-# suites, the benchmarks `bench gemm|conv|rssm|lm|planners device=cuda` (RSSM at B=50, L=50),
+# suites, the benchmarks `bench gemm|conv|rssm|lm|planners device=cuda` (RSSM at B=50, L=50; CEM,
+# MPPI and LatCo at the paper's settings),
 # a 2-minute `latco train` on a paper config with device=cuda, and prints every figure with the
 # card's name and an estimate of a paper-scale tabletop run's hours. Needs no network.
 # Without a GPU it says so in one line and fails. Output also in build-gpu/gpu-check/.
@@ -76,7 +77,7 @@ bench gemm gemm device=cuda require_device=true
 bench conv conv device=cuda require_device=true
 bench rssm rssm device=cuda require_device=true bench_batch=50 bench_length=50 bench_steps=5
 bench lm lm device=cuda require_device=true
-bench planners planners --paper device=cuda require_device=true
+for p in cem mppi latco; do bench "planners_$p" planners --paper --planner "$p" device=cuda require_device=true; done
 
 # ----- a 2-minute run of the paper config on the device (schedule shortened to reach planning) -----
 rm -rf "$OUT/train"

@@ -2,7 +2,7 @@
 // initialised paper-size RSSM (S 30, D 200, Hd 200, A 4, reward hidden 400) at H = 30,
 // with CPU-scale settings (or the paper's with --paper), printing plan_s_<name> and,
 // for CEM and MPPI, model_steps_per_s_<name>; image collocation on a paper-size Rssm
-// (64x64). device=cuda: CEM and MPPI with their rollouts on the GPU. Leaves out planning quality.
+// (64x64). device=cuda: the latent model on the GPU (DeviceRssmLatentModel). Leaves out planning quality.
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -43,8 +43,8 @@ LATCO_BENCH(planners) {
   const int H = static_cast<int>(args.get_int("horizon", 30));
   const std::string only = args.get("planner", "");  // one planner by name (default: all)
   args.check_all_read("bench planners");
-  // device=cuda: CEM and MPPI on DeviceRssmLatentModel (their rollouts on the GPU); the others use
-  // the CPU's Jacobians there, so they are timed on the CPU only.
+  // device=cuda: every planner on DeviceRssmLatentModel (the model's calls on the GPU; the
+  // planners' own work, LatCo's solve included, on the CPU); image collocation is left out.
   const Device device = bench_device(args.overrides, "planners");
   Config cfg = Config::parse(paper ? kPaper : kCpuScale, paper ? "paper settings" : "cpu-scale settings");
   for (const auto& o : args.overrides)
@@ -63,10 +63,9 @@ LATCO_BENCH(planners) {
 
   std::printf("# bench planners: RSSM S %d D %d Hd %d A %d, H %d, %s settings, %d threads%s\n", sz.stoch, sz.deter,
               sz.hidden, sz.action, H, paper ? "paper" : "cpu-scale", num_threads(),
-              gpu_model ? ", CEM and MPPI rollouts on the GPU" : "");
+              gpu_model ? ", the latent model on the GPU" : "");
   for (const auto& name : planner_names()) {
     if (!only.empty() && name != only) continue;
-    if (gpu_model && name != "cem" && name != "mppi") continue;
     auto p = make_planner(name, model, H, cfg);
     const std::clock_t c0 = std::clock();  // process CPU time, all threads (robust to a shared machine)
     const PlanResult& res = p->plan(z0.data(), 1);
