@@ -43,7 +43,7 @@ struct AgentSettings {
   std::string offline_data = "";     // folder of .npz episodes seeding the replay (Section 5.3)
   int64_t replay_capacity = 1000000; // steps kept in the replay
   int time_limit = 0;                // decisions per episode; 0 = the task's default
-  std::string device = "cpu";        // cpu | cuda: where the world model trains (core/device_select.h)
+  std::string device = "cpu";        // cpu | cuda: where the model trains and train plans (core/device_select.h)
   bool require_device = false;       // true: device cuda without a usable GPU is an error, not a fallback
 
   template <class V>
@@ -109,7 +109,7 @@ class Agent {
   std::unique_ptr<Rssm> model_;
   std::unique_ptr<ModelTrainer> trainer_;
   std::unique_ptr<RssmLatentModel> latent_;
-  std::unique_ptr<DeviceRssmLatentModel> device_latent_;  // device cuda: the planner's predict and reward there
+  std::unique_ptr<DeviceRssmLatentModel> device_latent_;  // device cuda: the planner's latent model there
   std::unique_ptr<Planner> planner_;
   std::unique_ptr<Replay> replay_;
   std::unique_ptr<CsvWriter> csv_;
