@@ -6,6 +6,8 @@
 #   PORTABLE=1   x86-64-v3 code (AVX2 + FMA) instead of -march=native, in build-portable/: one binary whose
 #                arithmetic does not depend on the CPU it was built on (see README, Reliability)
 #   make fuzz    libFuzzer targets under ASan + UBSan (FUZZ_SECONDS=60 each; FUZZ_RUNS=N for a fixed count)
+#   CUDA_ARCH=nn GPU architecture of the kernels (default 90: H100/H200; 80 for A100)
+#   USE_BUNDLE=1 MuJoCo, GoogleTest and stb from cuda/bundle/ (make gpu-bundle) instead of the Debian packages
 BUILD    ?= build
 # Compile on every core unless a -j was given (make -j1 still builds serially).
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
@@ -44,7 +46,9 @@ ifneq ($(NVCC),)
   # A trial link decides, so a machine with nvcc but without the libraries still builds.
   CUDA_LINK   := $(shell [ -n "$(CUDA_LIBDIR)" ] && echo 'int main(){}' | $(CXX) -x c++ - -o /dev/null \
                    -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudart -lcublas >/dev/null 2>&1 && echo 1)
-  NVCCFLAGS   := -O3 -std=c++17 -Isrc -DHAVE_CUDA=1 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -fPIC -MMD -MP
+  CUDA_ARCH   ?= 90
+  NVCCFLAGS   := -O3 -std=c++17 -Isrc -DHAVE_CUDA=1 -gencode arch=compute_$(CUDA_ARCH),code=sm_$(CUDA_ARCH) \
+                 -gencode arch=compute_$(CUDA_ARCH),code=compute_$(CUDA_ARCH) -Xcompiler -fPIC -MMD -MP
   CUDA_SRCS   := $(wildcard cuda/*.cu)
 endif
 ifeq ($(CUDA_LINK),1)
@@ -52,7 +56,7 @@ ifeq ($(CUDA_LINK),1)
   LDLIBS     += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudart -lcublas
   CUDA_OBJS   = $(CUDA_SRCS:%.cu=$(OBJ)/%.cu.o)
   CUDA_CHECK  :=
-  CUDA_MSG   := CUDA: on ($(NVCC), libraries in $(CUDA_LIBDIR)), kernels for sm_90 + PTX
+  CUDA_MSG   := CUDA: on ($(NVCC), libraries in $(CUDA_LIBDIR)), kernels for sm_$(CUDA_ARCH) + PTX
 else ifneq ($(NVCC),)
   CUDA_OBJS  :=
   CUDA_CHECK  = $(CUDA_SRCS:%.cu=$(OBJ)/%.cu.o)
@@ -61,6 +65,13 @@ else
   CUDA_OBJS  :=
   CUDA_CHECK :=
   CUDA_MSG   := CUDA: off (no nvcc found or CUDA=0); CPU build
+endif
+# ----- a GPU node without the Debian packages: the bundle `make gpu-bundle` staged -----
+# (an RPATH, not a RUNPATH, so that it also serves the libraries libmujoco loads)
+GPU_BUNDLE := cuda/bundle
+ifeq ($(USE_BUNDLE),1)
+  CXXFLAGS := $(filter-out -I/usr/include/stb,$(CXXFLAGS)) -I$(GPU_BUNDLE)/include -I$(GPU_BUNDLE)/include/stb
+  LDFLAGS  += -L$(GPU_BUNDLE)/lib -Wl,--disable-new-dtags,-rpath,$(abspath $(GPU_BUNDLE)/lib)
 endif
 # Objects of each flavour live apart, so switching CUDA=0/1 never mixes them.
 OBJ := $(BUILD)/obj-$(if $(CUDA_LINK),cuda,cpu)
@@ -81,7 +92,7 @@ MAIN_OBJ  := $(OBJ)/src/main.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
 
-.PHONY: all deps test run bench clean cuda-info test-cuda-emu fuzz fuzz-build test-cluster
+.PHONY: all deps test run bench clean cuda-info test-cuda-emu fuzz fuzz-build test-cluster gpu-bundle gpu-check
 all: deps cuda-info $(BUILD)/latco $(CUDA_CHECK)
 
 cuda-info:
@@ -92,7 +103,11 @@ DEB_PKGS := libmujoco-dev libstb-dev libgtest-dev
 deps: $(BUILD)/.deps-ok
 $(BUILD)/.deps-ok:
 	@mkdir -p $(BUILD)
-	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@if [ "$(USE_BUNDLE)" = 1 ]; then \
+	  test -f $(GPU_BUNDLE)/STAGED || { echo "deps: USE_BUNDLE=1 but no $(GPU_BUNDLE)/: run make gpu-bundle where the packages are installed" >&2; exit 1; }; \
+	  echo "deps: from $(GPU_BUNDLE) ($$(cat $(GPU_BUNDLE)/STAGED))"; touch $@; exit 0; \
+	fi; \
+	missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; \
@@ -146,9 +161,18 @@ test: deps cuda-info $(TEST_BINS) $(BUILD)/latco $(CUDA_CHECK)
 test-cluster: deps $(BUILD)/latco $(BUILD)/tests/cluster/ckpt_equal
 	@LATCO_BIN=$(BUILD)/latco CKPT_EQUAL=$(BUILD)/tests/cluster/ckpt_equal tests/cluster/run.sh
 
-# test_cuda and test_cuda_autodiff against cuda/*.cu run by the CPU emulation in cuda/emu (no GPU or nvcc needed).
+# tests/test_cuda*.cpp against cuda/*.cu run by the CPU emulation in cuda/emu (no GPU or nvcc needed).
 test-cuda-emu:
 	cuda/emu/run_tests.sh $(BUILD)-emu
+
+# Stages MuJoCo, GoogleTest and stb from the installed Debian packages into cuda/bundle/ (git-ignored),
+# for GPU nodes without them; checks that a program builds and runs against the bundle alone.
+gpu-bundle:
+	cuda/gpu_bundle.sh $(GPU_BUNDLE)
+
+# On a GPU node: build, CUDA tests, benchmarks, a 2-minute training run, the figures (cuda/gpu_check.sh).
+gpu-check:
+	BUILD=$(BUILD)-gpu cuda/gpu_check.sh
 
 run: all
 	$(BUILD)/latco demo --config configs/demo.yaml

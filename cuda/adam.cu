@@ -1,7 +1,8 @@
 // Adam with global-norm gradient clipping on the GPU, the rule of nn/adam.h:
 //   g <- g * min(1, clip / ||g||) over all tensors together, m <- b1 m + (1-b1) g,
 //   v <- b2 v + (1-b2) g^2, p <- p - lr * m_hat / (sqrt(v_hat) + eps).
-// The norm is reduced per tensor on the device and finished on the host in a fixed order.
+// The norm is reduced per tensor on the device and finished in a fixed order, on the host
+// (adam_update) or on the device (global_grad_norm_device, then adam_apply: no copy back).
 // Left out: weight decay, AMSGrad, multi-tensor fused launches.
 #include <cmath>
 #include <vector>
@@ -41,36 +42,69 @@ __global__ void adam_kernel(int64_t n, float* __restrict__ p, const float* __res
   }
 }
 
+// out[0] = sqrt(sum of partial[0..n)), added in index order by one thread (the host's order).
+__global__ void finish_norm_kernel(int n, const double* __restrict__ partial, float* __restrict__ out) {
+  if (blockIdx.x != 0 || threadIdx.x != 0) return;
+  double total = 0.0;
+  for (int i = 0; i < n; ++i) total += partial[i];
+  out[0] = (float)sqrt(total);
+}
+
 int norm_parts(int64_t n) {
   int64_t k = (n + kNormThreads * 8 - 1) / (kNormThreads * 8);
   return (int)(k < 1 ? 1 : (k > 256 ? 256 : k));
 }
 
-}  // namespace
-
-double global_grad_norm(int count, const float* const* grads, const int64_t* sizes) {
+// Per-block sums of squares of every grad into one array; returns its length (0: no grads).
+int norm_partials(int count, const float* const* grads, const int64_t* sizes, DeviceArray<double>& partial) {
   std::vector<int> offset(count + 1, 0);
   for (int i = 0; i < count; ++i) offset[i + 1] = offset[i] + (grads[i] ? norm_parts(sizes[i]) : 0);
-  if (offset[count] == 0) return 0.0;
-  DeviceArray<double> partial(offset[count]);
+  if (offset[count] == 0) return 0;
+  partial = DeviceArray<double>(offset[count]);
   for (int i = 0; i < count; ++i) {
     if (!grads[i]) continue;
     sumsq_partial_kernel<<<norm_parts(sizes[i]), kNormThreads>>>(sizes[i], grads[i], partial.data() + offset[i]);
     cudaCheckLaunch();
   }
-  std::vector<double> host(offset[count]);
+  return offset[count];
+}
+
+}  // namespace
+
+double global_grad_norm(int count, const float* const* grads, const int64_t* sizes) {
+  DeviceArray<double> partial;
+  const int n = norm_partials(count, grads, sizes, partial);
+  if (n == 0) return 0.0;
+  std::vector<double> host(n);
   partial.download(host.data());
   double total = 0.0;
   for (double x : host) total += x;
   return std::sqrt(total);
 }
 
+void global_grad_norm_device(int count, const float* const* grads, const int64_t* sizes, float* out) {
+  DeviceArray<double> partial;
+  const int n = norm_partials(count, grads, sizes, partial);
+  if (n == 0) {
+    memset_zero(out, sizeof(float));
+    return;
+  }
+  finish_norm_kernel<<<1, 32>>>(n, partial.data(), out);
+  cudaCheckLaunch();
+}
+
 float adam_update(int count, float* const* params, const float* const* grads, float* const* m, float* const* v,
                   const int64_t* sizes, const AdamStep& s) {
-  LATCO_CHECK(s.t >= 1) << "cuda::adam_update: step number t must be >= 1 (bias correction), got " << s.t;
   // A NaN/Inf gradient: nothing is updated and the norm is returned for the caller to report (as on the CPU).
   const double norm = global_grad_norm(count, grads, sizes);
-  if (!std::isfinite(norm)) return (float)norm;
+  adam_apply(count, params, grads, m, v, sizes, s, norm);
+  return (float)norm;
+}
+
+void adam_apply(int count, float* const* params, const float* const* grads, float* const* m, float* const* v,
+                const int64_t* sizes, const AdamStep& s, double norm) {
+  LATCO_CHECK(s.t >= 1) << "cuda::adam_update: step number t must be >= 1 (bias correction), got " << s.t;
+  if (!std::isfinite(norm)) return;
   const float scale = (s.clip > 0 && norm > s.clip) ? (float)(s.clip / norm) : 1.0f;
   const float bc1 = (float)(1.0 - std::pow((double)s.beta1, (double)s.t));
   const float bc2 = (float)(1.0 - std::pow((double)s.beta2, (double)s.t));
@@ -80,7 +114,6 @@ float adam_update(int count, float* const* params, const float* const* grads, fl
                                                   s.beta2, s.eps, bc1, bc2);
     cudaCheckLaunch();
   }
-  return (float)norm;
 }
 
 }  // namespace latco::cuda

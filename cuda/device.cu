@@ -1,6 +1,7 @@
 // Device memory and the runtime's view of the GPU (runtime API only): a caching allocator
 // with size-bucketed free lists behind the Tensor storage hooks, copies, the cuBLAS handles.
 // Left out: streams, multiple devices (device 0 only), returning cached memory on a timer.
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -114,12 +115,28 @@ void release_cache() {
 }
 
 // ----- copies -----
+// Every host-device copy goes through count_copy (the Tensor hooks below included), so
+// copy_stats() sees all of them. Atomics: copies may come from several threads.
+namespace {
+std::atomic<int64_t> n_up{0}, n_down{0}, bytes_up{0}, bytes_down{0};
+void count_copy(cudaMemcpyKind kind, size_t bytes) {
+  if (kind == cudaMemcpyHostToDevice) n_up++, bytes_up += int64_t(bytes);
+  if (kind == cudaMemcpyDeviceToHost) n_down++, bytes_down += int64_t(bytes);
+}
+}  // namespace
+
+CopyStats copy_stats() { return CopyStats{n_up.load(), n_down.load(), bytes_up.load(), bytes_down.load()}; }
+
 // cudaMemcpy on the default stream waits for earlier kernels, so results are ready on return.
 void copy_h2d(void* dst, const void* src, size_t bytes) {
-  if (bytes) cudaCheck(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  if (!bytes) return;
+  count_copy(cudaMemcpyHostToDevice, bytes);
+  cudaCheck(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
 }
 void copy_d2h(void* dst, const void* src, size_t bytes) {
-  if (bytes) cudaCheck(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+  if (!bytes) return;
+  count_copy(cudaMemcpyDeviceToHost, bytes);
+  cudaCheck(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
 }
 void copy_d2d(void* dst, const void* src, size_t bytes) {
   if (bytes) cudaCheck(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
@@ -184,9 +201,9 @@ std::string cuda_status() {
   cudaError_t err = cudaGetDeviceCount(&n);
   if (err != cudaSuccess) {
     cudaGetLastError();
-    return std::string("CUDA: no usable device (") + cudaGetErrorString(err) + "); using the CPU";
+    return std::string("CUDA: no usable device (") + cudaGetErrorString(err) + ")";
   }
-  if (n == 0) return "CUDA: no device found; using the CPU";
+  if (n == 0) return "CUDA: no device found";
   cudaDeviceProp p;
   cudaCheck(cudaGetDeviceProperties(&p, 0));
   return std::string("CUDA: ") + p.name + " (sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
@@ -203,7 +220,9 @@ void cuda_copy(float* dst, Device dst_dev, const float* src, Device src_dev, int
   cudaMemcpyKind kind = dst_dev == Device::CUDA
                             ? (src_dev == Device::CUDA ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                             : (src_dev == Device::CUDA ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
-  if (n) cudaCheck(cudaMemcpy(dst, src, n * sizeof(float), kind));
+  if (!n) return;
+  cuda::count_copy(kind, n * sizeof(float));
+  cudaCheck(cudaMemcpy(dst, src, n * sizeof(float), kind));
 }
 
 }  // namespace latco::device

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds tests/test_cuda.cpp and tests/test_cuda_autodiff.cpp against cuda/*.cu executed on the
-# CPU by the emulation in this folder (fibers for threads, loops for cuBLAS) and runs them: the
-# CUDA kernels' indexing, barriers and reductions, and the autodiff's device dispatch, checked
-# against the CPU references on machines without a GPU.
+# Builds tests/test_cuda*.cpp against cuda/*.cu executed on the CPU by the emulation in this
+# folder (fibers for threads, loops for cuBLAS) and runs them: the CUDA kernels' indexing,
+# barriers and reductions, the autodiff's device dispatch, the world model's training on the
+# device and the planner's latent model there, checked against the CPU references on machines
+# without a GPU.
 # Usage (from the repository root): cuda/emu/run_tests.sh [build-dir] [gtest flags...]
 set -euo pipefail
 BUILD=${1:-build-emu}
@@ -23,7 +24,11 @@ for cu in cuda/*.cu; do
   objs+=("$OUT/obj/$name.cu.o")
 done
 # ----- the CPU library parts the test uses (HAVE_CUDA: the emulated device.cu owns the hooks) -----
-for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp src/nn/*.cpp; do
+for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp src/nn/*.cpp \
+  src/io/checkpoint.cpp src/io/npz.cpp src/io/config.cpp src/model/rssm.cpp src/model/elbo.cpp \
+  src/model/transition_weights.cpp src/model/rssm_latent_model.cpp src/model/device_latent_model.cpp \
+  src/plan/planner.cpp src/plan/rollout.cpp src/plan/sampling_planners.cpp src/plan/latco.cpp \
+  src/plan/latco_residuals.cpp; do
   obj=$OUT/obj/$(echo "${cpp%.cpp}" | tr / _).o
   objs+=("$obj")
   if [ ! -f "$obj" ] || [ "$cpp" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" -print -quit)" ]; then
@@ -31,10 +36,16 @@ for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp 
   fi
 done
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -I{} sh -c '{}'
-tests=(test_cuda test_cuda_autodiff)
+tests=(test_cuda test_cuda_autodiff test_cuda_training test_cuda_planning)
 printf '%s\n' "${tests[@]}" |
   xargs -P 2 -I{} $CXX $FLAGS -o "$OUT/{}_emu" "tests/{}.cpp" "${objs[@]}" -lgtest_main -lgtest
 echo "CUDA: emulated on the CPU (cuda/emu); nothing here ran on a GPU"
+# Without gtest flags: every suite through tests/run_all.sh, which ends with "N passed, N failed, N skipped".
+if [ $# -eq 0 ]; then
+  bins=()
+  for t in "${tests[@]}"; do bins+=("$OUT/${t}_emu"); done
+  exec tests/run_all.sh "${bins[@]}"
+fi
 status=0
 for t in "${tests[@]}"; do
   "$OUT/${t}_emu" "$@" || status=1

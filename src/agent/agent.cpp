@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/device_select.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "io/atomic_file.h"
@@ -99,20 +100,17 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
     : dir_(run_dir), quiet_(quiet), dry_run_(dry_run) {
   cfg.apply(s_);
   cfg.apply(ms_);
-  if (s_.device == "cuda") {
-    std::printf("device: %s; the training and planning paths run on the CPU in this build\n",
-                device::cuda_status().c_str());
-  } else if (s_.device != "cpu") {
-    LATCO_FAIL(cfg.where("device") << ": expected cpu or cuda, got '" << s_.device << "'");
-  }
+  const Device device = select_device(s_.device, s_.require_device, "train", cfg.where("device"));
   EnvSettings es;
   es.image_size = ms_.image_size;
   es.time_limit = s_.time_limit;
   env_ = make_env(s_.task, es);
   model_ = std::make_unique<Rssm>(ms_, env_->action_dim(), s_.seed);
-  trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed);
+  trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed, device);
   latent_ = std::make_unique<RssmLatentModel>(model_->transition());
-  planner_ = make_planner(s_.planner, *latent_, s_.horizon, cfg, model_.get());
+  if (device == Device::CUDA) device_latent_ = std::make_unique<DeviceRssmLatentModel>(model_->transition());
+  planner_ = make_planner(s_.planner, device_latent_ ? static_cast<const LatentModel&>(*device_latent_) : *latent_,
+                          s_.horizon, cfg, model_.get());
   // A config may hold the settings of planners it does not select (configs/base/*.yaml set them
   // all, and planner=cem on a LatCo config is how one compares planners): every planner reads its
   // keys, then any key nobody read is an error naming its file and line.
@@ -240,7 +238,9 @@ TrainMetrics Agent::train(int steps) {
     avg.grad_norm += m.grad_norm / steps;
     avg.grad_step = m.grad_step;
   }
+  trainer_->sync_model();  // the device-trained weights to the host model (nothing on the CPU)
   latent_->refresh();  // the planner's transposed weight copies follow the training
+  if (device_latent_) device_latent_->refresh();
   return avg;
 }
 
@@ -286,6 +286,7 @@ void Agent::save_checkpoint_now() {
 void Agent::load_checkpoint_from(const std::string& path, const Checkpoint& ck) {
   trainer_->load(ck, path);
   latent_->refresh();
+  if (device_latent_) device_latent_->refresh();
   env_steps_ = ck.env_steps;
   episodes_ = ck.episodes;
   agent_steps_ = int64_t(note_number(ck, "agent_steps", path));

@@ -22,6 +22,7 @@
 #include "io/run_lock.h"
 #include "model/elbo.h"
 #include "model/rssm.h"
+#include "model/device_latent_model.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
 
@@ -45,7 +46,8 @@ struct AgentSettings {
   std::string offline_data = "";     // folder of .npz episodes seeding the replay (Section 5.3)
   int64_t replay_capacity = 1000000; // steps kept in the replay
   int time_limit = 0;                // decisions per episode; 0 = the task's default
-  std::string device = "cpu";        // cpu | cuda (cuda falls back to the CPU with a message)
+  std::string device = "cpu";        // cpu | cuda: where the model trains and train plans (core/device_select.h)
+  bool require_device = false;       // true: device cuda without a usable GPU is an error, not a fallback
 
   template <class V>
   void visit(V& v) {
@@ -67,6 +69,7 @@ struct AgentSettings {
     v("replay_capacity", replay_capacity, 1, int64_t(1) << 40);
     v("time_limit", time_limit, 0, 1000000);
     v("device", device);
+    v("require_device", require_device);
   }
 };
 
@@ -123,6 +126,7 @@ class Agent {
   std::unique_ptr<Rssm> model_;
   std::unique_ptr<ModelTrainer> trainer_;
   std::unique_ptr<RssmLatentModel> latent_;
+  std::unique_ptr<DeviceRssmLatentModel> device_latent_;  // device cuda: the planner's latent model there
   std::unique_ptr<Planner> planner_;
   std::unique_ptr<Replay> replay_;
   std::unique_ptr<CsvWriter> csv_;

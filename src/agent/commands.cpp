@@ -9,6 +9,7 @@
 #include "agent/evaluation.h"
 #include "agent/pictures.h"
 #include "core/command.h"
+#include "core/device_select.h"
 #include "io/checkpoint.h"
 #include "io/gif.h"
 #include "model/rssm_latent_model.h"
@@ -106,6 +107,8 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   es.time_limit = s.time_limit;
   auto env = make_env(s.task, es);
   Rssm model(ms, env->action_dim(), s.seed);
+  if (select_device(s.device, s.require_device, "eval", cfg.where("device")) == Device::CUDA)
+    std::printf("eval: evaluation plans on the CPU in this build (the device serves training and train's planner)\n");
   ModelTrainer trainer(model, s.seed);
   const std::string ck = latest_checkpoint(run + "/checkpoints");
   if (ck.empty()) LATCO_FAIL("eval: no checkpoint in " << run << "/checkpoints");

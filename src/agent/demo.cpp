@@ -21,6 +21,7 @@
 #include "io/episode_origin.h"
 #include "io/gif.h"
 #include "io/key_help.h"
+#include "core/device_select.h"
 #include "core/timer.h"
 #include "env/collect.h"
 #include "io/checkpoint.h"
@@ -92,7 +93,8 @@ int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, con
 
 // ----- 2. world model: offline on the dataset, then short online rounds (Algorithm 1) -----
 void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vector<std::string>& planners,
-                       const DemoSettings& d, const AgentSettings& s, const std::string& data, const std::string& dir) {
+                       const DemoSettings& d, const AgentSettings& s, const std::string& data, const std::string& dir,
+                       Device device) {
   fs::create_directories(dir);
   const RssmSettings& ms = model.settings();
   std::vector<Episode> eps = load_episode_dir(data);
@@ -100,7 +102,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
   for (const auto& e : eps) steps += e.T;
   Replay replay(steps, ms.image_size, ms.image_size, model.action_dim(), Rng(s.seed).derive(102).next_u64());
   for (const auto& e : eps) replay.add(e);
-  ModelTrainer trainer(model, s.seed);
+  ModelTrainer trainer(model, s.seed, device);
   CsvWriter csv(dir + "/metrics.csv", {"grad_step", "loss", "kl", "image_ll", "reward_ll", "grad_norm", "seconds"});
   const int total_steps = d.train_steps + d.online_rounds * d.online_steps;
   Progress progress(total_steps, "world model");
@@ -115,6 +117,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
       std::snprintf(info, sizeof info, "loss %.1f kl %.2f reward_ll %.3f", m.loss, m.kl, m.reward_ll);
       progress.update(m.grad_step, info);
     }
+    trainer.sync_model();  // the device-trained weights to the host model (nothing on the CPU)
   };
   train_until(d.train_steps, d.train_seconds);
   if (trainer.steps() < d.train_steps)  // a time cap hit makes the model depend on the machine's speed
@@ -229,6 +232,7 @@ int demo(const Args& args) {
     read_planner_keys(cfg, probe, s.horizon);
     cfg.check_all_used();
   }
+  const Device device = select_device(s.device, s.require_device, "demo", cfg.where("device"));
   if (dry_run) {
     std::printf("demo --dry-run: every key resolved; task %s, planners %s; would write %s/\n", s.task.c_str(),
                 d.planners.c_str(), d.out.c_str());
@@ -257,7 +261,7 @@ int demo(const Args& args) {
   std::printf("[2/4] training the world model (at most %d steps, %.0f s), then %d online rounds of %d steps\n",
               d.train_steps, d.train_seconds, d.online_rounds, d.online_steps);
   Rssm model(ms, env->action_dim(), s.seed);
-  train_world_model(*env, model, cfg, planners, d, s, d.out + "/data", d.out + "/model");
+  train_world_model(*env, model, cfg, planners, d, s, d.out + "/data", d.out + "/model", device);
 
   std::printf("[3/4] evaluating %zu planners on %d episodes each (same seeds)\n", planners.size(), d.eval_episodes);
   std::vector<EvalSummary> rows;

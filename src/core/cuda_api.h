@@ -42,6 +42,13 @@ struct AllocStats {
 };
 AllocStats alloc_stats();
 void release_cache();                          // cudaFree every cached block
+// Host-device copies since the process started (every copy_h2d/copy_d2h, DeviceArray
+// upload/download and Tensor::to across devices); device-to-device copies are not counted.
+struct CopyStats {
+  int64_t uploads = 0, downloads = 0;          // host -> device, device -> host
+  int64_t upload_bytes = 0, download_bytes = 0;
+};
+CopyStats copy_stats();
 
 // Owning device array of T (RAII over malloc_bytes/free_bytes).
 template <class T>
@@ -149,6 +156,20 @@ void gru_cell_forward(int B, int D, const float* gx, const float* gh, const floa
 void gru_cell_backward(int B, int D, const float* gh, const float* h, const float* saved, const float* dh_new,
                        float* dgx, float* dgh, float* dh);
 
+// ----- the planner's RSSM Jacobians (cuda/latent_jac.cu), per sample, N samples -----
+// From gru_cell_forward's saved gates [r, u, n] (N, 3D), gh = h W_h + b_h (N, 3D) and h (N, D):
+//   c (N, 4, D) = [c_r, c_u, c_n, c_n r], c_n = (1-u)(1-n^2), c_r = c_n gh_n r(1-r), c_u = (h-n) u(1-u)
+void gru_jacobian_coefficients(int N, int D, const float* saved, const float* gh, const float* h, float* c);
+// d h'/d h: out (N, D, D), [b][d][j] = c_r[d] W_h[j][d] + c_u[d] W_h[j][D+d] + c_nr[d] W_h[j][2D+d] + [d == j] u[d]
+void gru_jacobian_h(int N, int D, const float* c, const float* saved, const float* W_h, float* out);
+// d h'/d x times ELU'(x): out (N, D, Hd), [b][d][k] = (c_r[d] W_x[k][d] + c_u[d] W_x[k][D+d] + c_n[d] W_x[k][2D+d]) e[b][k]
+void gru_jacobian_x(int N, int D, int Hd, const float* c, const float* W_x, const float* e, float* out);
+// out (N, R, K): [b][r][k] = W[k][r] e[b][k], W (K, R): a layer's W^T with its activation's derivative.
+void scale_transposed(int N, int R, int K, const float* W, const float* e, float* out);
+// Per sample b < N: the (rows, cols) block at src + b src_stride (row stride src_ld) to dst + b dst_stride (dst_ld).
+void copy_blocks(int N, int rows, int cols, const float* src, int64_t src_stride, int src_ld, float* dst,
+                 int64_t dst_stride, int dst_ld);
+
 // ----- Gaussians (cuda/rssm_ops.cu), elementwise over n -----
 // kl = KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1-m2)^2) / (2 s2^2) - 1/2
 void kl_normal_forward(int64_t n, const float* m1, const float* s1, const float* m2, const float* s2, float* kl);
@@ -158,6 +179,14 @@ void kl_normal_backward(int64_t n, const float* m1, const float* s1, const float
 void normal_log_prob_forward(int64_t n, const float* x, const float* m, const float* s, float* lp);
 void normal_log_prob_backward(int64_t n, const float* x, const float* m, const float* s, const float* dlp,
                               float* dx, float* dm, float* ds);  // +=, any null
+
+// ----- the replay batch on the device (cuda/batch.cu) -----
+// A SequenceBatch (model/sequence_batch.h) uploaded as is, converted to the model's layout
+// (Rssm::batch_tensors) on the device:
+//   image (B, L, H, W, 3) uint8 -> images (L*B, 3, H, W) = image / 255 - 0.5, rows t * B + b
+//   action (B, L, A) -> actions (L, B, A);   reward (B, L) -> rewards (L*B, 1)
+void unpack_sequence_batch(int B, int L, int H, int W, int A, const uint8_t* image, const float* action,
+                           const float* reward, float* images, float* actions, float* rewards);
 
 // ----- Adam with global-norm clipping (cuda/adam.cu), the rule of nn/adam.h -----
 struct AdamStep {
@@ -172,6 +201,12 @@ float adam_update(int count, float* const* params, const float* const* grads, fl
                   const int64_t* sizes, const AdamStep& s);
 // sqrt(sum over tensors of sum g^2), accumulated in double.
 double global_grad_norm(int count, const float* const* grads, const int64_t* sizes);
+// The same norm (same order of additions) written to out[0] on the device: no copy to the host.
+void global_grad_norm_device(int count, const float* const* grads, const int64_t* sizes, float* out);
+// adam_update with the norm already known on the host (global_grad_norm's value): makes no copy.
+// A non-finite norm updates nothing.
+void adam_apply(int count, float* const* params, const float* const* grads, float* const* m, float* const* v,
+                const int64_t* sizes, const AdamStep& s, double norm);
 
 // ----- batched dense Cholesky, double (cuda/cholesky.cu); one block per matrix, n <= 1024 -----
 // A: (batch, n, n) row-major SPD; overwritten by L (lower, upper triangle zeroed), A = L L^T.

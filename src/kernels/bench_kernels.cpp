@@ -12,6 +12,7 @@
 
 #include "core/command.h"
 #include "core/error.h"
+#include "core/device_select.h"
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
@@ -84,6 +85,7 @@ Layer make_layer(int N, int C, int H, int O, int K, bool transposed, uint64_t se
 // (transposed convs s2: 1024->128 k5, ->64 k5, ->32 k6, ->3 k6; 1->5->13->30->64),
 // forward then backward (dx, dw, db) of every layer, on 64 images.
 LATCO_BENCH(conv) {
+  if (bench_device(args.overrides, "conv") == Device::CUDA) return benches().at("conv_cuda")(args);
   const int N = (int)args.get_int("batch", 64), repeats = (int)args.get_int("repeats", 5);
   args.check_all_read("bench conv");
   std::vector<Layer> layers;
@@ -137,6 +139,7 @@ LATCO_BENCH(conv) {
 }
 
 LATCO_BENCH(gemm) {
+  if (bench_device(args.overrides, "gemm") == Device::CUDA) return benches().at("gemm_cuda")(args);
   int repeats = (int)args.get_int("repeats", 9);
   args.check_all_read("bench gemm");
   bench_print("gemm_gflops_256", measure_sgemm(256, repeats * 8).gflops, "GFLOPS");

@@ -3,8 +3,9 @@
 // step time, images per second, the time of each phase, the CPU time per step (a figure
 // that contention on a shared machine inflates less than wall time), the peak memory, and the
 // step's floor: its counted FLOPs at the GEMM rate measured just before. Then the same for the
-// demo's smaller model (figures with the suffix _demo).
-// Left out: data loading (a random batch is used), CUDA.
+// demo's smaller model (figures with the suffix _demo). device=cuda: whole ModelTrainer steps on
+// the GPU, with the host-device copies per step (no floor).
+// Left out: data loading (a random batch is used).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "core/command.h"
+#include "core/cuda_api.h"
+#include "core/device_select.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "io/config.h"
@@ -55,10 +58,35 @@ const char* kDemoModel =
     "model_image_size: 32\nmodel_stoch: 16\nmodel_deter: 64\nmodel_hidden: 64\nmodel_depth: 16\n"
     "model_reward_hidden: 64\nmodel_image_std: 0.1\nmodel_free_nats: 1.0\n";
 
+// device=cuda: whole steps (one upload, ELBO, backward, Adam, one download), each synchronised.
+void time_device_steps(ModelTrainer& trainer, const SequenceBatch& batch, int steps) {
+#ifdef HAVE_CUDA
+  double total = 0;
+  cuda::CopyStats c0;
+  for (int k = 0; k <= steps; ++k) {
+    if (k == 1) c0 = cuda::copy_stats();  // after the warm-up (allocations, cuBLAS handle)
+    Timer t;
+    const TrainMetrics m = trainer.step(batch);
+    cuda::synchronize();
+    const double s = t.seconds();
+    std::printf("rssm: step %d on the GPU: %.4f s, loss %.1f\n", k, s, m.loss);
+    if (k > 0) total += s;
+  }
+  const cuda::CopyStats c1 = cuda::copy_stats();
+  const double n = steps, step_s = total / n;
+  bench_print("rssm_step_s", step_s, "s");
+  bench_print("rssm_images_per_s", double(batch.B) * batch.L / step_s, "images/s");
+  bench_print("rssm_uploads_per_step", double(c1.uploads - c0.uploads) / n, "copies");
+  bench_print("rssm_downloads_per_step", double(c1.downloads - c0.downloads) / n, "copies");
+  bench_print("rssm_upload_mb_per_step", double(c1.upload_bytes - c0.upload_bytes) / n / 1e6, "MB");
+#endif
+}
+
+
 // Times bs.steps ELBO steps after one warm-up and prints the figures, each name + suffix.
-void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::string& sfx) {
+void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::string& sfx, Device device) {
   Rssm model(ms, bs.action, 1);
-  ModelTrainer trainer(model, 2);
+  ModelTrainer trainer(model, 2, device);
   // A random batch: uint8 frames, actions in [-1, 1], rewards in {0, 1}.
   SequenceBatch batch;
   batch.resize(bs.batch, bs.length, ms.image_size, ms.image_size, bs.action);
@@ -69,6 +97,10 @@ void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::
   std::printf("rssm%s: %lld parameters, stoch %d deter %d hidden %d depth %d, %dx%d images, B %d L %d\n",
               sfx.c_str(), (long long)model.num_parameters(), model.stoch(), model.deter(), ms.hidden, ms.depth,
               ms.image_size, ms.image_size, bs.batch, bs.length);
+  if (device == Device::CUDA) {
+    time_device_steps(trainer, batch, bs.steps);
+    return;
+  }
 
   const GemmRates rates = measure_gemm_rates(false);  // just before the steps, in the same process
   // Phases of one step, timed separately (the same work as ModelTrainer::step).
@@ -131,13 +163,16 @@ LATCO_BENCH(rssm) {
   BenchRssmSettings bs;
   cfg.apply(ms);
   cfg.apply(bs);
+  DeviceSettings ds;
+  cfg.apply(ds);
   args.check_all_read("bench rssm");
   cfg.check_all_used();
-  time_steps(ms, bs, "");
+  const Device device = select_device(ds, "bench rssm", cfg.where("device"));
+  time_steps(ms, bs, "", device);
   if (demo) {
     RssmSettings dm;
     Config::parse(kDemoModel, "the demo's model").apply(dm);
-    time_steps(dm, bs, "_demo");
+    time_steps(dm, bs, "_demo", device);
   }
   bench_print("rssm_peak_rss_mb", peak_rss_mb(), "MB");
   return 0;

@@ -10,7 +10,9 @@
 // Left out: latent overshooting, KL balancing.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "io/checkpoint.h"
@@ -27,6 +29,11 @@ struct ElboTerms {
   double image_ll = 0;     // mean image log-likelihood per step
   double reward_ll = 0;    // mean reward log-likelihood per step
   RssmSequence seq;        // the filtered sequence (for diagnostics)
+  // On the GPU the numbers above are left unread (each would be a copy to the host): stats holds
+  // [kl term, image nll, reward nll, mean KL] (4) on the device, and read() fills them from its host copy.
+  Tensor stats;
+  double image_const = 0, reward_const = 0;  // the nll constants (0.5 ln(2 pi) + ln sigma per element)
+  void read(const float* host_stats);
 };
 
 enum class FreeNats { PerStep, BatchMean };
@@ -62,15 +69,25 @@ struct NonFiniteError : Error {
 
 // Adam (lr, eps, global-norm clip from RssmSettings) on the ELBO. The noise of step k
 // comes from Rng(seed).derive(k), so a resumed run draws what a straight one would.
+// On Device::CUDA a twin of `model` lives on the GPU and trains there with Adam's state beside it:
+// each step uploads the batch once (frames as uint8, with actions, rewards and the noise; converted
+// on the device) and downloads once (the loss terms and the gradient norm). `model` stays on the
+// host for acting and planning and gets the trained weights from sync_model().
 class ModelTrainer {
  public:
-  ModelTrainer(Rssm& model, uint64_t seed);
+  ModelTrainer(Rssm& model, uint64_t seed, Device device = Device::CPU);
+  ~ModelTrainer();
   // One gradient step. Throws NonFiniteError (before changing any parameter) on NaN/Inf.
   TrainMetrics step(const SequenceBatch& batch);
   int64_t steps() const { return adam_.step_count(); }
   nn::Adam& adam() { return adam_; }
   Rssm& model() { return model_; }
   const RewardStats& reward_stats() const { return reward_stats_; }
+  Device device() const { return twin_ ? Device::CUDA : Device::CPU; }
+  Rssm& trained_model() { return twin_ ? *twin_ : model_; }  // the copy the steps update
+  // Copies the device twin's parameters into `model` (one download per tensor; nothing on the CPU).
+  // Call after training steps, before the model acts, plans, decodes or its tensors are read.
+  void sync_model();
 
   // Parameters as "model/<name>", Adam state as "adam/<name>", the reward statistics as
   // "trainer/reward_stats" (mean, std); counters.grad_steps.
@@ -78,11 +95,16 @@ class ModelTrainer {
   void load(const Checkpoint& ck, const std::string& source);
 
  private:
+  TrainMetrics step_device(const SequenceBatch& batch);
+
   Rssm& model_;
+  std::unique_ptr<Rssm> twin_;  // the GPU copy that trains (null on the CPU)
   nn::Adam adam_;
   uint64_t seed_;
   FreeNats free_nats_mode_;
   RewardStats reward_stats_;  // used when model_reward_normalize; saved in checkpoints
+  std::vector<float> staging_;  // the step's one upload, packed on the host (the frames' bytes first)
+  Tensor upload_;               // its device buffer
 };
 
 }  // namespace latco

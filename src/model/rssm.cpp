@@ -148,8 +148,8 @@ RssmSequence Rssm::observe(const Tensor& images, const Tensor& actions, const Te
   // The encoder and the embedding's share of the posterior run once over all L*B images.
   Var e_proj = project_embedding(encode(ad::constant(images)));  // (L*B, Hd)
 
-  Var s = ad::constant(Tensor::zeros({B, S_}));
-  Var h = D_ > 0 ? ad::constant(Tensor::zeros({B, D_})) : Var();
+  Var s = ad::constant(Tensor::zeros({B, S_}, images.device()));  // on the model's device
+  Var h = D_ > 0 ? ad::constant(Tensor::zeros({B, D_}, images.device())) : Var();
   std::vector<Var> pm(L), psd(L), qm(L), qsd(L), ss(L), hs(D_ > 0 ? L : 0);
   for (int t = 0; t < L; ++t) {
     Var a = ad::constant(actions.slice0(t, t + 1).reshape({B, A_}));

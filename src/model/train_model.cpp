@@ -9,6 +9,7 @@
 
 #include "agent/replay.h"
 #include "core/command.h"
+#include "core/device_select.h"
 #include "core/timer.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
@@ -168,8 +169,10 @@ int train_model(const Args& args) {
   if (args.has("steps")) cfg.override_with("train_steps=" + args.get("steps"));
   RssmSettings ms;
   TrainModelSettings ts;
+  DeviceSettings ds;
   cfg.apply(ms);
   cfg.apply(ts);
+  cfg.apply(ds);
   args.check_all_read("train-model");
   // A shared experiment config may hold keys for other commands: only a mistyped key
   // on the command line is an error here.
@@ -219,7 +222,7 @@ int train_model(const Args& args) {
   write_file_atomic(out + "/config.yaml", "# train-model, resolved (data: " + data + ")\n" + config_text);
 
   Rssm model(ms, A, ts.seed);
-  ModelTrainer trainer(model, ts.seed);
+  ModelTrainer trainer(model, ts.seed, select_device(ds, "train-model", cfg.where("device")));
   if (resume) {
     Checkpoint ck;
     const std::string path = load_latest_intact(ckdir, ck);
@@ -270,6 +273,7 @@ int train_model(const Args& args) {
     if (ts.image_every > 0 && (k % ts.image_every == 0 || k == ts.steps)) {
       char name[64];
       std::snprintf(name, sizeof(name), "/step%09lld", (long long)k);
+      trainer.sync_model();  // the device-trained weights to the host model (nothing on the CPU)
       write_diagnostics(model, batch, ts.openloop_context, imgdir + name);
     }
     if (k % ts.checkpoint_every == 0 || k == ts.steps)

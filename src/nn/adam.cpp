@@ -81,7 +81,10 @@ void Adam::zero_grad() {
 }
 
 // Algorithm 1, model update: phi += alpha grad L_ELBO (Eq. (2)), taken with Adam.
-float Adam::step() {
+float Adam::step() { return step_impl(nullptr); }
+float Adam::step(double norm) { return step_impl(&norm); }
+
+float Adam::step_impl(const double* known_norm) {
   // ----- device: all parameters on one; m, v follow them (Module::to may have moved them) -----
   const Device dev = params_[0].second.value().device();
   for (size_t k = 0; k < params_.size(); ++k) {
@@ -111,13 +114,19 @@ float Adam::step() {
       n.push_back(m_[k].numel());
     }
     const cuda::AdamStep st{s_.lr, s_.beta1, s_.beta2, s_.eps, s_.clip, t_ + 1};
-    const float norm = cuda::adam_update(int(x.size()), x.data(), g.data(), m.data(), v.data(), n.data(), st);
+    float norm;
+    if (known_norm) {  // computed on the device beside the loss: no copy back here
+      cuda::adam_apply(int(x.size()), x.data(), g.data(), m.data(), v.data(), n.data(), st, *known_norm);
+      norm = float(*known_norm);
+    } else {
+      norm = cuda::adam_update(int(x.size()), x.data(), g.data(), m.data(), v.data(), n.data(), st);
+    }
     if (std::isfinite(norm)) ++t_;
     return norm;
   }
 #endif
   // ----- global-norm clipping -----
-  const double norm = global_grad_norm(params_);
+  const double norm = known_norm ? *known_norm : global_grad_norm(params_);
   if (!std::isfinite(norm)) return static_cast<float>(norm);
   const double scale = (s_.clip > 0 && norm > s_.clip) ? s_.clip / norm : 1.0;
   // ----- moments and bias-corrected update -----

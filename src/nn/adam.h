@@ -37,6 +37,9 @@ class Adam {
   // and state untouched: check the result and name the culprit with first_nonfinite_grad.
   // Does not zero the grads: call zero_grad() before the next backward.
   float step();
+  // The same step with the global norm already computed (on the device, with the loss, so that
+  // the step makes no copy to the host); it must be global_grad_norm of the current grads.
+  float step(double norm);
   void zero_grad();
   int64_t step_count() const { return t_; }
   const AdamSettings& settings() const { return s_; }
@@ -51,6 +54,8 @@ class Adam {
   void load_state(const std::vector<std::pair<std::string, Tensor>>& st, const std::string& source = "adam state");
 
  private:
+  float step_impl(const double* known_norm);  // null: computes the norm
+
   NamedVars params_;
   AdamSettings s_;
   std::vector<Tensor> m_, v_;

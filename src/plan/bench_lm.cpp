@@ -3,6 +3,7 @@
 // for several horizons, its breakdown, a full 200-iteration plan, and the same
 // iteration with the dense solve. Each horizon's iteration also gets its floor: its counted
 // FLOPs, float at the SGEMM rate and double at the DGEMM rate measured just before.
+// device=cuda: the iteration with DeviceRssmLatentModel, then the GPU solve (lm_cuda).
 // Not here: learned weights (timing only).
 #include <algorithm>
 #include <cstdio>
@@ -11,9 +12,11 @@
 #include <vector>
 
 #include "core/command.h"
+#include "core/device_select.h"
 #include "core/rng.h"
 #include "core/timer.h"
 #include "kernels/flops.h"
+#include "model/device_latent_model.h"
 #include "model/rssm_latent_model.h"
 #include "model/transition_weights.h"
 #include "plan/latco.h"
@@ -70,6 +73,7 @@ IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int rep
 using namespace latco;
 
 LATCO_BENCH(lm) {
+  const bool on_device = bench_device(args.overrides, "lm") == Device::CUDA;
   const int reps = static_cast<int>(args.get_int("reps", 7));
   const bool dense = !args.has("no-dense");
   const int plan_iters = static_cast<int>(args.get_int("plan-iterations", 200));  // 0: no full plan
@@ -83,6 +87,13 @@ LATCO_BENCH(lm) {
   std::vector<float> z0(Z);
   Rng zr = Rng(1);
   for (auto& v : z0) v = zr.normal();
+  if (on_device) {  // the iteration with the model's calls on the GPU (assembly, solve on the CPU), then lm_cuda
+    DeviceRssmLatentModel device_model(w);
+    const IterTiming t = time_iterations(device_model, 30, z0.data(), reps, false);
+    bench_print("lm_iter_s_H30_device_model", t.iter, "s");
+    bench_print("lm_jacobian_s_H30_device_model", t.jacobian, "s");
+    return benches().at("lm_cuda")(args);
+  }
 
   for (int H : {10, 30, 50, 100}) {
     if (only_h > 0 && H != only_h) continue;

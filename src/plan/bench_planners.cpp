@@ -3,18 +3,22 @@
 // with CPU-scale settings (or the paper's with --paper), printing plan_s_<name> and,
 // for CEM and MPPI, model_steps_per_s_<name>; image collocation on a paper-size Rssm
 // (64x64). Each plan also gets its floor: its counted FLOPs, float at the SGEMM rate and double
-// at the DGEMM rate measured just before. Leaves out GPU timings and planning quality.
+// at the DGEMM rate measured just before. device=cuda: the latent model on the GPU
+// (DeviceRssmLatentModel). Leaves out planning quality.
 #include <cstdio>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/command.h"
+#include "core/device_select.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "io/config.h"
 #include "kernels/flops.h"
+#include "model/device_latent_model.h"
 #include "model/rssm_latent_model.h"
 #include "model/rssm.h"
 #include "plan/image_collocation.h"
@@ -42,19 +46,27 @@ LATCO_BENCH(planners) {
   const int H = static_cast<int>(args.get_int("horizon", 30));
   const std::string only = args.get("planner", "");  // one planner by name (default: all)
   args.check_all_read("bench planners");
+  // device=cuda: every planner on DeviceRssmLatentModel (the model's calls on the GPU; the
+  // planners' own work, LatCo's solve included, on the CPU); image collocation is left out.
+  const Device device = bench_device(args.overrides, "planners");
   Config cfg = Config::parse(paper ? kPaper : kCpuScale, paper ? "paper settings" : "cpu-scale settings");
-  for (const auto& o : args.overrides) cfg.override_with(o);
+  for (const auto& o : args.overrides)
+    if (o.rfind("device=", 0) != 0 && o.rfind("require_device=", 0) != 0) cfg.override_with(o);
 
   TransitionSizes sz;  // paper sizes
   Rng rng(1);
   const TransitionWeights w = TransitionWeights::init(sz, rng);
-  RssmLatentModel model(w);
+  RssmLatentModel cpu_model(w);
+  std::unique_ptr<DeviceRssmLatentModel> gpu_model;
+  if (device == Device::CUDA) gpu_model = std::make_unique<DeviceRssmLatentModel>(w);
+  const LatentModel& model = gpu_model ? static_cast<const LatentModel&>(*gpu_model) : cpu_model;
   std::vector<float> z0(model.latent_dim());
   Rng zr = rng.derive(7);
   for (float& v : z0) v = zr.normal();
 
-  std::printf("# bench planners: RSSM S %d D %d Hd %d A %d, H %d, %s settings, %d threads\n", sz.stoch, sz.deter,
-              sz.hidden, sz.action, H, paper ? "paper" : "cpu-scale", num_threads());
+  std::printf("# bench planners: RSSM S %d D %d Hd %d A %d, H %d, %s settings, %d threads%s\n", sz.stoch, sz.deter,
+              sz.hidden, sz.action, H, paper ? "paper" : "cpu-scale", num_threads(),
+              gpu_model ? ", the latent model on the GPU" : "");
   for (const auto& name : planner_names()) {
     if (!only.empty() && name != only) continue;
     auto p = make_planner(name, model, H, cfg);
@@ -77,7 +89,7 @@ LATCO_BENCH(planners) {
   }
   // Image collocation needs the full RSSM (encoder, decoder), so it is not in the registry.
   // With --paper (5000 steps of 64x64 convolutions) it runs only when asked for by name.
-  if ((only.empty() && !paper) || only == "image_collocation") {
+  if (!gpu_model && ((only.empty() && !paper) || only == "image_collocation")) {
     ImageCollocationSettings ics;
     cfg.apply(ics);
     Rssm rssm(RssmSettings{}, sz.action, 1);  // paper sizes, 64x64 images
