@@ -29,11 +29,17 @@ std::vector<HelpLine> run_keys() {
 
 }  // namespace
 
-LATCO_COMMAND_HELP(train, {"latco train --config FILE [--out DIR] [--resume] [--dry-run] [key=value ...]",
+LATCO_COMMAND_HELP(train, {"latco train --config FILE [--out DIR] [--dry-run] [--no-host] [key=value ...] | "
+                           "latco train --resume --out DIR [--force-changes KEY,...] [key=value ...]",
                            {{"--config", "", "config file (configs/cpu/*.yaml, configs/paper/*.yaml); none: defaults"},
                             {"--out", "runs/TASK-PLANNER-sSEED", "run folder: config.yaml, metrics.csv, checkpoints/, "
                                                                   "episodes/, eval/, plans/"},
-                            {"--resume", "", "continue the run in --out from its newest checkpoint"},
+                            {"--resume", "", "continue the run in --out from its newest intact checkpoint and its "
+                                             "stored config.yaml (no --config needed)"},
+                            {"--force-changes", "", "with --resume: the settings that alter the experiment (task, "
+                                                    "model sizes, seed, ...) that may still change"},
+                            {"--no-host", "", "leave the host name out of manifest.yaml (for manifests meant to be "
+                                              "committed)"},
                             {"--dry-run", "", "resolve every key, build environment, model and planner, then stop"}},
                            "",
                            run_keys});
@@ -47,6 +53,11 @@ LATCO_COMMAND_HELP(eval, {"latco eval --run DIR [--planner P] [--episodes N] [--
                                                          "(LatCo planners) plan.gif: the plan decoded across iterations"}},
                           "",
                           run_keys});
+
+LATCO_COMMAND_HELP(config, {"latco config --config FILE [key=value ...]",
+                            {{"--config", "", "config file; none: the defaults"}},
+                            "",
+                            run_keys});
 
 LATCO_COMMAND(list, "one line per task or planner: latco list tasks|planners") {
   args.check_all_read("list");

@@ -48,12 +48,12 @@ struct LatcoSettings {
   // has its lambda shrunk geometrically (paper rule: x0.54 per iteration) until the whole violation
   // moves into that step and crawls along the horizon (the LQ problem does not converge in 200
   // iterations). auto: initial for the adaptive solver, none for the released one.
-  std::string multiplier_floor = "auto";
+  std::string multiplier_floor = "auto";  // initial, none or auto (initial for adaptive, none for released)
   // Ours, not in the paper or the released code: clamp the multipliers to [lambda_min, lambda_max]
   // after Eq. (10) (on / off). auto: on for the adaptive solver, off for the released one.
-  std::string multiplier_clamp = "auto";
+  std::string multiplier_clamp = "auto";  // on, off or auto (on for adaptive, off for released)
   double lambda_min = 1e-6;        // the clamp's bounds (used when the clamp is on)
-  double lambda_max = 1e12;
+  double lambda_max = 1e12;        // the clamp's upper bound
   bool dense_solve = false;        // solve Eq. (9) by one dense Cholesky (reference and benchmark only)
 
   DualRule rule = DualRule::Paper;                   // parsed from dual_rule
