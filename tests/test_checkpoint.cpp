@@ -284,6 +284,13 @@ TEST(TrainModelCommand, WritesRunFolderAndResumes) {
   int rows = -1;
   while (std::getline(f, line)) ++rows;
   EXPECT_EQ(rows, 5);  // header + steps 1..5
+  // --resume --out alone: the stored config.yaml and data folder; --steps raises the total.
+  ASSERT_EQ(run_command("train-model", {"--resume", "--out", out, "--steps", "6"}), 0);
+  const Checkpoint resumed = load_checkpoint(latest_checkpoint(out + "/checkpoints"));
+  EXPECT_EQ(resumed.grad_steps, 6);
+  std::ifstream stored(out + "/config.yaml");
+  std::string stored_text((std::istreambuf_iterator<char>(stored)), std::istreambuf_iterator<char>());
+  EXPECT_NE(stored_text.find("model_deter: 8"), std::string::npos) << stored_text;
   // A mistyped key on the command line is an error naming it.
   try {
     run_command("train-model", with({"model_stoh=3"}));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "agent/replay.h"
 #include "core/command.h"
@@ -160,11 +161,25 @@ void save_run_checkpoint(const std::string& dir, const ModelTrainer& trainer, Re
   prune_checkpoints(dir, keep);
 }
 
+// The data folder a run's config.yaml names in its first line ("" if none).
+std::string stored_data_dir(const std::string& config_yaml) {
+  std::ifstream f(config_yaml);
+  std::string line;
+  std::getline(f, line);
+  const std::string tag = "(data: ";
+  const size_t a = line.find(tag), b = line.rfind(')');
+  return a == std::string::npos || b == std::string::npos || b < a ? "" : line.substr(a + tag.size(), b - a - tag.size());
+}
+
 int train_model(const Args& args) {
-  const std::string data = args.get("data"), out = args.get("out", "runs/model");
-  LATCO_CHECK(!data.empty()) << "train-model: --data DIR (a folder of .npz episodes) is required";
+  std::string data = args.get("data");
+  const std::string out = args.get("out", "runs/model");
   const bool resume = args.has("resume");
-  Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
+  // A resumed run continues from its stored config.yaml and data folder unless they are given again.
+  const bool stored = resume && !args.has("config") && fs::exists(out + "/config.yaml");
+  Config cfg = args.has("config") ? Config::load(args.get("config")) : stored ? Config::load(out + "/config.yaml") : Config();
+  if (stored && data.empty()) data = stored_data_dir(out + "/config.yaml");
+  LATCO_CHECK(!data.empty()) << "train-model: --data DIR (a folder of .npz episodes) is required";
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   if (args.has("steps")) cfg.override_with("train_steps=" + args.get("steps"));
   RssmSettings ms;
@@ -295,7 +310,8 @@ bool help_registered = register_help(
       {"--out", "runs/model", "run folder: config.yaml, metrics.csv, checkpoints/, images/"},
       {"--config", "", "config file (keys of other commands in it are noted, not errors)"},
       {"--steps", "", "sets train_steps"},
-      {"--resume", "", "continue the run in --out from its newest checkpoint"}},
+      {"--resume", "", "continue the run in --out from its newest checkpoint, with its stored config.yaml and "
+                       "data folder unless --config / --data are given"}},
      "",
      [] {
        return config_keys([](const Config& cfg) {
