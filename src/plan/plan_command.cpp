@@ -266,9 +266,9 @@ LATCO_COMMAND(plan,
     write_iterations_csv(out + (runs.size() == 1 ? "/iterations.csv" : "/iterations_" + r.name + ".csv"),
                          r.result.iters);
     const IterStats last = r.result.iters.empty() ? IterStats{} : r.result.iters.back();
-    std::printf("plan: %-12s %4d iterations, return %9.4g, planned reward %9.4g, dyn violation %8.2g, %.3f s",
-                r.name.c_str(), last.iter, r.result.predicted_return, last.reward, last.dyn_violation,
-                r.result.timing.total);
+    std::printf("plan: %-12s iterations %d return %.6g plan_reward %.6g dyn_violation %.3g act_violation %.3g "
+                "seconds %.3f", r.name.c_str(), last.iter, r.result.predicted_return, last.reward, last.dyn_violation,
+                last.act_violation, r.result.timing.total);
     if (plane) {
       const Tensor& lat = r.result.latents;
       const float px = lat.data()[(lat.size(0) - 1) * Z], py = lat.data()[(lat.size(0) - 1) * Z + 1];
