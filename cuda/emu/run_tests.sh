@@ -25,10 +25,11 @@ for cu in cuda/*.cu; do
 done
 # ----- the CPU library parts the test uses (HAVE_CUDA: the emulated device.cu owns the hooks) -----
 for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp src/nn/*.cpp \
-  src/io/checkpoint.cpp src/io/npz.cpp src/io/config.cpp src/model/rssm.cpp src/model/elbo.cpp \
+  src/io/checkpoint.cpp src/io/npz.cpp src/io/config.cpp src/io/byte_reader.cpp src/io/atomic_file.cpp \
+  src/model/rssm.cpp src/model/elbo.cpp \
   src/model/transition_weights.cpp src/model/rssm_latent_model.cpp src/model/device_latent_model.cpp \
   src/plan/planner.cpp src/plan/rollout.cpp src/plan/sampling_planners.cpp src/plan/latco.cpp \
-  src/plan/latco_residuals.cpp; do
+  src/plan/latco_residuals.cpp src/plan/latco_gaussian.cpp; do
   obj=$OUT/obj/$(echo "${cpp%.cpp}" | tr / _).o
   objs+=("$obj")
   if [ ! -f "$obj" ] || [ "$cpp" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" -print -quit)" ]; then
