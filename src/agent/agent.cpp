@@ -101,10 +101,7 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   cfg.apply(s_);
   cfg.apply(ms_);
   const Device device = select_device(s_.device, s_.require_device, "train", cfg.where("device"));
-  EnvSettings es;
-  es.image_size = ms_.image_size;
-  es.time_limit = s_.time_limit;
-  env_ = make_env(s_.task, es);
+  env_ = make_run_env(s_, ms_);
   model_ = std::make_unique<Rssm>(ms_, env_->action_dim(), s_.seed);
   trainer_ = std::make_unique<ModelTrainer>(*model_, s_.seed, device);
   latent_ = std::make_unique<RssmLatentModel>(model_->transition());
@@ -346,6 +343,14 @@ int Agent::run() {
   }
   if (!quiet_) progress.finish(progress_info());
   return 0;
+}
+
+std::unique_ptr<Env> make_run_env(const AgentSettings& s, const RssmSettings& ms, bool render_images) {
+  EnvSettings es;
+  es.image_size = ms.image_size;
+  es.time_limit = s.time_limit;
+  es.render_images = render_images;
+  return make_env(s.task, es);
 }
 
 // ----- pictures -----

@@ -141,6 +141,8 @@ class Agent {
 };
 
 // Helpers shared with eval and the demo.
+// The run's environment: its task at the model's image size and the run's time limit.
+std::unique_ptr<Env> make_run_env(const AgentSettings& s, const RssmSettings& ms, bool render_images = true);
 Image decode_latents(const Rssm& model, const Tensor& latents, int every);  // (T, Z) -> strip
 Image episode_sheet(const Episode& e, int every, int cols);                 // frames -> grid
 

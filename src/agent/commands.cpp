@@ -102,10 +102,7 @@ LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N
   RssmSettings ms;
   cfg.apply(s);
   cfg.apply(ms);
-  EnvSettings es;
-  es.image_size = ms.image_size;
-  es.time_limit = s.time_limit;
-  auto env = make_env(s.task, es);
+  auto env = make_run_env(s, ms);
   Rssm model(ms, env->action_dim(), s.seed);
   if (select_device(s.device, s.require_device, "eval", cfg.where("device")) == Device::CUDA)
     std::printf("eval: evaluation plans on the CPU in this build (the device serves training and train's planner)\n");

@@ -220,10 +220,7 @@ int demo(const Args& args) {
   cfg.apply(s);
   cfg.apply(ms);
   Timer total;
-  EnvSettings es;
-  es.image_size = ms.image_size;
-  es.time_limit = s.time_limit;
-  auto env = make_env(s.task, es);
+  auto env = make_run_env(s, ms);
   const std::vector<std::string> planners = split(d.planners);
   {  // Check every key now (planner settings included), before spending minutes.
     Rssm probe_model(ms, env->action_dim(), s.seed);

@@ -141,11 +141,7 @@ LATCO_COMMAND(config, "the resolved settings of a run, each with its source: --c
   RssmSettings ms;
   cfg.apply(s);
   cfg.apply(ms);
-  EnvSettings es;
-  es.image_size = ms.image_size;
-  es.time_limit = s.time_limit;
-  es.render_images = false;
-  auto env = make_env(s.task, es);
+  auto env = make_run_env(s, ms, false);
   // Every registered planner reads its keys (a config may hold any planner's settings), on a
   // tiny stand-in model: planners read their settings independently of the model's size.
   TransitionSizes sz;

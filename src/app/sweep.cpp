@@ -303,10 +303,7 @@ int64_t estimate_run_bytes(const Config& cfg, const std::string& command) {
   RssmSettings ms;
   c.apply(s);
   c.apply(ms);
-  EnvSettings es;
-  es.image_size = ms.image_size;
-  es.time_limit = s.time_limit;
-  auto env = make_env(s.task, es);
+  auto env = make_run_env(s, ms);
   Rssm model(ms, env->action_dim(), s.seed);
   const int64_t step = int64_t(ms.image_size) * ms.image_size * 3 + 4 * env->action_dim() + 16;
   const int64_t episodes = c.get_int("demo_expert_episodes", 0) + c.get_int("demo_random_episodes", 0);
