@@ -88,7 +88,7 @@ $(OBJ)/src/app/manifest.o: $(BUILD)/.git-state
 ONLY      ?= src
 SRCS      := $(shell find $(ONLY) -name '*.cpp' ! -name main.cpp | sort)
 LIB_OBJS  := $(SRCS:%.cpp=$(OBJ)/%.o) $(CUDA_OBJS)
-MAIN_OBJ  := $(OBJ)/src/main.o
+MAIN_OBJ  := $(OBJ)/src/app/main.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
 
@@ -121,15 +121,15 @@ $(BUILD)/.deps-ok:
 # the settings structs' fields, and the commit `latco --version` names (rewritten only on change).
 CXXFLAGS += -I$(BUILD)/gen
 KEY_HELP_SRCS := $(shell grep -rl 'void visit' src)
-$(BUILD)/gen/key_help.inc: src/io/key_help.awk $(KEY_HELP_SRCS)
+$(BUILD)/gen/key_help.inc: src/app/key_help.awk $(KEY_HELP_SRCS)
 	@mkdir -p $(dir $@)
-	@awk -f src/io/key_help.awk $(KEY_HELP_SRCS) > $@.tmp && mv $@.tmp $@
-$(OBJ)/src/io/key_help.o: $(BUILD)/gen/key_help.inc
+	@awk -f src/app/key_help.awk $(KEY_HELP_SRCS) > $@.tmp && mv $@.tmp $@
+$(OBJ)/src/app/key_help.o: $(BUILD)/gen/key_help.inc
 $(BUILD)/gen/latco_commit.h: FORCE
 	@mkdir -p $(dir $@)
 	@c=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
 	 echo "#define LATCO_COMMIT \"$$c\"" > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
-$(OBJ)/src/core/command.o: $(BUILD)/gen/latco_commit.h
+$(OBJ)/src/app/command.o: $(BUILD)/gen/latco_commit.h
 .PHONY: FORCE
 FORCE:
 

@@ -8,7 +8,7 @@
 #include <iterator>
 
 #include "agent/agent.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/thread_pool.h"
 #include "io/checkpoint.h"
 

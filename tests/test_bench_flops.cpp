@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "autodiff/var.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "kernels/conv.h"

@@ -15,7 +15,7 @@
 #include "io/checkpoint.h"
 #include "io/csv.h"
 #include "io/npz.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "agent/replay.h"
 #include "model/elbo.h"
 

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "agent/agent.h"
-#include "core/command.h"
-#include "io/key_help.h"
+#include "app/command.h"
+#include "app/key_help.h"
 #include "io/npz.h"
 #include "io/progress.h"
 

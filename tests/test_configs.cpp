@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "agent/agent.h"
-#include "core/command.h"
+#include "app/command.h"
 
 using namespace latco;
 namespace fs = std::filesystem;

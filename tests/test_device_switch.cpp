@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/tensor.h"
 #include "model/elbo.h"

@@ -11,7 +11,7 @@
 #include <limits>
 #include <set>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "env/env.h"

@@ -442,7 +442,7 @@ TEST(Latco, DenseAndBlockSolvesGiveTheSameSteps) {
 #include <filesystem>
 #include <fstream>
 
-#include "core/command.h"
+#include "app/command.h"
 
 TEST(PlanCommand, WritesCsvAndPlot) {
   const std::string dir = (std::filesystem::temp_directory_path() / "latco_test_plan_cmd").string();

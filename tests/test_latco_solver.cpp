@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/rng.h"
 #include "linalg/riccati.h"
 #include "model/analytic_models.h"

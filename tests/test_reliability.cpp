@@ -20,7 +20,7 @@
 
 #include "agent/agent.h"
 #include "agent/replay.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/thread_pool.h"
 #include "env/env.h"
 #include "io/atomic_file.h"

@@ -8,7 +8,7 @@
 #include <iterator>
 
 #include "app/report.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 
 using namespace latco;

@@ -14,7 +14,7 @@
 
 #include "app/manifest.h"
 #include "app/sweep.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "io/checkpoint.h"

@@ -1,6 +1,6 @@
 // `latco sweep --help` and `latco report --help`: their flags (they read no config keys themselves;
 // each run of a sweep is a `latco train` or `latco demo` with the keys those list).
-#include "core/command.h"
+#include "app/command.h"
 
 namespace latco {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "agent/agent.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "plan/ilqr.h"
 #include "plan/image_collocation.h"

@@ -12,7 +12,7 @@
 
 #include "app/manifest.h"
 #include "app/sweep.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/timer.h"
 #include "io/progress.h"
 

@@ -8,7 +8,7 @@
 #include <ctime>
 #include <vector>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/timer.h"

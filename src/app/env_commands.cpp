@@ -6,7 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "env/collect.h"

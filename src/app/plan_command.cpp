@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/config.h"
 #include "io/csv.h"
-#include "io/key_help.h"
+#include "app/key_help.h"
 #include "io/plot.h"
 #include "linalg/riccati.h"
 #include "model/analytic_models.h"

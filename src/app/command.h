@@ -44,7 +44,7 @@ struct CommandHelp {
   std::string usage;            // "latco train --config FILE [--out DIR] [key=value ...]"
   std::vector<HelpLine> flags;  // every --flag the command reads
   std::string positional;       // what positional arguments mean; "" = the command takes none
-  // The config keys the command reads, with defaults and meanings (io/key_help.h builds them
+  // The config keys the command reads, with defaults and meanings (app/key_help.h builds them
   // from the settings structs); empty function: the command reads no config keys.
   std::function<std::vector<HelpLine>()> keys;
 };

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/device_select.h"
 #include "core/rng.h"
 #include "core/timer.h"

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/tensor.h"

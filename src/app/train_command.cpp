@@ -8,7 +8,7 @@
 #include "app/manifest.h"
 #include "agent/evaluation.h"
 #include "agent/pictures.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/device_select.h"
 #include "io/checkpoint.h"
 #include "io/gif.h"

@@ -1,13 +1,13 @@
-#include "agent/curves.h"
+#include "app/curves.h"
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
-#include "io/key_help.h"
+#include "app/key_help.h"
 
 namespace latco {
 

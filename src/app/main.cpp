@@ -10,7 +10,7 @@
 #endif
 #include <string>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/cuda_api.h"
 #include "core/device_select.h"
 #include "core/thread_pool.h"

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "core/error.h"
 #include "core/device_select.h"
 #include "core/rng.h"

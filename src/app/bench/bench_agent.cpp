@@ -2,7 +2,7 @@
 // plan with LatCo every T_cache steps, act, render) on a tabletop task with the
 // CPU-scale config (configs/base/cpu.yaml); training excluded.
 #include "agent/episode_runner.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "model/rssm_latent_model.h"
 
 namespace latco {

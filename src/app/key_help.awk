@@ -1,5 +1,5 @@
 # Builds the table of config keys and their one-line meanings that `latco CMD --help`
-# prints (src/io/key_help.cpp), from the sources of the settings structs: the comment on
+# prints (src/app/key_help.cpp), from the sources of the settings structs: the comment on
 # each field's line (and its continuation lines) is the meaning of the key that visit()
 # binds to that field. `v((prefix + "_samples").c_str(), samples)` gives the key "*_samples".
 # Output: one C++ initialiser per key and struct, {"Struct", "key", "meaning"},

@@ -13,14 +13,14 @@
 #include <sstream>
 
 #include "agent/agent.h"
-#include "agent/curves.h"
+#include "app/curves.h"
 #include "agent/episode_runner.h"
 #include "agent/evaluation.h"
 #include "agent/pictures.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "io/episode_origin.h"
 #include "io/gif.h"
-#include "io/key_help.h"
+#include "app/key_help.h"
 #include "core/device_select.h"
 #include "core/timer.h"
 #include "env/collect.h"

@@ -9,14 +9,14 @@
 #include <fstream>
 
 #include "agent/replay.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/device_select.h"
 #include "core/timer.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/csv.h"
-#include "io/key_help.h"
+#include "app/key_help.h"
 #include "io/npz.h"
 #include "io/png.h"
 #include "io/run_lock.h"

@@ -1,4 +1,4 @@
-#include "core/command.h"
+#include "app/command.h"
 
 #include <algorithm>
 #include <cerrno>

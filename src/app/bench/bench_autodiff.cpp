@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "autodiff/var.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "core/timer.h"
 
 namespace latco {

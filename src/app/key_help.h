@@ -1,12 +1,12 @@
 // The config keys a command reads, for `latco CMD --help`: each key with its default (the
 // settings struct's value, through visit()) and its one-line meaning (the comment on the
-// struct's field, collected at build time by src/io/key_help.awk).
+// struct's field, collected at build time by src/app/key_help.awk).
 #pragma once
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "core/command.h"
+#include "app/command.h"
 #include "io/config.h"
 
 namespace latco {

@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "agent/agent.h"
-#include "core/command.h"
-#include "io/key_help.h"
+#include "app/command.h"
+#include "app/key_help.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
 
