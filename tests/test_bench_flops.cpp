@@ -116,7 +116,7 @@ TEST(Flops, BenchConvPrintsItsFloor) {
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   testing::internal::CaptureStdout();
-  const int rc = benches().at("conv")(Args::parse(int(argv.size()), argv.data(), 3));
+  const int rc = find_bench("conv")(Args::parse(int(argv.size()), argv.data(), 3));
   const std::string out = testing::internal::GetCapturedStdout();
   ASSERT_EQ(rc, 0);
   std::map<std::string, double> fig;

@@ -26,13 +26,13 @@ std::string run_out(const std::string& name, std::vector<std::string> args) {
 }  // namespace
 
 TEST(Cli, EveryCommandHasHelpWithUsageAndFlags) {
-  for (const auto& [name, c] : commands()) {
+  for (const Command& c : commands()) {
+    const std::string name = c.name;
     SCOPED_TRACE(name);
-    const CommandHelp* h = command_help(name);
-    ASSERT_NE(h, nullptr) << "no LATCO_COMMAND_HELP for " << name;
+    const CommandHelp h = c.usage();
     std::string out = run_out(name, {"--help"});
     EXPECT_NE(out.find("usage: latco " + name), std::string::npos) << out;
-    for (const auto& f : h->flags) EXPECT_NE(out.find("  " + f.name + " "), std::string::npos) << f.name;
+    for (const auto& f : h.flags) EXPECT_NE(out.find("  " + f.name + " "), std::string::npos) << f.name;
   }
 }
 
@@ -54,9 +54,9 @@ TEST(Cli, TrainHelpListsEveryKeyOfItsSettingsWithDefaultAndMeaning) {
   }
   for (const char* k : {"latco_iterations", "cem_samples", "mppi_gamma", "gd_lr", "ilqr_iterations"})
     EXPECT_NE(out.find("\n  " + std::string(k) + " "), std::string::npos) << k;
-  for (const auto& l : command_help("train")->keys()) EXPECT_FALSE(l.meaning.empty()) << l.name << " has no meaning";
+  for (const auto& l : find_command("train")->usage().keys()) EXPECT_FALSE(l.meaning.empty()) << l.name << " has no meaning";
   for (const char* cmd : {"eval", "demo", "train-model", "plan"})
-    for (const auto& l : command_help(cmd)->keys()) EXPECT_FALSE(l.meaning.empty()) << cmd << ": " << l.name;
+    for (const auto& l : find_command(cmd)->usage().keys()) EXPECT_FALSE(l.meaning.empty()) << cmd << ": " << l.name;
 }
 
 TEST(Cli, KeyMeaningsFollowTheStructThatBindsTheKey) {

@@ -23,7 +23,7 @@ int run(const std::string& cmd, std::vector<std::string> args) {
   if (cmd != "bench") return run_command(cmd, args);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(&a[0]);
-  return benches().at(args.at(0))(Args::parse(int(argv.size()), argv.data(), 1));
+  return find_bench(args.at(0))(Args::parse(int(argv.size()), argv.data(), 1));
 }
 
 // Runs the command; when there is no GPU and the device is required, expects the error instead.

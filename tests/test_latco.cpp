@@ -451,9 +451,9 @@ TEST(PlanCommand, WritesCsvAndPlot) {
                                      "latco_iterations=7"};
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
-  ASSERT_TRUE(commands().count("plan"));
+  ASSERT_TRUE(find_command("plan"));
   Args args = Args::parse(int(argv.size()), argv.data(), 2);
-  EXPECT_EQ(commands().at("plan").second(args), 0);
+  EXPECT_EQ(find_command("plan")->run(args), 0);
   std::ifstream csv(dir + "/iterations.csv");
   std::string line;
   std::getline(csv, line);
@@ -468,7 +468,7 @@ TEST(PlanCommand, WritesCsvAndPlot) {
   for (auto& s : argv_s) argv.push_back(s.data());
   Args bad = Args::parse(int(argv.size()), argv.data(), 2);
   try {
-    commands().at("plan").second(bad);
+    find_command("plan")->run(bad);
     FAIL() << "expected an error for an unknown key";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("latco_iteratons"), std::string::npos) << e.what();

@@ -4,8 +4,8 @@
 
 namespace latco {
 
-LATCO_COMMAND_HELP(sweep,
-                   {"latco sweep plan SWEEP.yaml --out runs/NAME | run runs/NAME --index I [--retry-failed] | "
+CommandHelp help_sweep() {
+  return CommandHelp{"latco sweep plan SWEEP.yaml --out runs/NAME | run runs/NAME --index I [--retry-failed] | "
                     "local runs/NAME [--jobs J] [--retry-failed] | slurm runs/NAME [--partition P] [--time MINUTES] "
                     "[--cpus C] [--mem M] [--gpus G] [--max-running K] [--submit] | status runs/NAME",
                     {{"--out", "", "plan: the sweep's folder (one folder per run, sweep.tsv)"},
@@ -21,12 +21,15 @@ LATCO_COMMAND_HELP(sweep,
                      {"--max-running", "", "slurm: array tasks running at once (%K)"},
                      {"--submit", "", "slurm: call sbatch on sweep.sbatch and print the job id"}},
                     "plan|run|local|slurm|status, then the sweep file (plan) or folder",
-                    {}});
+                    {}};
+}
 
-LATCO_COMMAND_HELP(report, {"latco report runs/NAME [--out DIR] [--last K]",
+CommandHelp help_report() {
+  return CommandHelp{"latco report runs/NAME [--out DIR] [--last K]",
                             {{"--out", "runs/NAME/report", "folder for report.md, curves.png, scores.json"},
                              {"--last", "1", "a run's final success: the mean of its last K evaluations"}},
                             "the sweep folder",
-                            {}});
+                            {}};
+}
 
 }  // namespace latco

@@ -19,18 +19,6 @@
 
 namespace latco {
 namespace {
-std::map<std::string, std::pair<std::string, CommandFn>>& command_table() {
-  static std::map<std::string, std::pair<std::string, CommandFn>> t;
-  return t;
-}
-std::map<std::string, CommandFn>& bench_table() {
-  static std::map<std::string, CommandFn> t;
-  return t;
-}
-std::map<std::string, CommandHelp>& help_table() {
-  static std::map<std::string, CommandHelp> t;
-  return t;
-}
 // "  name  (default v)  meaning", the meaning wrapped under its column.
 void help_lines(std::string& out, const std::vector<HelpLine>& lines) {
   size_t w = 0;
@@ -127,38 +115,31 @@ void Args::check_all_read(const std::string& command) const {
     if (!read.count(k)) LATCO_FAIL(command << ": unknown option --" << k);
 }
 
-bool register_command(const std::string& name, const std::string& help, CommandFn fn) {
-  command_table()[name] = {help, std::move(fn)};
-  return true;
+const Command* find_command(const std::string& name) {
+  for (const Command& c : commands())
+    if (name == c.name) return &c;
+  return nullptr;
 }
-bool register_bench(const std::string& name, CommandFn fn) {
-  bench_table()[name] = std::move(fn);
-  return true;
-}
-bool register_help(const std::string& name, CommandHelp help) {
-  help_table()[name] = std::move(help);
-  return true;
-}
-const CommandHelp* command_help(const std::string& name) {
-  auto it = help_table().find(name);
-  return it == help_table().end() ? nullptr : &it->second;
+CommandFn find_bench(const std::string& name) {
+  for (const Bench& b : benches())
+    if (name == b.name) return b.run;
+  return nullptr;
 }
 
 std::string format_help(const std::string& name) {
-  auto c = command_table().find(name);
-  LATCO_CHECK(c != command_table().end()) << "unknown command '" << name << "'";
-  const CommandHelp* h = command_help(name);
-  std::string out = "latco " + name + ": " + c->second.first + "\n";
-  if (!h) return out;
-  out += "\nusage: " + h->usage + "\n";
-  if (!h->positional.empty()) out += "\narguments:\n  " + h->positional + "\n";
-  std::vector<HelpLine> flags = h->flags;
+  const Command* c = find_command(name);
+  LATCO_CHECK(c) << "unknown command '" << name << "'";
+  const CommandHelp h = c->usage();
+  std::string out = "latco " + name + ": " + c->help + "\n";
+  out += "\nusage: " + h.usage + "\n";
+  if (!h.positional.empty()) out += "\narguments:\n  " + h.positional + "\n";
+  std::vector<HelpLine> flags = h.flags;
   flags.push_back({"--threads", "2", "worker threads (or the LATCO_THREADS environment variable)"});
   flags.push_back({"--help", "", "this text"});
   out += "\nflags:\n";
   help_lines(out, flags);
-  if (h->keys) {
-    std::vector<HelpLine> keys = h->keys();
+  if (h.keys) {
+    std::vector<HelpLine> keys = h.keys();
     if (!keys.empty()) {
       out += "\nconfig keys (in --config FILE, or key=value on the command line):\n";
       help_lines(out, keys);
@@ -168,40 +149,30 @@ std::string format_help(const std::string& name) {
 }
 
 int dispatch(const std::string& name, const Args& args) {
-  auto c = command_table().find(name);
-  LATCO_CHECK(c != command_table().end()) << "unknown command '" << name << "'";
+  const Command* c = find_command(name);
+  LATCO_CHECK(c) << "unknown command '" << name << "'";
   if (args.flags.count("help")) {
     std::printf("%s", format_help(name).c_str());
     return 0;
   }
-  const CommandHelp* h = command_help(name);
-  if (h && h->positional.empty() && !args.positional.empty()) {
+  if (c->usage().positional.empty() && !args.positional.empty()) {
     const std::string& p = args.positional.front();
     const bool yaml = p.size() > 5 && p.compare(p.size() - 5, 5, ".yaml") == 0;
     LATCO_FAIL(name << ": unexpected argument '" << p << "'"
                     << (yaml ? " (a config file is given as --config " + p + ")" : std::string())
                     << "; see latco " << name << " --help");
   }
-  return c->second.second(args);
+  return c->run(args);
 }
 
 std::string version_text() { return std::string("latco ") + LATCO_VERSION + " (commit " + LATCO_COMMIT + ")"; }
 
-const std::map<std::string, std::pair<std::string, CommandFn>>& commands() { return command_table(); }
-const std::map<std::string, CommandFn>& benches() { return bench_table(); }
-
 int run_command(const std::string& name, std::vector<std::string> args) {
-  auto it = command_table().find(name);
-  LATCO_CHECK(it != command_table().end()) << "unknown command '" << name << "'";
+  LATCO_CHECK(find_command(name)) << "unknown command '" << name << "'";
   args.insert(args.begin(), {"latco", name});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(&a[0]);
   return dispatch(name, Args::parse(static_cast<int>(argv.size()), argv.data(), 2));
-}
-
-void bench_print(const std::string& name, double value, const std::string& unit) {
-  std::printf("%s %.6g %s\n", name.c_str(), value, unit.c_str());
-  std::fflush(stdout);
 }
 
 }  // namespace latco

@@ -1,9 +1,6 @@
-// Subcommands of the `latco` binary and benchmarks register themselves here,
-// from the file that implements them, so main.cpp never changes:
-//   LATCO_COMMAND(collect, "collect episodes: --task T --policy scripted|random ...") { ...; return 0; }
-//   LATCO_BENCH(gemm) { ...; bench_print("gemm_gflops_256", g, "GFLOPS"); }
-// and describe themselves for `latco CMD --help` (usage, flags, the config keys they read):
-//   LATCO_COMMAND_HELP(collect, {"latco collect --task T --out DIR [...]", {{"--task", "", "..."}}, ""});
+// The pieces every `latco` command shares: the parsed command line (Args), a command's help
+// (usage, flags, config keys) and its dispatch. Commands and benchmarks are listed, each on one
+// line, in the tables of app/commands.cpp.
 #pragma once
 #include <functional>
 #include <map>
@@ -33,8 +30,6 @@ struct Args {
   void check_all_read(const std::string& command) const;  // unknown flag -> Error
 };
 
-using CommandFn = std::function<int(const Args&)>;
-bool register_command(const std::string& name, const std::string& help, CommandFn fn);
 
 // One line of a command's help: a flag or a config key, its default and its meaning.
 struct HelpLine {
@@ -48,36 +43,33 @@ struct CommandHelp {
   // from the settings structs); empty function: the command reads no config keys.
   std::function<std::vector<HelpLine>()> keys;
 };
-bool register_help(const std::string& name, CommandHelp help);
-const CommandHelp* command_help(const std::string& name);  // nullptr if none registered
+
+using CommandFn = int (*)(const Args&);
+// One row of the command table: `latco NAME ...` runs `run`; `help` is its line in `latco --help`,
+// `usage()` the text of `latco NAME --help`.
+struct Command {
+  const char* name;
+  const char* help;
+  CommandFn run;
+  CommandHelp (*usage)();
+};
+// One row of the benchmark table: `latco bench NAME`.
+struct Bench {
+  const char* name;
+  CommandFn run;
+};
+const std::vector<Command>& commands();  // app/commands.cpp, in the order `latco --help` lists them
+const std::vector<Bench>& benches();     // app/commands.cpp
+const Command* find_command(const std::string& name);  // nullptr if there is none
+CommandFn find_bench(const std::string& name);         // nullptr if there is none
+
 std::string format_help(const std::string& name);         // the text `latco NAME --help` prints
 // `latco NAME args`: --help prints the help; positional arguments are an error for a command
 // whose help says it takes none; otherwise runs it.
 int dispatch(const std::string& name, const Args& args);
 // "latco 0.1.0 (commit abc1234)"; the commit is the build's `git rev-parse --short HEAD`.
 std::string version_text();
-bool register_bench(const std::string& name, CommandFn fn);
-const std::map<std::string, std::pair<std::string, CommandFn>>& commands();
-const std::map<std::string, CommandFn>& benches();
-// Runs a registered command as `latco name args...` would, in this process (errors propagate).
+// Runs a command as `latco name args...` would, in this process (errors propagate).
 int run_command(const std::string& name, std::vector<std::string> args);
 
-// One benchmark figure: "name value unit".
-void bench_print(const std::string& name, double value, const std::string& unit);
-
 }  // namespace latco
-
-#define LATCO_CAT2_(a, b) a##b
-#define LATCO_CAT_(a, b) LATCO_CAT2_(a, b)
-#define LATCO_COMMAND(name, help)                                                         \
-  static int LATCO_CAT_(latco_cmd_, name)(const ::latco::Args& args);                    \
-  static bool LATCO_CAT_(latco_cmd_reg_, name) =                                          \
-      ::latco::register_command(#name, help, LATCO_CAT_(latco_cmd_, name));               \
-  static int LATCO_CAT_(latco_cmd_, name)(const ::latco::Args& args)
-#define LATCO_COMMAND_HELP(name, ...)                                                    \
-  static bool LATCO_CAT_(latco_help_reg_, name) = ::latco::register_help(#name, ::latco::CommandHelp __VA_ARGS__)
-#define LATCO_BENCH(name)                                                                 \
-  static int LATCO_CAT_(latco_bench_, name)(const ::latco::Args& args);                  \
-  static bool LATCO_CAT_(latco_bench_reg_, name) =                                        \
-      ::latco::register_bench(#name, LATCO_CAT_(latco_bench_, name));                     \
-  static int LATCO_CAT_(latco_bench_, name)(const ::latco::Args& args)

@@ -29,7 +29,8 @@ std::vector<HelpLine> run_keys() {
 
 }  // namespace
 
-LATCO_COMMAND_HELP(train, {"latco train --config FILE [--out DIR] [--dry-run] [--no-host] [key=value ...] | "
+CommandHelp help_train() {
+  return CommandHelp{"latco train --config FILE [--out DIR] [--dry-run] [--no-host] [key=value ...] | "
                            "latco train --resume --out DIR [--force-changes KEY,...] [key=value ...]",
                            {{"--config", "", "config file (configs/cpu/*.yaml, configs/paper/*.yaml); none: defaults"},
                             {"--out", "runs/TASK-PLANNER-sSEED", "run folder: config.yaml, metrics.csv, checkpoints/, "
@@ -42,9 +43,11 @@ LATCO_COMMAND_HELP(train, {"latco train --config FILE [--out DIR] [--dry-run] [-
                                               "committed)"},
                             {"--dry-run", "", "resolve every key, build environment, model and planner, then stop"}},
                            "",
-                           run_keys});
+                           run_keys};
+}
 
-LATCO_COMMAND_HELP(eval, {"latco eval --run DIR [--planner P] [--episodes N] [--seed S] [--out DIR] [key=value ...]",
+CommandHelp help_eval() {
+  return CommandHelp{"latco eval --run DIR [--planner P] [--episodes N] [--seed S] [--out DIR] [key=value ...]",
                           {{"--run", "", "run folder of `latco train`, or of `latco train-model` with task=NAME (required)"},
                            {"--planner", "the run's planner", "planner to evaluate with (latco list planners)"},
                            {"--episodes", "10", "evaluation episodes"},
@@ -52,14 +55,17 @@ LATCO_COMMAND_HELP(eval, {"latco eval --run DIR [--planner P] [--episodes N] [--
                            {"--out", "RUN/eval_PLANNER", "folder for results.md, episode.gif, episode.png and "
                                                          "(LatCo planners) plan.gif: the plan decoded across iterations"}},
                           "",
-                          run_keys});
+                          run_keys};
+}
 
-LATCO_COMMAND_HELP(config, {"latco config --config FILE [key=value ...]",
+CommandHelp help_config() {
+  return CommandHelp{"latco config --config FILE [key=value ...]",
                             {{"--config", "", "config file; none: the defaults"}},
                             "",
-                            run_keys});
+                            run_keys};
+}
 
-LATCO_COMMAND(list, "one line per task or planner: latco list tasks|planners") {
+int cmd_list(const Args& args) {
   args.check_all_read("list");
   const std::string what = args.positional.empty() ? "" : args.positional[0];
   if (!(args.positional.size() == 1 && (what == "tasks" || what == "planners"))) LATCO_FAIL("list: expected 'tasks' or 'planners'");
@@ -76,6 +82,8 @@ LATCO_COMMAND(list, "one line per task or planner: latco list tasks|planners") {
   }
   return 0;
 }
-LATCO_COMMAND_HELP(list, {"latco list tasks|planners", {}, "tasks | planners: what to list", {}});
+CommandHelp help_list() {
+  return CommandHelp{"latco list tasks|planners", {}, "tasks | planners: what to list", {}};
+}
 
 }  // namespace latco

@@ -130,7 +130,7 @@ void print_block(const Block& b, const Config& cfg, std::vector<std::string>& pr
 
 }  // namespace
 
-LATCO_COMMAND(config, "the resolved settings of a run, each with its source: --config FILE [key=value ...]; runs nothing") {
+int cmd_config(const Args& args) {
   const std::string file = args.get("config", "");
   LATCO_CHECK(!file.empty()) << "config: --config FILE is required";
   Config cfg = Config::load(file);

@@ -98,7 +98,7 @@ Image learning_curves(const std::vector<std::string>& runs) {
   return plot_row(panels);
 }
 
-LATCO_COMMAND(plot, "learning curves of runs: latco plot runs/a runs/b ... [--out curves.png]") {
+int cmd_plot(const Args& args) {
   if (args.positional.empty()) LATCO_FAIL("plot: name at least one run folder");
   const std::string out = args.get("out", args.positional[0] + "/curves.png");
   args.check_all_read("plot");
@@ -109,9 +109,11 @@ LATCO_COMMAND(plot, "learning curves of runs: latco plot runs/a runs/b ... [--ou
   std::printf("plot: wrote %s (%zu runs)\n", out.c_str(), args.positional.size());
   return 0;
 }
-LATCO_COMMAND_HELP(plot, {"latco plot RUN [RUN ...] [--out curves.png]",
+CommandHelp help_plot() {
+  return CommandHelp{"latco plot RUN [RUN ...] [--out curves.png]",
                           {{"--out", "FIRST_RUN/curves.png", "the picture to write (.png)"}},
                           "RUN ...: run folders of `latco train` or `latco train-model` (their metrics.csv)",
-                          {}});
+                          {}};
+}
 
 }  // namespace latco

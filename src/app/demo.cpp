@@ -289,8 +289,9 @@ int demo(const Args& args) {
 
 }  // namespace
 
-LATCO_COMMAND(demo, "end-to-end demo (make run): --config configs/demo.yaml [--dry-run] [key=value ...]") { return demo(args); }
-LATCO_COMMAND_HELP(demo, {"latco demo --config configs/demo.yaml [--out DIR] [--dry-run] [key=value ...]",
+int cmd_demo(const Args& args) { return demo(args); }
+CommandHelp help_demo() {
+  return CommandHelp{"latco demo --config configs/demo.yaml [--out DIR] [--dry-run] [key=value ...]",
                           {{"--config", "", "config file (configs/demo.yaml); none: defaults"},
                            {"--out", "results (demo_out)", "folder for the table, figures, data and model"},
                            {"--dry-run", "", "resolve every key, build environment, model and planners, then stop"}},
@@ -306,6 +307,7 @@ LATCO_COMMAND_HELP(demo, {"latco demo --config configs/demo.yaml [--out DIR] [--
                               Rssm probe_model(ms, 4, s.seed);
                               read_planner_keys(cfg, RssmLatentModel(probe_model.transition()), s.horizon);
                             });
-                          }});
+                          }};
+}
 
 }  // namespace latco

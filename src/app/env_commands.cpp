@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "app/command.h"
+#include "kernels/flops.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "env/collect.h"
@@ -71,8 +72,7 @@ std::vector<HelpLine> with_env_flags(std::vector<HelpLine> v) {
 }
 
 // --expert picks another expert for the task (lottery: --expert lottery_safe).
-LATCO_COMMAND(collect,
-              "episode files from a scripted or random policy: --task T --out DIR [--episodes N] [--policy P]") {
+int cmd_collect(const Args& args) {
   std::string task = args.get("task", "");
   if (task.empty()) LATCO_FAIL("collect: --task is required (latco list tasks)");
   const std::string policy = args.get("policy", default_policy(task));
@@ -114,8 +114,8 @@ LATCO_COMMAND(collect,
   return 0;
 }
 
-LATCO_COMMAND_HELP(collect,
-                   {"latco collect --task T --out DIR [--episodes N] [--policy scripted|random] [--noise X] [--hold K] "
+CommandHelp help_collect() {
+  return CommandHelp{"latco collect --task T --out DIR [--episodes N] [--policy scripted|random] [--noise X] [--hold K] "
                     "[--expert E] [--seed S] [--size N]",
                     with_env_flags({{"--task", "", "task name (latco list tasks); required"},
                                     {"--out", "", "folder for the episode files TASK_00000.npz, ... (created); required"},
@@ -126,9 +126,10 @@ LATCO_COMMAND_HELP(collect,
                                     {"--expert", "the task's", "another scripted expert (lottery: lottery_safe)"},
                                     {"--seed", "0", "episode i starts from a seed derived from (seed, i)"}}),
                     "",
-                    {}});
+                    {}};
+}
 
-LATCO_COMMAND(render, "one episode as a contact sheet (.png) or an animation (.gif): --task T --out F [--policy P]") {
+int cmd_render(const Args& args) {
   std::string task = args.get("task", "");
   if (task.empty()) LATCO_FAIL("render: --task is required (latco list tasks)");
   const std::string policy = args.get("policy", default_policy(task));
@@ -192,7 +193,8 @@ LATCO_COMMAND(render, "one episode as a contact sheet (.png) or an animation (.g
               e.total_reward(), int(e.success.back()), goal.c_str(), out.c_str());
   return 0;
 }
-LATCO_COMMAND_HELP(render, {"latco render --task T --out sheet.png|episode.gif [--policy scripted|random] [--seed S] "
+CommandHelp help_render() {
+  return CommandHelp{"latco render --task T --out sheet.png|episode.gif [--policy scripted|random] [--seed S] "
                             "[--every K] [--cols N] [--scale N] [--size N]",
                             with_env_flags({{"--task", "", "task name (latco list tasks); required"},
                                             {"--out", "", "the picture to write: .png a contact sheet, .gif one frame per step; required"},
@@ -205,7 +207,8 @@ LATCO_COMMAND_HELP(render, {"latco render --task T --out sheet.png|episode.gif [
                                             {"--cols", "8", "contact sheet: frames per row"},
                                             {"--scale", "1 (.png), 4 (.gif)", "pixel upscaling of each frame (1 to 16)"}}),
                             "",
-                            {}});
+                            {}};
+}
 
 // Thread CPU seconds: on a shared, loaded machine this is steadier than wall time.
 static double thread_cpu_seconds() {
@@ -214,7 +217,7 @@ static double thread_cpu_seconds() {
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-LATCO_BENCH(env) {
+int bench_env(const Args& args) {
   // One thread: step (action repeat included) + a 64x64 render per agent decision.
   for (const char* task : {"push", "cheetah_run"}) {
     EnvSettings s;

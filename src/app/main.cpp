@@ -1,4 +1,5 @@
-// latco <command> [options]: dispatches to the commands registered across src/.
+// latco <command> [options]: runs one row of the command table in app/commands.cpp (or, for
+// `latco bench NAME`, of its benchmark table).
 #include <cxxabi.h>
 
 #include <cstdio>
@@ -26,9 +27,9 @@ static std::string type_name(const std::type_info& t) {
 
 static void usage() {
   std::printf("usage: latco <command> [options] [key=value ...]\n       latco <command> --help   (its flags and config keys; or latco help <command>)\n       latco --version\n\ncommands:\n");
-  for (const auto& [name, c] : commands()) std::printf("  %-14s %s\n", name.c_str(), c.first.c_str());
+  for (const Command& c : commands()) std::printf("  %-14s %s\n", c.name, c.help);
   std::printf("  %-14s run one benchmark:", "bench <name>");
-  for (const auto& [name, f] : benches()) std::printf(" %s", name.c_str());
+  for (const Bench& b : benches()) std::printf(" %s", b.name);
   std::printf("\n");
 }
 
@@ -49,7 +50,7 @@ static void keep_freed_memory() {
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress reaches logs line by line
   keep_freed_memory();
-  if (argc == 3 && std::string(argv[1]) == "help" && commands().count(argv[2])) {  // latco help CMD
+  if (argc == 3 && std::string(argv[1]) == "help" && find_command(argv[2])) {  // latco help CMD
     std::printf("%s", format_help(argv[2]).c_str());
     return 0;
   }
@@ -64,18 +65,17 @@ int main(int argc, char** argv) {
   }
   try {
     if (cmd == "bench") {
-      if (argc < 3 || !benches().count(argv[2])) {
+      if (argc < 3 || !find_bench(argv[2])) {
         std::fprintf(stderr, "latco bench: unknown benchmark '%s'; available:", argc < 3 ? "" : argv[2]);
-        for (const auto& [name, f] : benches()) std::fprintf(stderr, " %s", name.c_str());
+        for (const Bench& b : benches()) std::fprintf(stderr, " %s", b.name);
         std::fprintf(stderr, "\n");
         return 2;
       }
       Args args = Args::parse(argc, argv, 3);
       set_num_threads(static_cast<int>(args.get_int("threads", 2)));
-      return benches().at(argv[2])(args);
+      return find_bench(argv[2])(args);
     }
-    auto it = commands().find(cmd);
-    if (it == commands().end()) {
+    if (!find_command(cmd)) {
       std::fprintf(stderr, "latco: unknown command '%s'\n", cmd.c_str());
       usage();
       return 2;

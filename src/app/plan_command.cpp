@@ -210,13 +210,8 @@ std::vector<std::string> split_names(const std::string& list) {
   return out;
 }
 
-}  // namespace latco
 
-using namespace latco;
-
-LATCO_COMMAND(plan,
-              "plans on an analytic model, drawn: --model lq|pointmass|lottery [--planners latco,cem,shooting_gd] "
-              "[--out DIR]") {
+int cmd_plan(const Args& args) {
   const std::string model_name = args.get("model", "pointmass");
   const std::string list = args.has("planners") ? args.get("planners") : args.get("planner", "latco");
   const int H = static_cast<int>(args.get_int("horizon", 30));
@@ -292,7 +287,8 @@ LATCO_COMMAND(plan,
   std::printf("plan: wrote %s/optimization.png and the iterations CSV\n", out.c_str());
   return 0;
 }
-LATCO_COMMAND_HELP(plan, {"latco plan [--model lq|pointmass|lottery] [--planners P1,P2,...] [--horizon H] [--seed S] "
+CommandHelp help_plan() {
+  return CommandHelp{"latco plan [--model lq|pointmass|lottery] [--planners P1,P2,...] [--horizon H] [--seed S] "
                           "[--out DIR] [--config FILE] [key=value ...]",
                           {{"--model", "pointmass", "lq (random linear-quadratic, 8-D), pointmass (sparse goal), lottery"},
                            {"--planners", "latco", "planners to compare, comma-separated (latco list planners)"},
@@ -310,4 +306,7 @@ LATCO_COMMAND_HELP(plan, {"latco plan [--model lq|pointmass|lottery] [--planners
                               Rng rng(1);
                               read_planner_keys(cfg, RssmLatentModel(TransitionWeights::init(sz, rng)), 30);
                             });
-                          }});
+                          }};
+}
+
+}  // namespace latco

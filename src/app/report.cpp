@@ -337,7 +337,7 @@ void write_report(const std::string& dir, const std::string& out, int last_k) {
               runs.size(), dir.c_str(), unfinished.size(), out.c_str());
 }
 
-LATCO_COMMAND(report, "aggregate a sweep: runs/NAME [--out DIR] [--last K]  (report.md, curves.png, scores.json)") {
+int cmd_report(const Args& args) {
   LATCO_CHECK(args.positional.size() == 1) << "report: expected one sweep folder: latco report runs/NAME";
   const std::string dir = args.positional[0];
   const std::string out = args.get("out", dir + "/report");

@@ -266,10 +266,7 @@ int sweep_slurm(const Args& args) {
 
 }  // namespace
 
-LATCO_COMMAND(sweep,
-              "experiment grids: plan SWEEP.yaml --out runs/NAME | run runs/NAME --index I [--retry-failed] | "
-              "local runs/NAME --jobs J | slurm runs/NAME [--partition P] [--time MIN] [--cpus C] [--mem M] [--gpus G] "
-              "[--max-running K] [--submit] | status runs/NAME") {
+int cmd_sweep(const Args& args) {
   LATCO_CHECK(!args.positional.empty()) << "sweep: expected plan, run, local, slurm or status";
   const std::string sub = args.positional[0];
   if (sub == "plan") return sweep_plan(args);

@@ -31,9 +31,7 @@ void write_file_text(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-LATCO_COMMAND(train,
-              "online MBRL (Algorithm 1): --config FILE [--out runs/NAME] [--dry-run] [--no-host] [key=value ...] | "
-              "--resume --out runs/NAME [--force-changes KEY,...] [key=value ...]") {
+int cmd_train(const Args& args) {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   const bool resume = args.has("resume");
@@ -78,7 +76,7 @@ LATCO_COMMAND(train,
   return 0;
 }
 
-LATCO_COMMAND(eval, "evaluate a run: --run runs/NAME [--planner P] [--episodes N] [--seed S] [key=value ...]") {
+int cmd_eval(const Args& args) {
   const std::string run = args.get("run");
   LATCO_CHECK(!run.empty()) << "eval: --run runs/NAME is required";
   Config cfg = Config::load(run + "/config.yaml");

@@ -299,13 +299,12 @@ int train_model(const Args& args) {
   return 0;
 }
 
-bool registered = register_command(
-    "train-model",
-    "train the world model: --data DIR [--config FILE] [--steps N] [--out runs/NAME] [--resume] [key=value ...]",
-    train_model);
-bool help_registered = register_help(
-    "train-model",
-    {"latco train-model --data DIR [--out DIR] [--config FILE] [--steps N] [--resume] [key=value ...]",
+}  // namespace
+
+int cmd_train_model(const Args& args) { return train_model(args); }
+
+CommandHelp help_train_model() {
+  return {"latco train-model --data DIR [--out DIR] [--config FILE] [--steps N] [--resume] [key=value ...]",
      {{"--data", "", "folder of .npz episode files (latco collect); required"},
       {"--out", "runs/model", "run folder: config.yaml, metrics.csv, checkpoints/, images/"},
       {"--config", "", "config file (keys of other commands in it are noted, not errors)"},
@@ -320,7 +319,7 @@ bool help_registered = register_help(
          cfg.apply(ms);
          cfg.apply(ts);
        });
-     }});
+     }};
+}
 
-}  // namespace
 }  // namespace latco

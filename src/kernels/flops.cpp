@@ -5,10 +5,10 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <vector>
 
-#include "app/command.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/timer.h"
@@ -121,6 +121,11 @@ void print_floor(const std::string& base, const std::string& suffix, double sing
   if (cpu_seconds >= 0)
     bench_print(base + "_floor_ratio_cpu" + suffix, cpu_seconds / floor_seconds(single_flops, double_flops, r, true),
                 "x");
+}
+
+void bench_print(const std::string& name, double value, const std::string& unit) {
+  std::printf("%s %.6g %s\n", name.c_str(), value, unit.c_str());
+  std::fflush(stdout);
 }
 
 }  // namespace latco

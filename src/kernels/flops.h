@@ -56,4 +56,7 @@ double floor_seconds(double single_flops, double double_flops, const GemmRates& 
 void print_floor(const std::string& base, const std::string& suffix, double single_flops, double double_flops,
                  double seconds, const GemmRates& r, double cpu_seconds = -1);
 
+// One benchmark figure, one line: "name value unit".
+void bench_print(const std::string& name, double value, const std::string& unit);
+
 }  // namespace latco

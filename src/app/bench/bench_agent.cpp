@@ -3,11 +3,12 @@
 // CPU-scale config (configs/base/cpu.yaml); training excluded.
 #include "agent/episode_runner.h"
 #include "app/command.h"
+#include "kernels/flops.h"
 #include "model/rssm_latent_model.h"
 
 namespace latco {
 
-LATCO_BENCH(agent) {
+int bench_agent(const Args& args) {
   Config cfg = Config::load(args.get("config", "configs/base/cpu.yaml"));
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   const int steps = static_cast<int>(args.get_int("steps", 60));

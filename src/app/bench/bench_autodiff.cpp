@@ -6,11 +6,12 @@
 
 #include "autodiff/var.h"
 #include "app/command.h"
+#include "kernels/flops.h"
 #include "core/timer.h"
 
 namespace latco {
 
-LATCO_BENCH(autodiff) {
+int bench_autodiff(const Args& args) {
   const int repeats = static_cast<int>(args.get_int("repeats", 3));
   args.check_all_read("bench autodiff");
   double best_node = 1e30, best_elem = 1e30, best_vjp = 1e30;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/command.h"
+#include "kernels/flops.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/tensor.h"
@@ -60,11 +61,8 @@ double median_gpu_seconds(int repeats, F&& f) {
 #endif
 
 }  // namespace
-}  // namespace latco
 
-using namespace latco;
-
-LATCO_BENCH(gemm_cuda) {
+int bench_gemm_cuda(const Args& args) {
   [[maybe_unused]] const int repeats = (int)args.get_int("repeats", 9);
   if (!gpu_ready("gemm_cuda", args)) return 0;
 #ifdef HAVE_CUDA
@@ -82,7 +80,7 @@ LATCO_BENCH(gemm_cuda) {
 
 // The world model's image path at paper size, batch 50: encoder 4 convs (k4 s2, 3->32->64->128->256,
 // 64x64 -> 2x2) and decoder 4 transposed convs (1024 -> 128 k5, 64 k5, 32 k6, 3 k6, stride 2).
-LATCO_BENCH(conv_cuda) {
+int bench_conv_cuda(const Args& args) {
   [[maybe_unused]] const int repeats = (int)args.get_int("repeats", 5);
   [[maybe_unused]] const int N = (int)args.get_int("batch", 50);
   if (!gpu_ready("conv_cuda", args)) return 0;
@@ -137,7 +135,7 @@ LATCO_BENCH(conv_cuda) {
 }
 
 // LatCo's linear algebra at paper size: blocks of n = Z + A = 234, horizon H, K parallel plans.
-LATCO_BENCH(lm_cuda) {
+int bench_lm_cuda(const Args& args) {
   [[maybe_unused]] const int repeats = (int)args.get_int("repeats", 5);
   if (!gpu_ready("lm_cuda", args)) return 0;
 #ifdef HAVE_CUDA
@@ -185,3 +183,5 @@ LATCO_BENCH(lm_cuda) {
 #endif
   return 0;
 }
+
+}  // namespace latco

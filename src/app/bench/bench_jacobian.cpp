@@ -41,7 +41,7 @@ Timing median_seconds(int repeats, const Fn& fn) {
 
 }  // namespace
 
-LATCO_BENCH(jacobian) {
+int bench_jacobian(const Args& args) {
   const int H = int(args.get_int("horizon", 30));        // Jacobian batch: one per plan step
   const int NS = int(args.get_int("samples", 10000));    // predict + reward batch
   const int repeats = int(args.get_int("repeats", 21));

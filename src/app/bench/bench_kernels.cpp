@@ -84,8 +84,8 @@ Layer make_layer(int N, int C, int H, int O, int K, bool transposed, uint64_t se
 // Paper encoder (4 convs k4 s2: 3->32->64->128->256, 64->31->14->6->2) and decoder
 // (transposed convs s2: 1024->128 k5, ->64 k5, ->32 k6, ->3 k6; 1->5->13->30->64),
 // forward then backward (dx, dw, db) of every layer, on 64 images.
-LATCO_BENCH(conv) {
-  if (bench_device(args.overrides, "conv") == Device::CUDA) return benches().at("conv_cuda")(args);
+int bench_conv(const Args& args) {
+  if (bench_device(args.overrides, "conv") == Device::CUDA) return find_bench("conv_cuda")(args);
   const int N = (int)args.get_int("batch", 64), repeats = (int)args.get_int("repeats", 5);
   args.check_all_read("bench conv");
   std::vector<Layer> layers;
@@ -138,8 +138,8 @@ LATCO_BENCH(conv) {
   return 0;
 }
 
-LATCO_BENCH(gemm) {
-  if (bench_device(args.overrides, "gemm") == Device::CUDA) return benches().at("gemm_cuda")(args);
+int bench_gemm(const Args& args) {
+  if (bench_device(args.overrides, "gemm") == Device::CUDA) return find_bench("gemm_cuda")(args);
   int repeats = (int)args.get_int("repeats", 9);
   args.check_all_read("bench gemm");
   bench_print("gemm_gflops_256", measure_sgemm(256, repeats * 8).gflops, "GFLOPS");

@@ -68,11 +68,8 @@ IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int rep
 }
 
 }  // namespace
-}  // namespace latco
 
-using namespace latco;
-
-LATCO_BENCH(lm) {
+int bench_lm(const Args& args) {
   const bool on_device = bench_device(args.overrides, "lm") == Device::CUDA;
   const int reps = static_cast<int>(args.get_int("reps", 7));
   const bool dense = !args.has("no-dense");
@@ -92,7 +89,7 @@ LATCO_BENCH(lm) {
     const IterTiming t = time_iterations(device_model, 30, z0.data(), reps, false);
     bench_print("lm_iter_s_H30_device_model", t.iter, "s");
     bench_print("lm_jacobian_s_H30_device_model", t.jacobian, "s");
-    return benches().at("lm_cuda")(args);
+    return find_bench("lm_cuda")(args);
   }
 
   for (int H : {10, 30, 50, 100}) {
@@ -131,3 +128,5 @@ LATCO_BENCH(lm) {
   }
   return 0;
 }
+
+}  // namespace latco

@@ -41,7 +41,7 @@ const char* kPaper =
 
 }  // namespace
 
-LATCO_BENCH(planners) {
+int bench_planners(const Args& args) {
   const bool paper = args.has("paper");
   const int H = static_cast<int>(args.get_int("horizon", 30));
   const std::string only = args.get("planner", "");  // one planner by name (default: all)

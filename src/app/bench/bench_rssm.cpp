@@ -155,7 +155,7 @@ void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::
 }  // namespace
 
 // The configured model (paper size unless overridden), then the demo's (suffix _demo) unless --no-demo.
-LATCO_BENCH(rssm) {
+int bench_rssm(const Args& args) {
   Config cfg = args.has("config") ? Config::load(args.get("config")) : Config();
   for (const auto& kv : args.overrides) cfg.override_with(kv);
   const bool demo = !args.has("no-demo");
