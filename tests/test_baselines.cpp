@@ -1,7 +1,7 @@
 // The baselines' released presets and our variants as named options: MPPI over all
 // samples, iLQR (regulariser 20, 200 iterations, zero start, -r with its full Hessian),
 // shooting GN (no clipping, multiplier updates, one summed residual per step), and the
-// restarts' winner by a sampled rollout; image_collocation as a registered planner.
+// restarts' winner by a sampled rollout; image_collocation as a planner of the table.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -203,7 +203,7 @@ TEST(RestartWinner, SampledRolloutAsReleased) {
   EXPECT_THROW(make_planner("latco", m, 5, bad), Error);
 }
 
-// image_collocation is a registered planner on the whole world model: made by name with the Rssm,
+// image_collocation is a planner of the table on the whole world model: made by name with the Rssm,
 // listed in the unknown-name error, its keys read with every planner's, and run by evaluate_planner.
 TEST(ImageCollocation, RegisteredAndRunsFromEval) {
   Rssm rssm(tiny_rssm(), 4, 81);

@@ -68,7 +68,7 @@ TEST(Env, EveryTaskLoadsStepsAndRenders) {
   std::vector<std::string> names = env_names();
   for (const char* t : {"reach", "button", "window", "drawer", "push", "thermos", "hammer", "reacher_easy",
                         "cheetah_run", "quadruped_walk", "lottery"})
-    EXPECT_NE(std::find(names.begin(), names.end(), t), names.end()) << t << " is not registered";
+    EXPECT_NE(std::find(names.begin(), names.end(), t), names.end()) << t << " is not in the task table";
   for (const auto& name : names) {
     auto env = make_env(name);
     Observation o = env->reset(3);

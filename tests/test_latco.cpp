@@ -282,7 +282,7 @@ TEST(Latco, SparsePointMassCollocationBeatsShooting) {
   EXPECT_GE(latco_ok, 7);
   std::vector<std::string> names = planner_names();
   if (std::find(names.begin(), names.end(), "shooting_gd") == names.end()) {
-    GTEST_SKIP() << "planner 'shooting_gd' is not registered in this build; LatCo side checked above";
+    GTEST_SKIP() << "planner 'shooting_gd' is not in this build's planner table; LatCo side checked above";
   }
   auto gd = make_planner("shooting_gd", m, H, Config());
   std::vector<float> z0(4, 0.0f);

@@ -1,4 +1,4 @@
-// Sparse-reward point mass: every registered planner plans H = 30 open-loop actions
+// Sparse-reward point mass: every planner of the table plans H = 30 open-loop actions
 // from rest toward a goal disc that needs 75% of full thrust over the whole horizon
 // (24 steps at full thrust fall short). Two reward widths: sigma 1 (some gradient at
 // the start) and sigma 0.5 (reward ~1e-11 at the start). Prints the success table
@@ -145,8 +145,8 @@ TEST(SparseTable, SuccessRatesOfEveryPlanner) {
   // The baselines and LatCo must run on this model (a learned-model-only planner may refuse it).
   for (const char* name : {"cem", "mppi", "shooting_gd", "shooting_gn", "ilqr", "latco_no_second_order", "latco"}) {
     auto it = table[1].find(name);
-    if (std::string(name) == "latco" && it == table[1].end()) continue;  // registered by the LatCo files
-    ASSERT_NE(it, table[1].end()) << name << " is not registered";
+    if (std::string(name) == "latco" && it == table[1].end()) continue;  // a row of the planner table
+    ASSERT_NE(it, table[1].end()) << name << " is not in the planner table";
     EXPECT_TRUE(table[0][name].ok) << name << ": " << table[0][name].error;
     EXPECT_TRUE(it->second.ok) << name << ": " << it->second.error;
   }

@@ -84,7 +84,7 @@ Config resume_config(const std::string& run_dir, const Config& given, const std:
 class Agent {
  public:
   // Builds env, model, trainer, planner from the config (every key must be known: the agent's, the
-  // model's, and any registered planner's, so one config can be run with planner=<any>);
+  // model's, and any planner's of the table, so one config can be run with planner=<any>);
   // resume: continue from the newest intact checkpoint in run_dir. Holds run_dir's lock
   // (io/run_lock.h) for its lifetime. dry_run: stop after those checks, writing nothing,
   // taking no lock, reading no offline data and allocating no replay (run() then refuses).

@@ -142,7 +142,7 @@ int cmd_config(const Args& args) {
   cfg.apply(s);
   cfg.apply(ms);
   auto env = make_run_env(s, ms, false);
-  // Every registered planner reads its keys (a config may hold any planner's settings), on a
+  // Every planner of the table reads its keys (a config may hold any planner's settings), on a
   // tiny stand-in model: planners read their settings independently of the model's size.
   TransitionSizes sz;
   sz.stoch = 3, sz.deter = 4, sz.hidden = 4, sz.reward_hidden = 4, sz.action = env->action_dim();

@@ -1,5 +1,5 @@
 // Env base: scene loading, the step loop (action checks, repeat, substeps,
-// reward), rendering and the task registry. Task-specific physics lives in the
+// reward) and rendering; make_env looks tasks up in env/tasks.cpp. Task-specific physics lives in the
 // task files.
 #include "env/env.h"
 
@@ -12,32 +12,23 @@
 
 namespace latco {
 
-namespace {
-std::map<std::string, EnvFactory>& env_table() {
-  static std::map<std::string, EnvFactory> t;
-  return t;
-}
-}  // namespace
-
-bool register_env(const std::string& name, EnvFactory f) {
-  env_table()[name] = std::move(f);
-  return true;
-}
-
 std::vector<std::string> env_names() {
   std::vector<std::string> out;
-  for (const auto& [k, v] : env_table()) out.push_back(k);
+  for (const TaskEntry& t : task_table()) out.push_back(t.name);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
 std::unique_ptr<Env> make_env(const std::string& name, const EnvSettings& s) {
-  auto it = env_table().find(name);
-  if (it == env_table().end()) {
+  const TaskEntry* task = nullptr;
+  for (const TaskEntry& t : task_table())
+    if (name == t.name) task = &t;
+  if (!task) {
     std::string list;
     for (const auto& n : env_names()) list += (list.empty() ? "" : ", ") + n;
     LATCO_FAIL("unknown task '" << name << "'; available tasks: " << list);
   }
-  return it->second(s);
+  return task->make(s);
 }
 
 Env::Env(const std::string& name, const std::string& xml_file, const EnvSettings& s, int action_dim,

@@ -1,10 +1,10 @@
 // Environments from pixels: a MuJoCo scene, a ray-cast camera and a task (reset
-// distribution, action mapping, reward, success). Tasks register themselves
-// with LATCO_ENV from their own .cpp; make_env(name) builds one. Not here: any
-// wrapper logic (frame stacking, normalisation) or vectorised environments.
-// Adding a task: data/tasks/<name>.xml (with a camera named "cam") and
-// src/env/task_<name>.cpp holding a class derived from Env (or TabletopEnv) and
-// LATCO_ENV(<name>, Class); nothing else changes.
+// distribution, action mapping, reward, success). Every task is one row of the
+// table in env/tasks.cpp; make_env(name) builds one. Not here: any wrapper logic
+// (frame stacking, normalisation) or vectorised environments.
+// Adding a task: data/tasks/<name>.xml (with a camera named "cam"),
+// src/env/task_<name>.cpp holding a class derived from Env (or TabletopEnv) and its
+// factory new_task_<name>, and one row in env/tasks.cpp; nothing else changes.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -126,9 +126,14 @@ class Env {
   std::unique_ptr<RaycastRenderer> renderer_;
 };
 
-// ----- registry -----
-using EnvFactory = std::function<std::unique_ptr<Env>(const EnvSettings&)>;
-bool register_env(const std::string& name, EnvFactory f);
+// ----- the task table (env/tasks.cpp) -----
+using EnvFactory = std::unique_ptr<Env> (*)(const EnvSettings&);
+struct TaskEntry {
+  const char* name;
+  EnvFactory make;
+};
+const std::vector<TaskEntry>& task_table();
+// Every task name, in alphabetical order.
 std::vector<std::string> env_names();
 // Unknown name -> Error listing the available tasks.
 std::unique_ptr<Env> make_env(const std::string& name, const EnvSettings& s = EnvSettings());
@@ -137,12 +142,3 @@ std::unique_ptr<Env> make_env(const std::string& name, const EnvSettings& s = En
 inline double clampd(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
 }  // namespace latco
-
-#define LATCO_ENV_CAT2_(a, b) a##b
-#define LATCO_ENV_CAT_(a, b) LATCO_ENV_CAT2_(a, b)
-// LATCO_ENV(push, PushEnv): registers `new PushEnv(settings)` under "push".
-#define LATCO_ENV(name, Class)                                                             \
-  static bool LATCO_ENV_CAT_(latco_env_reg_, name) = ::latco::register_env(               \
-      #name, [](const ::latco::EnvSettings& s) -> std::unique_ptr<::latco::Env> {         \
-        return std::unique_ptr<::latco::Env>(new Class(s));                                \
-      })

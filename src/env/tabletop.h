@@ -39,7 +39,7 @@ class TabletopEnv : public Env {
   Vec3 site_pos(const std::string& site) const;
 
  protected:
-  // name: the registered name; scene: the MJCF file (a dense variant shares its task's scene).
+  // name: the task's name in env/tasks.cpp; scene: the MJCF file (a dense variant shares its task's scene).
   TabletopEnv(const std::string& name, const EnvSettings& s, int repeat = 1, int limit = 150,
               const std::string& scene = "", bool dense = false);
   int substeps() const override { return 5; }

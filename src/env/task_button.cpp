@@ -40,7 +40,7 @@ struct ButtonDenseEnv : ButtonEnv {
   explicit ButtonDenseEnv(const EnvSettings& s) : ButtonEnv(s, true) {}
 };
 
-LATCO_ENV(button, ButtonEnv);
-LATCO_ENV(button_dense, ButtonDenseEnv);
+std::unique_ptr<Env> new_task_button(const EnvSettings& s) { return std::make_unique<ButtonEnv>(s); }
+std::unique_ptr<Env> new_task_button_dense(const EnvSettings& s) { return std::make_unique<ButtonDenseEnv>(s); }
 
 }  // namespace latco

@@ -45,6 +45,6 @@ class CheetahEnv : public Env {
   int torso_ = -1;
 };
 
-LATCO_ENV(cheetah_run, CheetahEnv);
+std::unique_ptr<Env> new_task_cheetah_run(const EnvSettings& s) { return std::make_unique<CheetahEnv>(s); }
 
 }  // namespace latco

@@ -44,7 +44,7 @@ struct DrawerDenseEnv : DrawerEnv {
 constexpr double DrawerEnv::kJitterLow[3];
 constexpr double DrawerEnv::kJitterHigh[3];
 
-LATCO_ENV(drawer, DrawerEnv);
-LATCO_ENV(drawer_dense, DrawerDenseEnv);
+std::unique_ptr<Env> new_task_drawer(const EnvSettings& s) { return std::make_unique<DrawerEnv>(s); }
+std::unique_ptr<Env> new_task_drawer_dense(const EnvSettings& s) { return std::make_unique<DrawerDenseEnv>(s); }
 
 }  // namespace latco

@@ -66,7 +66,7 @@ struct HammerDenseEnv : HammerEnv {
   explicit HammerDenseEnv(const EnvSettings& s) : HammerEnv(s, true) {}
 };
 
-LATCO_ENV(hammer, HammerEnv);
-LATCO_ENV(hammer_dense, HammerDenseEnv);
+std::unique_ptr<Env> new_task_hammer(const EnvSettings& s) { return std::make_unique<HammerEnv>(s); }
+std::unique_ptr<Env> new_task_hammer_dense(const EnvSettings& s) { return std::make_unique<HammerDenseEnv>(s); }
 
 }  // namespace latco

@@ -82,7 +82,7 @@ struct PaperTextLottery : LotteryEnv {
   explicit PaperTextLottery(const EnvSettings& s) : LotteryEnv("lottery_paper", s, kPaperText) {}
 };
 
-LATCO_ENV(lottery, ReleasedLottery);
-LATCO_ENV(lottery_paper, PaperTextLottery);
+std::unique_ptr<Env> new_task_lottery(const EnvSettings& s) { return std::make_unique<ReleasedLottery>(s); }
+std::unique_ptr<Env> new_task_lottery_paper(const EnvSettings& s) { return std::make_unique<PaperTextLottery>(s); }
 
 }  // namespace latco

@@ -41,7 +41,7 @@ struct PushDenseEnv : PushEnv {
 constexpr double PushEnv::kPuckLow[2];
 constexpr double PushEnv::kPuckHigh[2];
 
-LATCO_ENV(push, PushEnv);
-LATCO_ENV(push_dense, PushDenseEnv);
+std::unique_ptr<Env> new_task_push(const EnvSettings& s) { return std::make_unique<PushEnv>(s); }
+std::unique_ptr<Env> new_task_push_dense(const EnvSettings& s) { return std::make_unique<PushDenseEnv>(s); }
 
 }  // namespace latco

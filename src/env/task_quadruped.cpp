@@ -60,6 +60,6 @@ class QuadrupedEnv : public Env {
   int torso_ = -1;
 };
 
-LATCO_ENV(quadruped_walk, QuadrupedEnv);
+std::unique_ptr<Env> new_task_quadruped_walk(const EnvSettings& s) { return std::make_unique<QuadrupedEnv>(s); }
 
 }  // namespace latco

@@ -31,7 +31,7 @@ struct ReachDenseEnv : ReachEnv {
   explicit ReachDenseEnv(const EnvSettings& s) : ReachEnv(s, true) {}
 };
 
-LATCO_ENV(reach, ReachEnv);
-LATCO_ENV(reach_dense, ReachDenseEnv);
+std::unique_ptr<Env> new_task_reach(const EnvSettings& s) { return std::make_unique<ReachEnv>(s); }
+std::unique_ptr<Env> new_task_reach_dense(const EnvSettings& s) { return std::make_unique<ReachDenseEnv>(s); }
 
 }  // namespace latco

@@ -44,6 +44,6 @@ class ReacherEnv : public Env {
   int finger_ = -1, target_ = -1;
 };
 
-LATCO_ENV(reacher_easy, ReacherEnv);
+std::unique_ptr<Env> new_task_reacher_easy(const EnvSettings& s) { return std::make_unique<ReacherEnv>(s); }
 
 }  // namespace latco

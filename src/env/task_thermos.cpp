@@ -71,7 +71,7 @@ struct ThermosDenseEnv : ThermosEnv {
   explicit ThermosDenseEnv(const EnvSettings& s) : ThermosEnv(s, true) {}
 };
 
-LATCO_ENV(thermos, ThermosEnv);
-LATCO_ENV(thermos_dense, ThermosDenseEnv);
+std::unique_ptr<Env> new_task_thermos(const EnvSettings& s) { return std::make_unique<ThermosEnv>(s); }
+std::unique_ptr<Env> new_task_thermos_dense(const EnvSettings& s) { return std::make_unique<ThermosDenseEnv>(s); }
 
 }  // namespace latco

@@ -40,7 +40,7 @@ struct WindowDenseEnv : WindowEnv {
   explicit WindowDenseEnv(const EnvSettings& s) : WindowEnv(s, true) {}
 };
 
-LATCO_ENV(window, WindowEnv);
-LATCO_ENV(window_dense, WindowDenseEnv);
+std::unique_ptr<Env> new_task_window(const EnvSettings& s) { return std::make_unique<WindowEnv>(s); }
+std::unique_ptr<Env> new_task_window_dense(const EnvSettings& s) { return std::make_unique<WindowDenseEnv>(s); }
 
 }  // namespace latco

@@ -416,11 +416,10 @@ const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
   return res_;
 }
 
-LATCO_PLANNER("ilqr", "iterative LQR (Tassa et al. 2012), open-loop result, released preset; keys ilqr_*",
-              [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
-                IlqrSettings s;
-                s.load(c);
-                return std::make_unique<Ilqr>(m, H, s);
-              });
+std::unique_ptr<Planner> new_ilqr(const LatentModel& m, int H, const Config& c) {
+  IlqrSettings s;
+  s.load(c);
+  return std::make_unique<Ilqr>(m, H, s);
+}
 
 }  // namespace latco

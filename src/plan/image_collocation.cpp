@@ -164,16 +164,14 @@ const PlanResult& ImageCollocation::plan(const float* z0, uint64_t seed) {
 }
 
 // Appendix D settings (released config.yaml image_colloc: 5000 steps, gd_lr 2e-2); keys ic_*.
-LATCO_MODEL_PLANNER(
-    "image_collocation", "image collocation (Appendix D): Adam on planned images and actions; keys ic_*",
-    [](const Rssm& model, const LatentModel& latent, int H, const Config& cfg) -> std::unique_ptr<Planner> {
-      ImageCollocationSettings s;
-      cfg.apply(s);
-      return std::make_unique<ImageCollocation>(model, H, s, latent.action_max());
-    },
-    [](const Config& cfg) {
-      ImageCollocationSettings s;
-      cfg.apply(s);
-    });
+std::unique_ptr<Planner> new_image_collocation(const Rssm& model, const LatentModel& latent, int H, const Config& cfg) {
+  ImageCollocationSettings s;
+  cfg.apply(s);
+  return std::make_unique<ImageCollocation>(model, H, s, latent.action_max());
+}
+void read_image_collocation_keys(const Config& cfg) {
+  ImageCollocationSettings s;
+  cfg.apply(s);
+}
 
 }  // namespace latco

@@ -439,7 +439,7 @@ void LatcoPlanner::shift(int steps) {
     for (int i = 0; i < Z_; ++i) prev_z_[t * Z_ + i] = prev_z_[std::min(t + steps, H_) * Z_ + i];
 }
 
-// ===================== registry: LatCo and its Table 3 ablations =====================
+// ===================== factories (plan/planners.cpp): LatCo and its Table 3 ablations =====================
 namespace {
 std::unique_ptr<Planner> make_latco(const LatentModel& m, int H, const Config& cfg, LatcoSettings preset,
                                     const char* name) {
@@ -448,37 +448,31 @@ std::unique_ptr<Planner> make_latco(const LatentModel& m, int H, const Config& c
 }
 }  // namespace
 
-LATCO_PLANNER("latco", "deterministic latent collocation (LM + block-tridiagonal solve, Eq. 9-10)",
-              [](const LatentModel& m, int H, const Config& cfg) {
-                return make_latco(m, H, cfg, LatcoSettings{}, "latco");
-              });
+std::unique_ptr<Planner> new_latco(const LatentModel& m, int H, const Config& cfg) {
+  return make_latco(m, H, cfg, LatcoSettings{}, "latco");
+}
 // Table 3 rows, from the released config.yaml (planners: latco_no_relax, latco_no_constraint).
-LATCO_PLANNER("latco_no_relax", "Table 3 ablation: no dynamics relaxation (lambda0 = 1e8, as released)",
-              [](const LatentModel& m, int H, const Config& cfg) {
-                LatcoSettings s;
-                s.lambda0 = 1e8;  // released init_lam: 1e8; nu0 stays 1
-                return make_latco(m, H, cfg, s, "latco_no_relax");
-              });
-LATCO_PLANNER("latco_no_constrained",
-              "Table 3 ablation: fixed multipliers lambda = 64, nu = 256 (released residual scales 8 and 16)",
-              [](const LatentModel& m, int H, const Config& cfg) {
-                LatcoSettings s;
-                // The released row scales the residuals by dyn_loss_scale 8 and act_loss_scale 16 with
-                // lambda = nu = 1 and no multiplier updates: multipliers 8^2 and 16^2. Its normalisation
-                // N = 1 / (8 + 16 + 1) is then the released solver's at these values.
-                s.lambda0 = 64;
-                s.nu0 = 256;
-                s.fixed_multipliers = true;
-                return make_latco(m, H, cfg, s, "latco_no_constrained");
-              });
+std::unique_ptr<Planner> new_latco_no_relax(const LatentModel& m, int H, const Config& cfg) {
+  LatcoSettings s;
+  s.lambda0 = 1e8;  // released init_lam: 1e8; nu0 stays 1
+  return make_latco(m, H, cfg, s, "latco_no_relax");
+}
+std::unique_ptr<Planner> new_latco_no_constrained(const LatentModel& m, int H, const Config& cfg) {
+  LatcoSettings s;
+  // The released row scales the residuals by dyn_loss_scale 8 and act_loss_scale 16 with
+  // lambda = nu = 1 and no multiplier updates: multipliers 8^2 and 16^2. Its normalisation
+  // N = 1 / (8 + 16 + 1) is then the released solver's at these values.
+  s.lambda0 = 64;
+  s.nu0 = 256;
+  s.fixed_multipliers = true;
+  return make_latco(m, H, cfg, s, "latco_no_constrained");
+}
 // Ours, not a Table 3 row and not the released optimiser (that is latco_solver: released): the
 // adaptive solver's step with its damping held at latco_damping and every step taken.
-LATCO_PLANNER("latco_const_damping",
-              "ours, not a Table 3 row: the adaptive solver with constant damping 1e-3 and no accept/reject",
-              [](const LatentModel& m, int H, const Config& cfg) {
-                LatcoSettings s;
-                s.damping_schedule = "constant";
-                return make_latco(m, H, cfg, s, "latco_const_damping");
-              });
+std::unique_ptr<Planner> new_latco_const_damping(const LatentModel& m, int H, const Config& cfg) {
+  LatcoSettings s;
+  s.damping_schedule = "constant";
+  return make_latco(m, H, cfg, s, "latco_const_damping");
+}
 
 }  // namespace latco

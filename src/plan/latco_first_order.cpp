@@ -176,12 +176,10 @@ const PlanResult& LatcoFirstOrder::plan(const float* z0, uint64_t seed) {
   return res_;
 }
 
-LATCO_PLANNER("latco_no_second_order",
-              "Table 3 ablation: Adam on the LatCo Lagrangian (-r, dynamics scale 1e4), plain dual rule; keys fo_*",
-              [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
-                LatcoFirstOrderSettings s;
-                s.load(c);
-                return std::make_unique<LatcoFirstOrder>(m, H, s);
-              });
+std::unique_ptr<Planner> new_latco_no_second_order(const LatentModel& m, int H, const Config& c) {
+  LatcoFirstOrderSettings s;
+  s.load(c);
+  return std::make_unique<LatcoFirstOrder>(m, H, s);
+}
 
 }  // namespace latco

@@ -313,13 +313,10 @@ const PlanResult& GaussianLatcoPlanner::plan(const float* z0, uint64_t seed) {
   return result_;
 }
 
-LATCO_PLANNER("latco_gaussian",
-              "Gaussian LatCo: moment matching with 50 samples (Section 3.4), released defaults; keys latco_*, "
-              "latco_gaussian_*",
-              [](const LatentModel& m, int H, const Config& cfg) {
-                GaussianLatcoSettings s;
-                s.load(cfg);
-                return std::make_unique<GaussianLatcoPlanner>(m, H, s);
-              });
+std::unique_ptr<Planner> new_latco_gaussian(const LatentModel& m, int H, const Config& cfg) {
+  GaussianLatcoSettings s;
+  s.load(cfg);
+  return std::make_unique<GaussianLatcoPlanner>(m, H, s);
+}
 
 }  // namespace latco

@@ -1,74 +1,61 @@
 #include "plan/planner.h"
 
 #include <algorithm>
-#include <map>
 #include <vector>
 
 #include "core/error.h"
 
 namespace latco {
 namespace {
-struct Entry {
-  std::string help;
-  PlannerFactory latent;                     // set for planners on a LatentModel
-  ModelPlannerFactory model;                 // set for planners on the whole world model
-  std::function<void(const Config&)> keys;   // the latter's key reader
-};
-std::map<std::string, Entry>& table() {
-  static std::map<std::string, Entry> t;
-  return t;
+const PlannerEntry* find_planner(const std::string& name) {
+  for (const PlannerEntry& e : planner_table())
+    if (name == e.name) return &e;
+  return nullptr;
 }
 }  // namespace
 
-bool register_planner(const std::string& name, const std::string& help, PlannerFactory f) {
-  table()[name] = {help, std::move(f), nullptr, nullptr};
-  return true;
-}
-
-bool register_model_planner(const std::string& name, const std::string& help, ModelPlannerFactory f,
-                            std::function<void(const Config&)> read_keys) {
-  table()[name] = {help, nullptr, std::move(f), std::move(read_keys)};
-  return true;
-}
-
+// Names in alphabetical order, whatever the order of the table.
 std::vector<std::string> planner_names() {
   std::vector<std::string> v;
-  for (const auto& [k, e] : table())
-    if (e.latent) v.push_back(k);
+  for (const PlannerEntry& e : planner_table())
+    if (e.latent) v.push_back(e.name);
+  std::sort(v.begin(), v.end());
   return v;
 }
 
 std::vector<std::string> all_planner_names() {
   std::vector<std::string> v;
-  for (const auto& [k, e] : table()) v.push_back(k);
+  for (const PlannerEntry& e : planner_table()) v.push_back(e.name);
+  std::sort(v.begin(), v.end());
   return v;
 }
 
 std::string planner_help(const std::string& name) {
-  auto it = table().find(name);
-  return it == table().end() ? "" : it->second.help;
+  const PlannerEntry* e = find_planner(name);
+  return e ? e->help : "";
 }
 
 void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon) {
-  for (const auto& [name, e] : table()) {
-    if (e.latent) make_planner(name, model, horizon, cfg);
-    else e.keys(cfg);
+  for (const std::string& name : all_planner_names()) {
+    const PlannerEntry* e = find_planner(name);
+    if (e->latent) make_planner(name, model, horizon, cfg);
+    else e->read_keys(cfg);
   }
 }
 
 std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& latent, int horizon,
                                       const Config& cfg, const Rssm* model) {
-  auto it = table().find(name);
-  if (it == table().end()) {
+  const PlannerEntry* e = find_planner(name);
+  if (!e) {
     std::string names;
     for (const auto& n : all_planner_names()) names += " " + n;
     LATCO_FAIL("unknown planner '" << name << "'; available:" << names);
   }
   LATCO_CHECK(horizon > 0) << "planner horizon must be positive, got " << horizon;
-  if (it->second.latent) return it->second.latent(latent, horizon, cfg);
+  if (e->latent) return e->latent(latent, horizon, cfg);
   LATCO_CHECK(model) << "planner '" << name << "' needs the whole world model (encoder and decoder), "
                      << "not only a latent model: it runs from train and eval, not on analytic models";
-  return it->second.model(*model, latent, horizon, cfg);
+  return e->model(*model, latent, horizon, cfg);
 }
 
 double rollout_return(const LatentModel& model, const float* z0, const float* actions, int H, float* latents) {

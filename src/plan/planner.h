@@ -6,10 +6,10 @@
 //   given z_0, choose a_0..a_{H-1} to maximise
 //     J = sum_{t=1..H} r(z_t)  -  w * sum_{t=0..H-1} |a_t|^2,    z_{t+1} = mu(z_t, a_t),
 //   with |a_t| <= a_max elementwise; w = model.action_cost() (0 for learned models).
-// Planners are created by name through the registry (planner.cpp):
+// Planners are created by name from the table in plan/planners.cpp (one row each):
 //   auto p = make_planner("latco", model, horizon, cfg);
-// A planner that needs the whole world model (image_collocation: encoder and decoder) is
-// registered with LATCO_MODEL_PLANNER and made with the Rssm handed over:
+// A planner that needs the whole world model (image_collocation: encoder and decoder) is made
+// with the Rssm handed over:
 //   auto p = make_planner("image_collocation", latent, horizon, cfg, &rssm);
 #pragma once
 #include <cstdint>
@@ -66,21 +66,27 @@ class Planner {
   virtual void shift(int steps) {}
 };
 
-using PlannerFactory =
-    std::function<std::unique_ptr<Planner>(const LatentModel& model, int horizon, const Config& cfg)>;
-bool register_planner(const std::string& name, const std::string& help, PlannerFactory f);
-// A planner on the whole world model; read_keys applies its settings to cfg (so its keys count as used).
-using ModelPlannerFactory = std::function<std::unique_ptr<Planner>(const Rssm& model, const LatentModel& latent,
-                                                                   int horizon, const Config& cfg)>;
-bool register_model_planner(const std::string& name, const std::string& help, ModelPlannerFactory f,
-                            std::function<void(const Config&)> read_keys);
-// Throws Error listing every registered planner for an unknown name, and for a planner that
+using PlannerFactory = std::unique_ptr<Planner> (*)(const LatentModel& model, int horizon, const Config& cfg);
+// A planner on the whole world model, and the function that applies its settings to a config
+// (so that its keys count as used where it is not built).
+using ModelPlannerFactory = std::unique_ptr<Planner> (*)(const Rssm& model, const LatentModel& latent, int horizon,
+                                                         const Config& cfg);
+// One row of the planner table: exactly one of `latent` and `model` is set.
+struct PlannerEntry {
+  const char* name;
+  const char* help;  // one line, for `latco list planners`
+  PlannerFactory latent = nullptr;
+  ModelPlannerFactory model = nullptr;
+  void (*read_keys)(const Config& cfg) = nullptr;  // set with `model`
+};
+const std::vector<PlannerEntry>& planner_table();  // plan/planners.cpp
+// Throws Error listing every planner for an unknown name, and for a planner that
 // needs the whole world model when `model` is null.
 std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& latent, int horizon,
                                       const Config& cfg, const Rssm* model = nullptr);
 // The planners that run on a LatentModel alone (analytic models, benchmarks).
 std::vector<std::string> planner_names();
-// Every registered planner: planner_names() and those that need the whole world model.
+// Every planner: planner_names() and those that need the whole world model.
 std::vector<std::string> all_planner_names();
 // Builds every LatentModel planner once on `model` and reads the keys of the others, so a config
 // may hold any planner's settings and still pass cfg.check_all_used().
@@ -91,12 +97,3 @@ void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon)
 double rollout_return(const LatentModel& model, const float* z0, const float* actions, int H, float* latents);
 
 }  // namespace latco
-
-#define LATCO_PLANNER(name, help, factory) \
-  static bool LATCO_CAT_(latco_planner_reg_, __LINE__) = ::latco::register_planner(name, help, factory)
-#define LATCO_MODEL_PLANNER(name, help, factory, read_keys) \
-  static bool LATCO_CAT_(latco_planner_reg_, __LINE__) = ::latco::register_model_planner(name, help, factory, read_keys)
-#ifndef LATCO_CAT_
-#define LATCO_CAT2_(a, b) a##b
-#define LATCO_CAT_(a, b) LATCO_CAT2_(a, b)
-#endif

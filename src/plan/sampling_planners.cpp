@@ -158,9 +158,7 @@ std::unique_ptr<Planner> make_sampling(const std::string& prefix, const LatentMo
 }
 }  // namespace
 
-LATCO_PLANNER("cem", "cross-entropy method over action sequences (PlaNet); keys cem_*",
-              [](const LatentModel& m, int H, const Config& c) { return make_sampling("cem", m, H, c); });
-LATCO_PLANNER("mppi", "CEM with softmax(mppi_gamma * return) elite weights; keys mppi_*",
-              [](const LatentModel& m, int H, const Config& c) { return make_sampling("mppi", m, H, c); });
+std::unique_ptr<Planner> new_cem(const LatentModel& m, int H, const Config& c) { return make_sampling("cem", m, H, c); }
+std::unique_ptr<Planner> new_mppi(const LatentModel& m, int H, const Config& c) { return make_sampling("mppi", m, H, c); }
 
 }  // namespace latco

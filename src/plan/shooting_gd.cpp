@@ -111,11 +111,10 @@ double ShootingGd::optimise(const float* z0, uint64_t seed, int restart, Timer& 
   return J;
 }
 
-LATCO_PLANNER("shooting_gd", "Adam on the actions through backprop through time; keys gd_*",
-              [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
-                ShootingGdSettings s;
-                c.apply(s);
-                return std::make_unique<ShootingGd>(m, H, s);
-              });
+std::unique_ptr<Planner> new_shooting_gd(const LatentModel& m, int H, const Config& c) {
+  ShootingGdSettings s;
+  c.apply(s);
+  return std::make_unique<ShootingGd>(m, H, s);
+}
 
 }  // namespace latco

@@ -209,11 +209,10 @@ const PlanResult& ShootingGn::plan(const float* z0, uint64_t seed) {
   return res_;
 }
 
-LATCO_PLANNER("shooting_gn", "Gauss-Newton on the actions, dense normal equations, released preset; keys gn_*",
-              [](const LatentModel& m, int H, const Config& c) -> std::unique_ptr<Planner> {
-                ShootingGnSettings s;
-                s.load(c);
-                return std::make_unique<ShootingGn>(m, H, s);
-              });
+std::unique_ptr<Planner> new_shooting_gn(const LatentModel& m, int H, const Config& c) {
+  ShootingGnSettings s;
+  s.load(c);
+  return std::make_unique<ShootingGn>(m, H, s);
+}
 
 }  // namespace latco

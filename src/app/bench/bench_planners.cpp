@@ -1,4 +1,4 @@
-// `latco bench planners [--paper]`: one plan per registered planner on a randomly
+// `latco bench planners [--paper]`: one plan per planner of the table (plan/planners.cpp) on a randomly
 // initialised paper-size RSSM (S 30, D 200, Hd 200, A 4, reward hidden 400) at H = 30,
 // with CPU-scale settings (or the paper's with --paper), printing plan_s_<name> and,
 // for CEM and MPPI, model_steps_per_s_<name>; image collocation on a paper-size Rssm
@@ -87,7 +87,7 @@ int bench_planners(const Args& args) {
       bench_print("model_steps_per_cpu_s_" + name, steps / cpu_s, "steps/s");
     }
   }
-  // Image collocation needs the full RSSM (encoder, decoder), so it is not in the registry.
+  // Image collocation needs the full RSSM (encoder, decoder), so it is not in this benchmark.
   // With --paper (5000 steps of 64x64 convolutions) it runs only when asked for by name.
   if (!gpu_model && ((only.empty() && !paper) || only == "image_collocation")) {
     ImageCollocationSettings ics;

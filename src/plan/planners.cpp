@@ -1,0 +1,53 @@
+// Every planner `make_planner` can build, one row each. Adding a planner: write its factory
+// `std::unique_ptr<Planner> new_NAME(const LatentModel&, int horizon, const Config&)` beside the
+// planner, declare it below and add its row; `latco list planners` and every command then know it.
+#include "plan/planner.h"
+
+namespace latco {
+
+using P = std::unique_ptr<Planner>;
+P new_latco(const LatentModel&, int, const Config&), new_latco_no_relax(const LatentModel&, int, const Config&),
+    new_latco_no_constrained(const LatentModel&, int, const Config&),
+    new_latco_const_damping(const LatentModel&, int, const Config&),
+    new_latco_no_second_order(const LatentModel&, int, const Config&),
+    new_latco_gaussian(const LatentModel&, int, const Config&), new_shooting_gd(const LatentModel&, int, const Config&),
+    new_shooting_gn(const LatentModel&, int, const Config&), new_ilqr(const LatentModel&, int, const Config&),
+    new_cem(const LatentModel&, int, const Config&), new_mppi(const LatentModel&, int, const Config&);
+P new_image_collocation(const Rssm&, const LatentModel&, int, const Config&);
+void read_image_collocation_keys(const Config&);
+
+// name, one line for `latco list planners`, the factory (or, on the whole world model, the
+// factory and its key reader)
+const std::vector<PlannerEntry>& planner_table() {
+  static const std::vector<PlannerEntry> table = {
+      // ----- collocation (plan/latco.cpp, latco_gaussian.cpp, latco_first_order.cpp) -----
+      {"latco", "deterministic latent collocation (LM + block-tridiagonal solve, Eq. 9-10)", new_latco},
+      {"latco_no_relax", "Table 3 ablation: no dynamics relaxation (lambda0 = 1e8, as released)", new_latco_no_relax},
+      {"latco_no_constrained",
+       "Table 3 ablation: fixed multipliers lambda = 64, nu = 256 (released residual scales 8 and 16)",
+       new_latco_no_constrained},
+      {"latco_const_damping",
+       "ours, not a Table 3 row: the adaptive solver with constant damping 1e-3 and no accept/reject",
+       new_latco_const_damping},
+      {"latco_no_second_order",
+       "Table 3 ablation: Adam on the LatCo Lagrangian (-r, dynamics scale 1e4), plain dual rule; keys fo_*",
+       new_latco_no_second_order},
+      {"latco_gaussian",
+       "Gaussian LatCo: moment matching with 50 samples (Section 3.4), released defaults; keys latco_*, "
+       "latco_gaussian_*",
+       new_latco_gaussian},
+      {"image_collocation", "image collocation (Appendix D): Adam on planned images and actions; keys ic_*", nullptr,
+       new_image_collocation, read_image_collocation_keys},
+      // ----- shooting (plan/shooting_gd.cpp, shooting_gn.cpp, ilqr.cpp) -----
+      {"shooting_gd", "Adam on the actions through backprop through time; keys gd_*", new_shooting_gd},
+      {"shooting_gn", "Gauss-Newton on the actions, dense normal equations, released preset; keys gn_*",
+       new_shooting_gn},
+      {"ilqr", "iterative LQR (Tassa et al. 2012), open-loop result, released preset; keys ilqr_*", new_ilqr},
+      // ----- sampling (plan/sampling_planners.cpp) -----
+      {"cem", "cross-entropy method over action sequences (PlaNet); keys cem_*", new_cem},
+      {"mppi", "CEM with softmax(mppi_gamma * return) elite weights; keys mppi_*", new_mppi},
+  };
+  return table;
+}
+
+}  // namespace latco
