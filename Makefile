@@ -16,7 +16,7 @@ endif
 THREADS  ?= 2
 CXX      ?= g++
 CXXFLAGS ?= -O3 -march=native -g
-CXXFLAGS += -std=c++17 -Wall -Wextra -Wno-unused-parameter -pthread -MMD -MP -Isrc -I/usr/include/stb
+CXXFLAGS += -std=c++17 -Wall -Wextra -Wno-unused-parameter -pthread -MMD -MP -Isrc -I. -I/usr/include/stb
 LDLIBS   := -lmujoco -pthread
 
 ifeq ($(PORTABLE),1)

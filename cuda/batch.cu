@@ -1,6 +1,6 @@
 // The replay batch converted on the device: the uint8 frames, actions and rewards of a
 // SequenceBatch, uploaded as they are (one copy), become the model's float tensors here
-// (the layout of Rssm::batch_tensors; see core/cuda_api.h).
+// (the layout of Rssm::batch_tensors; see cuda/cuda_api.h).
 // Left out: augmentation, other image layouts.
 #include "common.cuh"
 

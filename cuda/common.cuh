@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "core/cuda_api.h"
+#include "cuda_api.h"
 #include "core/error.h"
 
 #define cudaCheck(expr)                                                                            \

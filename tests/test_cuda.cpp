@@ -38,7 +38,7 @@ TEST(CudaRuntime, StatusIsOneLineAndAllocationWithoutDeviceThrows) {
 TEST(Cuda, NotCompiledIn) { GTEST_SKIP() << "no CUDA device: " << device::cuda_status(); }
 #else
 #include "autodiff/var.h"
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include "linalg/block_tridiag.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #include "core/rng.h"
 #include "io/config.h"
 #include "model/device_latent_model.h"

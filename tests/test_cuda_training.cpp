@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #include "core/device_select.h"
 #include "core/error.h"
 #include "core/rng.h"

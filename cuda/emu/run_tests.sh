@@ -9,7 +9,7 @@ set -euo pipefail
 BUILD=${1:-build-emu}
 shift || true
 CXX=${CXX:-g++}
-FLAGS="-O2 -march=native -g -std=c++17 -pthread -w -DHAVE_CUDA=1 -Isrc -I/usr/include/stb"
+FLAGS="-O2 -march=native -g -std=c++17 -pthread -w -DHAVE_CUDA=1 -Isrc -I. -I/usr/include/stb"
 OUT=$BUILD/emu
 mkdir -p "$OUT/obj"
 
@@ -28,8 +28,8 @@ for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp 
   src/io/checkpoint.cpp src/io/npz.cpp src/io/config.cpp src/io/byte_reader.cpp src/io/atomic_file.cpp \
   src/model/rssm.cpp src/model/elbo.cpp \
   src/model/transition_weights.cpp src/model/rssm_latent_model.cpp src/model/device_latent_model.cpp \
-  src/plan/planner.cpp src/plan/rollout.cpp src/plan/sampling_planners.cpp src/plan/latco.cpp \
-  src/plan/latco_residuals.cpp src/plan/latco_gaussian.cpp; do
+  src/plan/*.cpp \
+  ; do
   obj=$OUT/obj/$(echo "${cpp%.cpp}" | tr / _).o
   objs+=("$obj")
   if [ ! -f "$obj" ] || [ "$cpp" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" -print -quit)" ]; then

@@ -7,7 +7,7 @@
 #include <unordered_set>
 
 #include "autodiff/ops_util.h"
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 
 namespace latco::ad {
 

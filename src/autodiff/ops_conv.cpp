@@ -3,7 +3,7 @@
 // shape checks, device dispatch and graph wiring.
 // The bias Var may be undefined (no bias). Left out: dilation, groups, non-square kernels.
 #include "autodiff/ops_util.h"
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #include "kernels/conv.h"
 
 namespace latco::ad {

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "autodiff/ops_util.h"
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 
 namespace latco::ad {
 using detail::make_result;

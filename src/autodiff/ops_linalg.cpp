@@ -4,7 +4,7 @@
 // cuBLAS (cuda::sgemm, same arguments) when the operands live on the GPU.
 // Left out: broadcasting batch dims, integer or mixed dtypes.
 #include "autodiff/ops_util.h"
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #include "kernels/gemm.h"
 
 namespace latco::ad {

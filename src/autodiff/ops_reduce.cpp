@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "autodiff/ops_util.h"
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #include "core/thread_pool.h"
 
 namespace latco::ad {

@@ -34,7 +34,7 @@ inline void check_defined(const char* op, const Var& v) {
 #endif
 }
 
-// Device dispatch: an op runs its CUDA branch (under #ifdef HAVE_CUDA, calling core/cuda_api.h)
+// Device dispatch: an op runs its CUDA branch (under #ifdef HAVE_CUDA, calling cuda/cuda_api.h)
 // when its inputs live on the GPU; the output and every gradient stay on that device.
 inline bool on_cuda(const Tensor& t) { return t.device() == Device::CUDA; }
 

@@ -4,7 +4,7 @@
 //   Var x = ad::leaf(t, /*requires_grad=*/true);
 //   Var y = ad::sum(ad::square(ad::matmul(x, w)));
 //   ad::backward(y);   // x.grad() now holds dy/dx
-// Ops run on the device their inputs live on (CUDA builds: cuda/ kernels via core/cuda_api.h),
+// Ops run on the device their inputs live on (CUDA builds: cuda/ kernels via cuda/cuda_api.h),
 // outputs and grads stay there; inputs on different devices throw (no implicit copies).
 // backward is non-destructive (the graph can be swept again); interior grads are
 // released during the sweep, leaf grads accumulate until zeroed. Graphs may be built

@@ -5,9 +5,6 @@
 #include <sstream>
 
 #include "core/error.h"
-#ifdef HAVE_CUDA
-#include "core/cuda_api.h"
-#endif
 
 namespace latco {
 
@@ -132,6 +129,14 @@ Tensor Tensor::to(Device dev) const {
   t.copy_from(*this);
   return t;
 }
+
+#ifdef HAVE_CUDA
+// The one kernel a tensor calls itself (cuda/elementwise.cu, declared in cuda/cuda_api.h, a floor
+// above this one); memory and copies go through the device hooks of core/tensor.h.
+namespace cuda {
+void fill(int64_t n, float v, float* y);
+}  // namespace cuda
+#endif
 
 void Tensor::fill(float v) {
   if (device() == Device::CPU) {

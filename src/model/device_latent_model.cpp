@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #include "core/error.h"
 
 namespace latco {

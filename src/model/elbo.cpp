@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 
 namespace latco {
 

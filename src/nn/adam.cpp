@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 

@@ -14,7 +14,7 @@
 #include "core/tensor.h"
 #include "core/timer.h"
 #ifdef HAVE_CUDA
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #endif
 
 namespace latco {

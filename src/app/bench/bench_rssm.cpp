@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "app/command.h"
-#include "core/cuda_api.h"
+#include "cuda/cuda_api.h"
 #include "core/device_select.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
