@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs each GoogleTest suite given as an argument and ends with one line:
 #   N passed, N failed, N skipped
-# summed over all suites. A suite that crashes counts as one failure.
+# summed over all suites. A suite that crashes counts as one failure. The include check
+# (tests/check_includes.sh: no #include points up a floor of src/) counts as one test.
 set -u
 passed=0; failed=0; skipped=0; crashed=""
+echo "=== check_includes"
+if out=$("$(dirname "$0")/check_includes.sh"); then passed=1; else echo "$out"; failed=1; fi
 for bin in "$@"; do
   name=$(basename "$bin")
   echo "=== $name"
