@@ -195,7 +195,7 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_FLAGS   := -O1 -g -std=c++17 -pthread -Isrc -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined -ffunction-sections -fdata-sections
 FUZZ_TARGETS := npz npy checkpoint params config
-FUZZ_LIB     := src/io/byte_reader.cpp src/io/atomic_file.cpp src/io/npz.cpp src/io/checkpoint.cpp src/io/config.cpp \
+FUZZ_LIB     := src/io/byte_reader.cpp src/io/atomic_file.cpp src/io/npz.cpp src/env/episode.cpp src/io/checkpoint.cpp src/io/config.cpp \
                 src/nn/serialize.cpp src/core/tensor.cpp src/core/device_cpu.cpp
 FUZZ_OBJS    := $(FUZZ_LIB:%.cpp=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)

@@ -14,7 +14,7 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "io/csv.h"
-#include "io/npz.h"
+#include "env/episode.h"
 #include "app/command.h"
 #include "agent/replay.h"
 #include "model/elbo.h"

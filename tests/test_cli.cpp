@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "app/command.h"
 #include "app/key_help.h"
+#include "env/episode.h"
 #include "io/npz.h"
 #include "io/progress.h"
 

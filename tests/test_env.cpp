@@ -18,7 +18,7 @@
 #include "env/experts.h"
 #include "env/rewards.h"
 #include "env/tabletop.h"
-#include "io/npz.h"
+#include "env/episode.h"
 
 using namespace latco;
 

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "env/episode.h"
 #include "io/npz.h"
 #include "io/png.h"
 

@@ -28,6 +28,7 @@
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/csv.h"
+#include "env/episode.h"
 #include "io/npz.h"
 #include "io/run_lock.h"
 #include "nn/adam.h"

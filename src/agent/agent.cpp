@@ -12,7 +12,7 @@
 #include "core/timer.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
-#include "io/episode_origin.h"
+#include "env/episode_origin.h"
 #include "io/progress.h"
 
 namespace fs = std::filesystem;

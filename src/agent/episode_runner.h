@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "env/env.h"
-#include "io/npz.h"
+#include "env/episode.h"
 #include "model/rssm.h"
 #include "plan/planner.h"
 

@@ -7,7 +7,7 @@
 
 #include "env/env.h"
 #include "io/config.h"
-#include "io/npz.h"
+#include "env/episode.h"
 #include "io/png.h"
 #include "model/rssm.h"
 

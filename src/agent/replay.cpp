@@ -9,6 +9,7 @@
 #include <new>
 
 #include "core/error.h"
+#include "io/npz.h"
 
 namespace latco {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "io/npz.h"
+#include "env/episode.h"
 #include "model/sequence_batch.h"
 
 namespace latco {

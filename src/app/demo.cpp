@@ -18,7 +18,7 @@
 #include "agent/evaluation.h"
 #include "agent/pictures.h"
 #include "app/command.h"
-#include "io/episode_origin.h"
+#include "env/episode_origin.h"
 #include "io/gif.h"
 #include "app/key_help.h"
 #include "core/device_select.h"

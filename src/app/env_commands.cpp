@@ -13,9 +13,9 @@
 #include "env/collect.h"
 #include "env/env.h"
 #include "env/experts.h"
-#include "io/episode_origin.h"
+#include "env/episode_origin.h"
 #include "io/gif.h"
-#include "io/npz.h"
+#include "env/episode.h"
 #include "io/png.h"
 #include "io/progress.h"
 

@@ -17,7 +17,7 @@
 #include "io/config.h"
 #include "io/csv.h"
 #include "app/key_help.h"
-#include "io/npz.h"
+#include "env/episode.h"
 #include "io/png.h"
 #include "io/run_lock.h"
 #include "io/progress.h"

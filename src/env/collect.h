@@ -6,7 +6,7 @@
 
 #include "env/env.h"
 #include "env/experts.h"
-#include "io/npz.h"
+#include "env/episode.h"
 
 namespace latco {
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "io/checkpoint.h"
+#include "env/episode.h"
 #include "io/npz.h"
 #include "nn/serialize.h"
 

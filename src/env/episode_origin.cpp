@@ -1,8 +1,10 @@
 // save_episode plus the task, seed and policy arrays (see episode_origin.h).
-#include "io/episode_origin.h"
+#include "env/episode_origin.h"
 
 #include <map>
 #include <vector>
+
+#include "io/npz.h"
 
 namespace latco {
 

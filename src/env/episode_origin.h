@@ -1,11 +1,11 @@
-// Episode files that name what produced them: the episode's arrays (io/npz.h save_episode)
+// Episode files that name what produced them: the episode's arrays (env/episode.h save_episode)
 // plus `task` and `policy` (uint8 arrays of their characters; numpy: bytes(f["task"]).decode())
 // and `seed` (uint64 (1), the seed the episode was reset with). Readers of episodes ignore them.
 #pragma once
 #include <cstdint>
 #include <string>
 
-#include "io/npz.h"
+#include "env/episode.h"
 
 namespace latco {
 
