@@ -17,7 +17,7 @@ floor() {
   esac
 }
 passed=0 failed=0
-for f in $(find src cuda -maxdepth 3 \( -name '*.h' -o -name '*.cpp' -o -name '*.cu' -o -name '*.cuh' \) \
+for f in $(find src cuda \( -name '*.h' -o -name '*.cpp' -o -name '*.cu' -o -name '*.cuh' \) \
              ! -path 'cuda/emu/*' ! -path 'cuda/bundle/*' | sort); do
   area=${f#*/}; [ "${f%%/*}" = cuda ] && area=cuda || area=${area%%/*}
   own=$(floor "$area")

@@ -17,11 +17,11 @@
 #include "model/lottery_model.h"
 #include "model/rssm.h"
 #include "model/rssm_latent_model.h"
-#include "plan/ilqr.h"
-#include "plan/latco.h"
+#include "plan/shooting/ilqr.h"
+#include "plan/collocation/latco.h"
 #include "plan/planner.h"
-#include "plan/sampling_planners.h"
-#include "plan/shooting_gn.h"
+#include "plan/sampling/sampling_planners.h"
+#include "plan/shooting/shooting_gn.h"
 
 using namespace latco;
 

@@ -17,8 +17,8 @@
 #include "linalg/block_tridiag.h"
 #include "linalg/riccati.h"
 #include "model/analytic_models.h"
-#include "plan/latco.h"
-#include "plan/latco_residuals.h"
+#include "plan/collocation/latco.h"
+#include "plan/collocation/latco_residuals.h"
 
 // ----- counts heap allocations (for the allocation-free LM iteration test) -----
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // the replacements below pair malloc with free

@@ -12,7 +12,7 @@
 #include "core/rng.h"
 #include "io/config.h"
 #include "model/lottery_model.h"
-#include "plan/latco_gaussian.h"
+#include "plan/collocation/latco_gaussian.h"
 
 using namespace latco;
 

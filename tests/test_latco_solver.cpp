@@ -14,7 +14,7 @@
 #include "core/rng.h"
 #include "linalg/riccati.h"
 #include "model/analytic_models.h"
-#include "plan/latco.h"
+#include "plan/collocation/latco.h"
 
 using namespace latco;
 

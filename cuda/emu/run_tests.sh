@@ -28,7 +28,7 @@ for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp 
   src/io/checkpoint.cpp src/io/npz.cpp src/io/config.cpp src/io/byte_reader.cpp src/io/atomic_file.cpp \
   src/model/rssm.cpp src/model/elbo.cpp \
   src/model/transition_weights.cpp src/model/rssm_latent_model.cpp src/model/device_latent_model.cpp \
-  src/plan/*.cpp \
+  src/plan/*.cpp src/plan/*/*.cpp \
   ; do
   obj=$OUT/obj/$(echo "${cpp%.cpp}" | tr / _).o
   objs+=("$obj")

@@ -11,14 +11,14 @@
 #include "agent/agent.h"
 #include "app/command.h"
 #include "core/error.h"
-#include "plan/ilqr.h"
-#include "plan/image_collocation.h"
-#include "plan/latco.h"
-#include "plan/latco_first_order.h"
-#include "plan/latco_gaussian.h"
-#include "plan/sampling_planners.h"
-#include "plan/shooting_gd.h"
-#include "plan/shooting_gn.h"
+#include "plan/shooting/ilqr.h"
+#include "plan/collocation/image_collocation.h"
+#include "plan/collocation/latco.h"
+#include "plan/collocation/latco_first_order.h"
+#include "plan/collocation/latco_gaussian.h"
+#include "plan/sampling/sampling_planners.h"
+#include "plan/shooting/shooting_gd.h"
+#include "plan/shooting/shooting_gn.h"
 
 namespace latco {
 namespace {
@@ -76,33 +76,33 @@ std::vector<Block> planner_blocks(const std::string& planner, const Config& cfg)
   std::vector<Block> out;
   if (planner == "latco" || planner == "latco_no_relax" || planner == "latco_no_constrained" ||
       planner == "latco_const_damping") {
-    // A named variant's own preset (src/plan/latco.cpp) lies under these keys and is not shown here.
-    const std::string note = planner == "latco" ? "" : "; its preset in src/plan/latco.cpp lies under keys not given";
-    out.push_back(block_of<LatcoSettings>("planner " + planner + " (LatcoSettings, src/plan/latco.h)" + note, cfg, ""));
+    // A named variant's own preset (src/plan/collocation/latco.cpp) lies under these keys and is not shown here.
+    const std::string note = planner == "latco" ? "" : "; its preset in src/plan/collocation/latco.cpp lies under keys not given";
+    out.push_back(block_of<LatcoSettings>("planner " + planner + " (LatcoSettings, src/plan/collocation/latco.h)" + note, cfg, ""));
   } else if (planner == "latco_gaussian") {
     // Gaussian LatCo's own defaults differ from deterministic LatCo's: "default" is its own.
-    out.push_back(block_of<GaussianLatcoSettings>("planner latco_gaussian (GaussianLatcoSettings, src/plan/latco_gaussian.h)",
+    out.push_back(block_of<GaussianLatcoSettings>("planner latco_gaussian (GaussianLatcoSettings, src/plan/collocation/latco_gaussian.h)",
                                                   cfg, "latco_gaussian_preset"));
   } else if (planner == "cem" || planner == "mppi") {
     const Config none;
     std::string preset = "preset";
     if (cfg.has(planner + "_preset")) preset += " " + planner + "_preset: " + cfg.find(planner + "_preset")->value;
-    out.push_back({"planner " + planner + " (SamplingSettings, src/plan/sampling_planners.h)",
+    out.push_back({"planner " + planner + " (SamplingSettings, src/plan/sampling/sampling_planners.h)",
                    rows_of(sampling_settings_from(planner, cfg)), rows_of(sampling_settings_from(planner, none)), preset});
   } else if (planner == "shooting_gd") {
-    out.push_back(block_of<ShootingGdSettings>("planner shooting_gd (ShootingGdSettings, src/plan/shooting_gd.h)", cfg,
+    out.push_back(block_of<ShootingGdSettings>("planner shooting_gd (ShootingGdSettings, src/plan/shooting/shooting_gd.h)", cfg,
                                                "gd_preset"));
   } else if (planner == "shooting_gn") {
-    out.push_back(block_of<ShootingGnSettings>("planner shooting_gn (ShootingGnSettings, src/plan/shooting_gn.h)", cfg,
+    out.push_back(block_of<ShootingGnSettings>("planner shooting_gn (ShootingGnSettings, src/plan/shooting/shooting_gn.h)", cfg,
                                                "gn_preset"));
   } else if (planner == "ilqr") {
-    out.push_back(block_of<IlqrSettings>("planner ilqr (IlqrSettings, src/plan/ilqr.h)", cfg, "ilqr_preset"));
+    out.push_back(block_of<IlqrSettings>("planner ilqr (IlqrSettings, src/plan/shooting/ilqr.h)", cfg, "ilqr_preset"));
   } else if (planner == "latco_no_second_order") {
     out.push_back(block_of<LatcoFirstOrderSettings>(
-        "planner latco_no_second_order (LatcoFirstOrderSettings, src/plan/latco_first_order.h)", cfg, "fo_preset"));
+        "planner latco_no_second_order (LatcoFirstOrderSettings, src/plan/collocation/latco_first_order.h)", cfg, "fo_preset"));
   } else if (planner == "image_collocation") {
     out.push_back(block_of<ImageCollocationSettings>(
-        "planner image_collocation (ImageCollocationSettings, src/plan/image_collocation.h)", cfg, ""));
+        "planner image_collocation (ImageCollocationSettings, src/plan/collocation/image_collocation.h)", cfg, ""));
   }
   return out;
 }

@@ -20,7 +20,7 @@ void read_image_collocation_keys(const Config&);
 // factory and its key reader)
 const std::vector<PlannerEntry>& planner_table() {
   static const std::vector<PlannerEntry> table = {
-      // ----- collocation (plan/latco.cpp, latco_gaussian.cpp, latco_first_order.cpp) -----
+      // ----- collocation (plan/collocation/: latco.cpp, latco_gaussian.cpp, latco_first_order.cpp, image_collocation.cpp) -----
       {"latco", "deterministic latent collocation (LM + block-tridiagonal solve, Eq. 9-10)", new_latco},
       {"latco_no_relax", "Table 3 ablation: no dynamics relaxation (lambda0 = 1e8, as released)", new_latco_no_relax},
       {"latco_no_constrained",
@@ -38,12 +38,12 @@ const std::vector<PlannerEntry>& planner_table() {
        new_latco_gaussian},
       {"image_collocation", "image collocation (Appendix D): Adam on planned images and actions; keys ic_*", nullptr,
        new_image_collocation, read_image_collocation_keys},
-      // ----- shooting (plan/shooting_gd.cpp, shooting_gn.cpp, ilqr.cpp) -----
+      // ----- shooting (plan/shooting/: shooting_gd.cpp, shooting_gn.cpp, ilqr.cpp) -----
       {"shooting_gd", "Adam on the actions through backprop through time; keys gd_*", new_shooting_gd},
       {"shooting_gn", "Gauss-Newton on the actions, dense normal equations, released preset; keys gn_*",
        new_shooting_gn},
       {"ilqr", "iterative LQR (Tassa et al. 2012), open-loop result, released preset; keys ilqr_*", new_ilqr},
-      // ----- sampling (plan/sampling_planners.cpp) -----
+      // ----- sampling (plan/sampling/sampling_planners.cpp) -----
       {"cem", "cross-entropy method over action sequences (PlaNet); keys cem_*", new_cem},
       {"mppi", "CEM with softmax(mppi_gamma * return) elite weights; keys mppi_*", new_mppi},
   };

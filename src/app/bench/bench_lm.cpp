@@ -19,7 +19,7 @@
 #include "model/device_latent_model.h"
 #include "model/rssm_latent_model.h"
 #include "model/transition_weights.h"
-#include "plan/latco.h"
+#include "plan/collocation/latco.h"
 
 namespace latco {
 namespace {

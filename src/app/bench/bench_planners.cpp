@@ -21,9 +21,9 @@
 #include "model/device_latent_model.h"
 #include "model/rssm_latent_model.h"
 #include "model/rssm.h"
-#include "plan/image_collocation.h"
+#include "plan/collocation/image_collocation.h"
 #include "plan/planner.h"
-#include "plan/sampling_planners.h"
+#include "plan/sampling/sampling_planners.h"
 
 namespace latco {
 namespace {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "plan/latco.h"
+#include "plan/collocation/latco.h"
 
 namespace latco {
 

@@ -1,7 +1,7 @@
 // Residuals, dense Jacobian (reference) and block assembly of the normal
 // equations for the LatCo least-squares problem; see latco_residuals.h for the
 // layout. The expensive products (Fy^T Fy per step) run on the double kernels.
-#include "plan/latco_residuals.h"
+#include "plan/collocation/latco_residuals.h"
 
 #include <algorithm>
 #include <cmath>

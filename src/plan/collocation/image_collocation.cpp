@@ -1,6 +1,6 @@
 // Image collocation: the Lagrangian on planned images built on the autodiff graph
 // (model/rssm.h), one backward sweep per Adam step.
-#include "plan/image_collocation.h"
+#include "plan/collocation/image_collocation.h"
 
 #include <algorithm>
 #include <cmath>

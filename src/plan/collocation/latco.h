@@ -1,6 +1,6 @@
 // Deterministic LatCo (Section 3.3, Eq. 6, 8, 9, 10; Algorithm 1's planning step):
 // collocation over latents and actions, Levenberg-Marquardt on the residuals of
-// plan/latco_residuals.h with the block-tridiagonal solve, a dual update per step.
+// plan/collocation/latco_residuals.h with the block-tridiagonal solve, a dual update per step.
 // CollocationLM is the solver, shared with Gaussian LatCo (plan/latco_gaussian.*).
 // Not here: executing plans (agent/), learned-model Jacobians (model/).
 #pragma once
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "io/config.h"
-#include "plan/latco_residuals.h"
+#include "plan/collocation/latco_residuals.h"
 #include "plan/planner.h"
 
 namespace latco {

@@ -1,6 +1,6 @@
 // Gaussian LatCo: the moment-matching residuals of Algorithm 3 as a
 // CollocationProblem, and the `latco_gaussian` planner on CollocationLM.
-#include "plan/latco_gaussian.h"
+#include "plan/collocation/latco_gaussian.h"
 
 #include <algorithm>
 #include <cmath>

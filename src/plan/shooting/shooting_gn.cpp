@@ -1,6 +1,6 @@
 // Shooting GN: minimise 0.5 |rho(a)|^2 over the actions by
 //   a <- a - step * (J^T J + damping I)^{-1} J^T rho,      J = d rho / d a  (HA columns).
-#include "plan/shooting_gn.h"
+#include "plan/shooting/shooting_gn.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // iLQR: backward pass (pure function) and the planner's iteration
 // (derivatives, backward pass with regulariser schedule, line-searched forward pass).
-#include "plan/ilqr.h"
+#include "plan/shooting/ilqr.h"
 
 #include <algorithm>
 #include <cmath>

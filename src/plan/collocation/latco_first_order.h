@@ -9,7 +9,7 @@
 
 #include "plan/planner.h"
 #include "plan/rollout.h"
-#include "plan/shooting_gd.h"  // Adam
+#include "plan/shooting/shooting_gd.h"  // Adam
 
 namespace latco {
 

@@ -12,7 +12,7 @@
 #include "model/rssm.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
-#include "plan/shooting_gd.h"  // Adam
+#include "plan/shooting/shooting_gd.h"  // Adam
 
 namespace latco {
 

@@ -1,6 +1,6 @@
 // CEM and MPPI (Appendix D). Sample n of iteration i draws its H*A normals from
 // Rng(seed).derive(i).derive(n), so plans do not depend on the thread count.
-#include "plan/sampling_planners.h"
+#include "plan/sampling/sampling_planners.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // No-second-order LatCo: Adam on the Lagrangian's latents and actions, gradient
 // from one batched Jacobian call per step (vector-Jacobian products with it).
-#include "plan/latco_first_order.h"
+#include "plan/collocation/latco_first_order.h"
 
 #include <algorithm>
 #include <cmath>

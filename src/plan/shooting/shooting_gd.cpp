@@ -1,6 +1,6 @@
 // Shooting GD: Adam on a_0..a_{H-1} maximising J(a) - sum_t nu_t max(0,|a_t|-a_m)^2,
 // gradient of J by backprop through time (plan/rollout.h).
-#include "plan/shooting_gd.h"
+#include "plan/shooting/shooting_gd.h"
 
 #include <cmath>
 

@@ -2,7 +2,7 @@
 // the dual update (Eq. 10), its LatentModel adapter, and the `latco` planner
 // with the Table 3 ablation presets. Buffers are sized in the constructors;
 // step() does not allocate.
-#include "plan/latco.h"
+#include "plan/collocation/latco.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include "core/timer.h"
 #include "linalg/block_tridiag.h"
 #include "linalg/dense.h"
-#include "plan/latco_gaussian.h"  // expected_return: the sampled rollout of latco_winner: sample
+#include "plan/collocation/latco_gaussian.h"  // expected_return: the sampled rollout of latco_winner: sample
 
 namespace latco {
 
