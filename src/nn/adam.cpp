@@ -1,6 +1,6 @@
 // Adam with global-norm clipping; its state as named tensors for checkpoints. Parameters on
 // the GPU are updated there (cuda::adam_update, the same rule) with m, v beside them.
-// Left out: weight decay, learning-rate schedules (set_lr is the hook).
+// Left out: weight decay, learning-rate schedules.
 #include "nn/adam.h"
 
 #include <algorithm>
@@ -194,6 +194,18 @@ void Adam::load_state(const std::vector<std::pair<std::string, Tensor>>& st, con
     v_[k].copy_from(*vs[k]);
   }
   t_ = int64_t(lo) + (int64_t(hi) << 24);
+}
+
+void FlatAdam::step(float* x, const float* g) {
+  ++t;
+  const double c1 = 1.0 - std::pow(double(beta1), t), c2 = 1.0 - std::pow(double(beta2), t);
+  const int n = static_cast<int>(m.size());
+  for (int i = 0; i < n; ++i) {
+    m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+    const double mh = m[i] / c1, vh = v[i] / c2;
+    x[i] -= static_cast<float>(lr * mh / (std::sqrt(vh) + eps));
+  }
 }
 
 }  // namespace latco::nn

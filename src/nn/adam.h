@@ -2,8 +2,10 @@
 // step(): g <- g * min(1, clip / ||g||) over all parameters together, then
 //   m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g^2,  p <- p - lr * m_hat / (sqrt(v_hat) + eps),
 // with bias-corrected m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
-// Left out: weight decay, AMSGrad, per-group learning rates.
+// Left out: weight decay, AMSGrad, per-group learning rates. FlatAdam: the same rule on one flat
+// float vector without clipping, for the planners that optimise plans with Adam.
 #pragma once
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,14 +20,6 @@ struct AdamSettings {
   float beta2 = 0.999f;  // second-moment decay
   float eps = 1e-8f;     // denominator floor (Dreamer's model uses 1e-4)
   float clip = 100.0f;   // global gradient-norm clip; 0 disables
-  template <class V>
-  void visit(V& v) {
-    v("adam_lr", lr, 0.0, 10.0);
-    v("adam_beta1", beta1, 0.0, 1.0);
-    v("adam_beta2", beta2, 0.0, 1.0);
-    v("adam_eps", eps, 0.0, 1.0);
-    v("grad_clip", clip, 0.0, 1e30);
-  }
 };
 
 class Adam {
@@ -43,7 +37,6 @@ class Adam {
   void zero_grad();
   int64_t step_count() const { return t_; }
   const AdamSettings& settings() const { return s_; }
-  void set_lr(float lr) { s_.lr = lr; }
   const NamedVars& params() const { return params_; }
 
   // State as named tensors: "<param>.adam_m", "<param>.adam_v" for each parameter and
@@ -60,6 +53,19 @@ class Adam {
   AdamSettings s_;
   std::vector<Tensor> m_, v_;
   int64_t t_ = 0;
+};
+
+// Adam on a flat float vector (plans of shooting GD, the first-order LatCo ablation, image
+// collocation), minimising: x -= lr * m_hat / (sqrt(v_hat) + eps), the bias corrections and the
+// update in double. No clipping.
+struct FlatAdam {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  std::vector<float> m, v;  // (n) moment estimates
+  int t = 0;
+  void resize(int n) { m.assign(n, 0.0f); v.assign(n, 0.0f); t = 0; }
+  void reset() { std::fill(m.begin(), m.end(), 0.0f); std::fill(v.begin(), v.end(), 0.0f); t = 0; }
+  // x: (n), g: (n) gradient of the loss.
+  void step(float* x, const float* g);
 };
 
 // Global L2 norm of all existing grads (double accumulation).

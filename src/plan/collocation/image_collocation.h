@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "model/rssm.h"
+#include "nn/adam.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
-#include "plan/shooting/shooting_gd.h"  // Adam
+#include "plan/rollout.h"
 
 namespace latco {
 
@@ -70,7 +71,7 @@ class ImageCollocation : public Planner {
   std::vector<double> lambda_, nu_, dyn_, act_;  // (H)
   std::vector<float> latents_;     // (H+1, Z) from the last loss evaluation
   std::vector<float> rewards_;     // (H) r(z_1..z_H) from the last loss evaluation
-  Adam adam_i_, adam_a_;
+  nn::FlatAdam adam_i_, adam_a_;
   Linearization lin_;
 };
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "nn/adam.h"
 #include "plan/planner.h"
 #include "plan/rollout.h"
-#include "plan/shooting/shooting_gd.h"  // Adam
 
 namespace latco {
 
@@ -84,7 +84,7 @@ class LatcoFirstOrder : public Planner {
   std::vector<float> r_s_, dr_s_;  // (H), (H, Z)
   std::vector<double> lambda_, nu_, dyn_, act_;  // (H) each
   Linearization lin_;              // final shooting rollout of the actions
-  Adam adam_;
+  nn::FlatAdam adam_;
   TimingBreakdown* timing_ = nullptr;  // where lagrangian() books its time during plan()
 };
 

@@ -104,8 +104,6 @@ class GaussianLatcoPlanner : public Planner {
   std::string name() const override { return "latco_gaussian"; }
   // predicted_return is the Monte-Carlo expected return of the chosen actions.
   const PlanResult& plan(const float* z0, uint64_t seed) override;
-  // The chosen plan's std s_0..s_H: (H+1, Z).
-  const std::vector<float>& plan_std() const { return std_; }
   CollocationLM& solver() { return *lm_; }
 
  private:

@@ -10,18 +10,6 @@
 
 namespace latco {
 
-void Adam::step(float* x, const float* g) {
-  ++t;
-  const double c1 = 1.0 - std::pow(double(beta1), t), c2 = 1.0 - std::pow(double(beta2), t);
-  const int n = static_cast<int>(m.size());
-  for (int i = 0; i < n; ++i) {
-    m[i] = beta1 * m[i] + (1 - beta1) * g[i];
-    v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
-    const double mh = m[i] / c1, vh = v[i] / c2;
-    x[i] -= static_cast<float>(lr * mh / (std::sqrt(vh) + eps));
-  }
-}
-
 ShootingGd::ShootingGd(const LatentModel& model, int horizon, const ShootingGdSettings& s)
     : m_(model), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()), s_(s) {
   lin_.resize(H_, Z_, A_);

@@ -2,28 +2,17 @@
 // sequence, gradients by backprop through time through the model's per-step
 // Jacobians, actions clipped after each step, and an action-bound penalty whose
 // multipliers rise every few steps by a plain gradient rule (dual descent).
-// Restarts run one after another (not batched). Not here: warm starts. Also holds the flat Adam
-// used by the first-order collocation ablation.
+// Restarts run one after another (not batched). Not here: warm starts.
 #pragma once
 #include <algorithm>
 #include <vector>
 
 #include "core/timer.h"
+#include "nn/adam.h"
 #include "plan/planner.h"
 #include "plan/rollout.h"
 
 namespace latco {
-
-// Adam (Kingma & Ba 2015) on a flat float vector, minimising:  x -= lr * m_hat / (sqrt(v_hat) + eps).
-struct Adam {
-  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
-  std::vector<float> m, v;  // (n) moment estimates
-  int t = 0;
-  void resize(int n) { m.assign(n, 0.0f); v.assign(n, 0.0f); t = 0; }
-  void reset() { std::fill(m.begin(), m.end(), 0.0f); std::fill(v.begin(), v.end(), 0.0f); t = 0; }
-  // x: (n), g: (n) gradient of the loss.
-  void step(float* x, const float* g);
-};
 
 struct ShootingGdSettings {
   int iterations = 500;    // Adam steps (paper: Metaworld 500, DM Control 100)
@@ -66,7 +55,7 @@ class ShootingGd : public Planner {
   std::vector<float> g_;     // (H, A) gradient of the loss -J + penalty
   std::vector<float> nu_;    // (H) action-bound multipliers
   std::vector<float> best_;  // (H, A) best plan over restarts
-  Adam adam_;
+  nn::FlatAdam adam_;
 };
 
 }  // namespace latco
