@@ -206,7 +206,7 @@ TEST(Rollout, SoftplusResidualGradientMatchesFiniteDifferences) {
   auto z = random_vec(4, 6);
   float c, dc[4], r, dr[4];
   state_residuals(m, 1, z.data(), &c, dc, &r, dr);
-  EXPECT_NEAR(c, softplus(-r), 1e-6);
+  EXPECT_NEAR(c, softplus_neg(r), 1e-6);
   const float eps = 1e-3f;
   for (int j = 0; j < 4; ++j) {
     auto zp = z, zm = z;
@@ -216,8 +216,8 @@ TEST(Rollout, SoftplusResidualGradientMatchesFiniteDifferences) {
     state_residuals(m, 1, zm.data(), &cm, nullptr, &r, dr);
     EXPECT_NEAR(dc[j], (cp - cm) / (2 * eps), 1e-3);
   }
-  EXPECT_NEAR(softplus(800.0), 800.0, 1e-9);  // stable for large |x|
-  EXPECT_NEAR(softplus(-800.0), 0.0, 1e-12);
+  EXPECT_NEAR(softplus_neg(-800.0), 800.0, 1e-9);  // stable for large |r|
+  EXPECT_NEAR(softplus_neg(800.0), 0.0, 1e-12);
 }
 
 TEST(Rollout, BatchedRolloutMatchesSingleRollouts) {

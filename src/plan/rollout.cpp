@@ -93,11 +93,9 @@ void backprop_return(Linearization* lin, float w, float* g) {
   }
 }
 
-double softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }
-double sigmoid(double x) {
-  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
-  double e = std::exp(x);
-  return e / (1.0 + e);
+double softplus_neg(double r) { return r > 0 ? std::log1p(std::exp(-r)) : -r + std::log1p(std::exp(r)); }
+double softplus_neg_grad(double r) {  // d/dr ln(1 + e^{-r}) = -1 / (1 + e^{r})
+  return r > 0 ? -std::exp(-r) / (1.0 + std::exp(-r)) : -1.0 / (1.0 + std::exp(r));
 }
 
 int state_residual_dim(const LatentModel& m) {
@@ -110,18 +108,18 @@ void state_residuals(const LatentModel& m, int N, const float* z, float* c, floa
     m.cost_residuals(N, z, c, dc);
     return;
   }
-  // Section 4: rho = softplus(-r),  d rho / dz = -sigmoid(-r) dr/dz.
+  // Section 4: rho = softplus(-r),  d rho / dz = d rho / dr  dr/dz.
   const int Z = m.latent_dim();
   if (!dc) {
     m.reward(N, z, r_scratch);
-    for (int n = 0; n < N; ++n) c[n] = static_cast<float>(softplus(-double(r_scratch[n])));
+    for (int n = 0; n < N; ++n) c[n] = static_cast<float>(softplus_neg(r_scratch[n]));
     return;
   }
   m.reward_gradient(N, z, r_scratch, dr_scratch);
   for (int n = 0; n < N; ++n) {
     const double r = r_scratch[n];
-    c[n] = static_cast<float>(softplus(-r));
-    const double s = -sigmoid(-r);
+    c[n] = static_cast<float>(softplus_neg(r));
+    const double s = softplus_neg_grad(r);
     for (int j = 0; j < Z; ++j) dc[n * Z + j] = static_cast<float>(s * dr_scratch[n * Z + j]);
   }
 }
@@ -133,10 +131,16 @@ void clip_actions(int n, float am, float* x) {
 double action_violation(int n, float am, const float* a) {
   double s = 0;
   for (int i = 0; i < n; ++i) {
-    double v = std::max(0.0, std::fabs(double(a[i])) - am);
+    double v = bound_violation(a[i], am);
     s += v * v;
   }
   return s;
+}
+
+double action_violation_released(int n, float am, const float* a) {
+  double v = 0;
+  for (int i = 0; i < n; ++i) v += std::max(0.0, double(a[i]) * a[i] - double(am) * am);
+  return v;
 }
 
 }  // namespace latco

@@ -4,6 +4,8 @@
 // residuals shared by the Gauss-Newton style planners.
 // Not here: any optimisation, and sampling of the stochastic transition.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "model/latent_model.h"
@@ -46,12 +48,18 @@ int state_residual_dim(const LatentModel& m);
 void state_residuals(const LatentModel& m, int N, const float* z, float* c, float* dc, float* r_scratch,
                      float* dr_scratch);
 
-double softplus(double x);  // ln(1 + e^x), stable for large |x|
-double sigmoid(double x);
+// The Section 4 reward residual of every planner: rho(r) = softplus(-r) = ln(1 + e^{-r}), stable
+// for large |r|, and its derivative d rho / dr = -1 / (1 + e^{r}).
+double softplus_neg(double r);
+double softplus_neg_grad(double r);
 
 // Clamps every entry of x: (n) to [-am, am].
 void clip_actions(int n, float am, float* x);
-// sum over entries of max(0, |a| - am)^2, a: (n).
+// The action-bound violation of every planner: one entry's max(0, |a| - am) (Eq. 8's bound
+// residual without sqrt(nu)), and over a: (n) the sum of its squares.
+inline double bound_violation(float a, float am) { return std::max(0.0, std::fabs(double(a)) - am); }
 double action_violation(int n, float am, const float* a);
+// The released code's action violation (its dual rule): sum over entries of max(0, a^2 - am^2).
+double action_violation_released(int n, float am, const float* a);
 
 }  // namespace latco

@@ -280,9 +280,7 @@ void CollocationLM::step() {
       double& nu = nu_[size_t(k) * H_ + t];
       double va = act[t];
       if (s_.rule == DualRule::Released) {  // the released code's action violation: sum max(0, a^2 - 1)
-        va = 0;
-        for (int i = 0; i < A_; ++i)
-          va += std::max(0.0, double(a[t * A_ + i]) * a[t * A_ + i] - double(amax) * amax);
+        va = action_violation_released(A_, amax, &a[t * A_]);
       }
       lam = std::min(std::max(dual_update(lam, dyn[t], s_.eps_dyn, s_.alpha, s_.eta, s_.rule), lam_lo), hi);
       nu = std::min(std::max(dual_update(nu, va, s_.eps_act, s_.alpha, s_.eta, s_.rule), nu_lo), hi);

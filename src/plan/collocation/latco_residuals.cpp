@@ -13,11 +13,6 @@
 
 namespace latco {
 
-double softplus_neg(double r) { return r > 0 ? std::log1p(std::exp(-r)) : -r + std::log1p(std::exp(r)); }
-double softplus_neg_grad(double r) {  // d/dr ln(1 + e^{-r}) = -1 / (1 + e^{r})
-  return r > 0 ? -std::exp(-r) / (1.0 + std::exp(-r)) : -1.0 / (1.0 + std::exp(r));
-}
-
 DualRule parse_dual_rule(const std::string& s, const std::string& where) {
   if (s == "paper") return DualRule::Paper;
   if (s == "released") return DualRule::Released;
@@ -29,10 +24,6 @@ double dual_update(double lambda, double v, double eps, double alpha, double eta
   const double step = rule == DualRule::Paper ? std::log(v / eps + eta) : std::log10(v / eps + 0.1);
   return lambda + alpha * step * lambda;
 }
-
-namespace {
-inline double bound_violation(float a, float amax) { return std::max(0.0, std::fabs(double(a)) - amax); }
-}  // namespace
 
 double plan_cost(const PlanView& v, double* dyn, double* act) {
   const int H = v.H, Y = v.Y, A = v.A, C = v.C;

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "plan/rollout.h"  // softplus_neg, bound_violation: the residuals every planner shares
+
 namespace latco {
 
 // The problem as the LM solver sees it. Rows n of a batch are (plan k, step t) with
@@ -83,9 +85,5 @@ DualRule parse_dual_rule(const std::string& s, const std::string& where);
 //   Paper:    lambda + alpha * ln(v / eps + eta) * lambda
 //   Released: lambda + alpha * log10(v / eps + 0.1) * lambda   (its eta is fixed at 0.1)
 double dual_update(double lambda, double v, double eps, double alpha, double eta, DualRule rule);
-
-// softplus(-r) = ln(1 + e^{-r}) and its derivative -sigmoid(-r), overflow-safe.
-double softplus_neg(double r);
-double softplus_neg_grad(double r);
 
 }  // namespace latco

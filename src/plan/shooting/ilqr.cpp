@@ -287,15 +287,6 @@ void Ilqr::reward_hessian() {
   }
 }
 
-namespace {
-// sum over entries of max(0, a^2 - am^2) (the released code's action violation).
-double action_violation_sq(int n, float am, const float* a) {
-  double v = 0;
-  for (int i = 0; i < n; ++i) v += std::max(0.0, double(a[i]) * a[i] - double(am) * am);
-  return v;
-}
-}  // namespace
-
 const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
   Timer total;
   const int HA = H_ * A_;
@@ -391,7 +382,7 @@ const PlanResult& Ilqr::plan(const float* z0, uint64_t seed) {
       mu = accepted ? std::max(s_.mu_min, mu / s_.mu_factor) : std::max({s_.mu_min, mu * s_.mu_factor, 1e-12});
     }
     if (s_.penalty) {  // released: lambda += lam_lr * sum_t,i max(0, a^2 - 1), the same for every (t, i)
-      const double v = action_violation_sq(HA, am, nom_.a.data());
+      const double v = action_violation_released(HA, am, nom_.a.data());
       for (auto& l : pen_) l += s_.act_lr * v;
     }
 
