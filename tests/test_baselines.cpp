@@ -20,6 +20,7 @@
 #include "plan/shooting/ilqr.h"
 #include "plan/collocation/latco.h"
 #include "plan/planner.h"
+#include "plan/rollout.h"
 #include "plan/sampling/sampling_planners.h"
 #include "plan/shooting/shooting_gn.h"
 

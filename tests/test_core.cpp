@@ -13,6 +13,7 @@
 #include "io/config.h"
 #include "model/analytic_models.h"
 #include "plan/planner.h"
+#include "plan/rollout.h"
 
 using namespace latco;
 

@@ -443,6 +443,7 @@ TEST(Latco, DenseAndBlockSolvesGiveTheSameSteps) {
 #include <fstream>
 
 #include "app/command.h"
+#include "plan/rollout.h"
 
 TEST(PlanCommand, WritesCsvAndPlot) {
   const std::string dir = (std::filesystem::temp_directory_path() / "latco_test_plan_cmd").string();

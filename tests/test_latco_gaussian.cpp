@@ -234,6 +234,7 @@ TEST(GaussianLatco, ReleasedOptionsInTheProblem) {
 // The same check on a small random RSSM: its std head and Jacobians feed the moment matching.
 #include "model/rssm_latent_model.h"
 #include "model/transition_weights.h"
+#include "plan/rollout.h"
 
 TEST(GaussianLatco, RssmMomentMatchingJacobiansMatchFiniteDifferences) {
   TransitionSizes sz;

@@ -58,24 +58,4 @@ std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel
   return e->model(*model, latent, horizon, cfg);
 }
 
-double rollout_return(const LatentModel& model, const float* z0, const float* actions, int H, float* latents) {
-  const int Z = model.latent_dim(), A = model.action_dim();
-  const float am = model.action_max(), w = model.action_cost();
-  std::vector<float> a(A);
-  std::copy(z0, z0 + Z, latents);
-  double J = 0;
-  for (int t = 0; t < H; ++t) {
-    double a2 = 0;
-    for (int i = 0; i < A; ++i) {
-      a[i] = std::clamp(actions[t * A + i], -am, am);
-      a2 += double(a[i]) * a[i];
-    }
-    model.predict(1, latents + t * Z, a.data(), latents + (t + 1) * Z);
-    float r = 0;
-    model.reward(1, latents + (t + 1) * Z, &r);
-    J += r - w * a2;
-  }
-  return J;
-}
-
 }  // namespace latco

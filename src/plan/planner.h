@@ -93,7 +93,4 @@ std::vector<std::string> all_planner_names();
 std::string planner_help(const std::string& name);  // its one-line description ("" if unknown)
 void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon);
 
-// Rolls actions (H,A) from z0 through the model: latents (H+1,Z); returns J (clipping actions first).
-double rollout_return(const LatentModel& model, const float* z0, const float* actions, int H, float* latents);
-
 }  // namespace latco

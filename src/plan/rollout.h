@@ -53,6 +53,9 @@ void state_residuals(const LatentModel& m, int N, const float* z, float* c, floa
 double softplus_neg(double r);
 double softplus_neg_grad(double r);
 
+// Rolls actions (H,A) from z0 through the model: latents (H+1,Z); returns J (clipping actions first).
+double rollout_return(const LatentModel& model, const float* z0, const float* actions, int H, float* latents);
+
 // Clamps every entry of x: (n) to [-am, am].
 void clip_actions(int n, float am, float* x);
 // The action-bound violation of every planner: one entry's max(0, |a| - am) (Eq. 8's bound
