@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/device_select.h"
+#include "core/streams.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "io/atomic_file.h"
@@ -19,8 +20,6 @@ namespace fs = std::filesystem;
 
 namespace latco {
 namespace {
-
-constexpr uint64_t kTrainEpisodes = 11, kEvalEpisodes = 12, kReplay = 13;
 
 std::string resolved_config(const Config& cfg, AgentSettings& s, RssmSettings& ms) {
   // Defaults first, then what the config changed (printed at start and saved).
@@ -117,7 +116,7 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   if (dry_run_) return;
   lock_ = std::make_unique<RunLock>(dir_, "train");  // before anything in the folder is read or written
   replay_ = std::make_unique<Replay>(s_.replay_capacity, ms_.image_size, ms_.image_size, env_->action_dim(),
-                                     Rng(s_.seed).derive(kReplay).next_u64(), !quiet_);
+                                     Rng(s_.seed).derive(streams::kReplay).next_u64(), !quiet_);
 
   fs::create_directories(dir_ + "/episodes");
   fs::create_directories(dir_ + "/checkpoints");
@@ -162,7 +161,7 @@ std::string Agent::summary() const {
 }
 
 uint64_t Agent::episode_seed(int64_t index, bool eval) const {
-  return Rng(s_.seed).derive(eval ? kEvalEpisodes : kTrainEpisodes).derive(uint64_t(index)).next_u64();
+  return Rng(s_.seed).derive(eval ? streams::kEvalEpisodes : streams::kTrainEpisodes).derive(uint64_t(index)).next_u64();
 }
 
 void Agent::add_episode(const Episode& e, bool write_file) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/streams.h"
 #include "core/timer.h"
 
 namespace latco {
@@ -16,9 +17,9 @@ EpisodeStats run_episode(Env& env, const Rssm& model, Planner* planner, const Ac
   LATCO_CHECK(s.replan_every >= 1) << "replan_every must be at least 1";
   Timer clock;
   EpisodeStats st;
-  Rng noise = Rng(seed).derive(1);
-  Rng plan_seeds = Rng(seed).derive(2);
-  Rng random_policy = Rng(seed).derive(3);
+  Rng noise = Rng(seed).derive(streams::kActionNoise);
+  Rng plan_seeds = Rng(seed).derive(streams::kPlanSeeds);
+  Rng random_policy = Rng(seed).derive(streams::kRandomPolicy);
 
   Observation obs = env.reset(seed);
   std::vector<float> act(A, 0.0f), zero(A, 0.0f), z(Z);

@@ -9,12 +9,13 @@
 #include <new>
 
 #include "core/error.h"
+#include "core/streams.h"
 #include "io/npz.h"
 
 namespace latco {
 
 Replay::Replay(int64_t capacity, int H, int W, int A, uint64_t seed, bool verbose)
-    : capacity_(capacity), H_(H), W_(W), A_(A), frame_size_(int64_t(H) * W * 3), rng_(Rng(seed).derive(0x5e9)) {
+    : capacity_(capacity), H_(H), W_(W), A_(A), frame_size_(int64_t(H) * W * 3), rng_(Rng(seed).derive(streams::kReplaySampling)) {
   LATCO_CHECK(capacity > 0 && H > 0 && W > 0 && A > 0)
       << "replay: capacity " << capacity << ", frame " << H << "x" << W << ", action size " << A
       << " must all be positive";

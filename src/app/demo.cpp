@@ -14,6 +14,7 @@
 
 #include "agent/agent.h"
 #include "app/curves.h"
+#include "core/streams.h"
 #include "agent/episode_runner.h"
 #include "agent/evaluation.h"
 #include "agent/pictures.h"
@@ -77,7 +78,7 @@ std::vector<std::string> split(const std::string& s) {
 int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, const std::string& dir) {
   fs::create_directories(dir);
   auto expert = make_expert(s.task, d.expert_noise);
-  Rng rng = Rng(s.seed).derive(101);
+  Rng rng = Rng(s.seed).derive(streams::kDemoCollect);
   int successes = 0;
   for (int i = 0; i < d.expert_episodes + d.random_episodes; ++i) {
     const bool scripted = i < d.expert_episodes;
@@ -100,7 +101,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
   std::vector<Episode> eps = load_episode_dir(data);
   int64_t steps = int64_t(d.online_rounds) * int64_t(planners.size()) * (env.time_limit() + 1);
   for (const auto& e : eps) steps += e.T;
-  Replay replay(steps, ms.image_size, ms.image_size, model.action_dim(), Rng(s.seed).derive(102).next_u64());
+  Replay replay(steps, ms.image_size, ms.image_size, model.action_dim(), Rng(s.seed).derive(streams::kDemoReplay).next_u64());
   for (const auto& e : eps) replay.add(e);
   ModelTrainer trainer(model, s.seed, device);
   CsvWriter csv(dir + "/metrics.csv", {"grad_step", "loss", "kl", "image_ll", "reward_ll", "grad_norm", "seconds"});
@@ -132,7 +133,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
     for (size_t i = 0; i < planners.size(); ++i) {
       auto planner = make_planner(planners[i], latent, s.horizon, cfg);
       Episode e;
-      const uint64_t seed = Rng(s.seed).derive(103).derive(round * planners.size() + i).next_u64();
+      const uint64_t seed = Rng(s.seed).derive(streams::kDemoPlanSeeds).derive(round * planners.size() + i).next_u64();
       online_successes += run_episode(env, model, planner.get(), act, seed, &e).success ? 1 : 0;
       char name[96];
       std::snprintf(name, sizeof name, "/online%02d_%s.npz", round, planners[i].c_str());
@@ -166,7 +167,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
 void plan_figures(Env& env, const Rssm& model, const Config& cfg, const AgentSettings& s, const DemoSettings& d) {
   RssmLatentModel latent(model.transition());
   // The latent of the first evaluation episode's first observation.
-  Observation o = env.reset(Rng(s.seed + 1000).derive(0).next_u64());
+  Observation o = env.reset(Rng(s.seed + streams::kDemoEvalSeedOffset).derive(0).next_u64());
   std::vector<float> zero(env.action_dim(), 0.0f), z0(model.latent_dim());
   model.latent(model.filter_step(model.initial_state(), zero.data(), o.image.data()), z0.data());
 
@@ -264,7 +265,7 @@ int demo(const Args& args) {
   std::vector<EvalSummary> rows;
   for (const auto& p : planners) {
     std::vector<Episode> eps;
-    rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + 1000, &eps));
+    rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + streams::kDemoEvalSeedOffset, &eps));
     write_png(d.out + "/episode_" + p + ".png", episode_sheet(eps[0], 5, 10));
     write_gif(d.out + "/episode_" + p + ".gif",
               episode_frames(eps[0], s.task + ", planner " + p + ", episode 0", 4), 8);
@@ -274,7 +275,7 @@ int demo(const Args& args) {
   std::printf("[4/4] plan figures\n");
   plan_figures(*env, model, cfg, s, d);
   write_gif(d.out + "/latco_plan.gif",
-            plan_iteration_frames(*env, model, "latco", cfg, s.horizon, Rng(s.seed + 1000).derive(0).next_u64(), 5),
+            plan_iteration_frames(*env, model, "latco", cfg, s.horizon, Rng(s.seed + streams::kDemoEvalSeedOffset).derive(0).next_u64(), 5),
             60);
 
   const std::string table = format_eval_table(rows, false);

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/streams.h"
 
 namespace latco {
 
@@ -13,7 +14,7 @@ Episode collect_episode(Env& env, Expert* expert, uint64_t seed, int hold) {
   e.A = env.action_dim();
   Observation o = env.reset(seed);
   if (expert) expert->reset(seed);
-  Rng rng = Rng(seed).derive(0xAC7);
+  Rng rng = Rng(seed).derive(streams::kCollectActions);
   e.append(o.image.data(), nullptr, 0.0f, env.success());
   std::vector<float> a(env.action_dim());
   std::vector<double> state = env.state();

@@ -10,7 +10,7 @@
 
 namespace latco {
 
-// expert == nullptr: actions uniform in [-1, 1] from Rng(seed).derive(0xAC7), each drawn
+// expert == nullptr: actions uniform in [-1, 1] from Rng(seed).derive(streams::kCollectActions), each drawn
 // action held for `hold` steps (hold > 1 makes the random walk sweep the workspace
 // instead of jittering in place, so a model also sees long directed motions).
 Episode collect_episode(Env& env, Expert* expert, uint64_t seed, int hold = 1);

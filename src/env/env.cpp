@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/streams.h"
 
 namespace latco {
 
@@ -80,8 +81,8 @@ void Env::forward() { mj_forward(m_, d_); }
 Observation Env::reset(uint64_t seed) {
   mj_resetData(m_, d_);
   Rng root(seed);
-  Rng rng = root.derive(0);
-  episode_rng_ = root.derive(1);
+  Rng rng = root.derive(streams::kEnvReset);
+  episode_rng_ = root.derive(streams::kEnvEpisode);
   reset_task(rng);
   mj_forward(m_, d_);
   after_reset();

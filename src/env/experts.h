@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "core/streams.h"
 
 namespace latco {
 
@@ -16,7 +17,7 @@ class Expert {
   virtual ~Expert() = default;
   // Starts an episode: clears phase memory and reseeds the noise stream.
   void reset(uint64_t seed) {
-    rng_ = Rng(seed).derive(0x5EED);
+    rng_ = Rng(seed).derive(streams::kExpertNoise);
     reset_phase();
   }
   // state: the env's state(); action: (action_dim) written, clipped to [-1, 1].

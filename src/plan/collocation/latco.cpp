@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/streams.h"
 #include "core/timer.h"
 #include "linalg/block_tridiag.h"
 #include "linalg/dense.h"
@@ -402,7 +403,7 @@ const PlanResult& LatcoPlanner::plan(const float* z0, uint64_t seed) {
   const bool sample = s_.winner == "sample" && K > 1 && model_.stochastic();
   for (int k = 0; k < K; ++k) {
     // Released: imagine_feat(deterministic=False), one sampled rollout per plan (seeded per plan here).
-    const double J = sample ? expected_return(model_, z0, lm_->actions(k), H_, 1, Rng(seed).derive(1u << 22).derive(k))
+    const double J = sample ? expected_return(model_, z0, lm_->actions(k), H_, 1, Rng(seed).derive(streams::kSampledWinner).derive(k))
                             : rollout_return(model_, z0, lm_->actions(k), H_, rollout_z_.data());
     if (J > best_J || k == 0) best_J = J, best = k;
   }

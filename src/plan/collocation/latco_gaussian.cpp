@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/streams.h"
 #include "core/timer.h"
 
 namespace latco {
@@ -61,7 +62,7 @@ void GaussianCollocationProblem::set_noise(uint64_t seed) {
 // Iteration i's noise of row n from Rng(seed).derive(i).derive(3n + j): same seed, same draws.
 void GaussianCollocationProblem::draw_noise() {
   const size_t per = size_t(S_) * Z_, per_r = size_t(R_) * Z_;
-  const Rng base = iteration_ == 0 ? Rng(seed_) : Rng(seed_).derive(uint64_t(1) << 40 | uint64_t(iteration_));
+  const Rng base = iteration_ == 0 ? Rng(seed_) : Rng(seed_).derive(streams::kGaussianIteration | uint64_t(iteration_));
   for (size_t n = 0; n < size_t(K_) * H_; ++n) {
     Rng e = base.derive(3 * n), x = base.derive(3 * n + 1), r = base.derive(3 * n + 2);
     for (size_t i = 0; i < per; ++i) {
@@ -256,7 +257,7 @@ const PlanResult& GaussianLatcoPlanner::plan(const float* z0, uint64_t seed) {
   Timer total;
   const int K = s_.lm.restarts, Y = 2 * Z_;
   const double d0 = lm_->t_derivatives, r0 = lm_->t_rollouts, a0 = lm_->t_assembly, s0 = lm_->t_solve;
-  problem_.set_noise(Rng(seed).derive(1u << 20).next_u64());
+  problem_.set_noise(Rng(seed).derive(streams::kGaussianNoise).next_u64());
   const float sd = float(s_.lm.init_std);
   for (int k = 0; k < K; ++k) {
     Rng rng = Rng(seed).derive(k);
@@ -290,7 +291,7 @@ const PlanResult& GaussianLatcoPlanner::plan(const float* z0, uint64_t seed) {
   int best = 0;
   double best_J = -1e300;
   for (int k = 0; k < K; ++k) {
-    const double J = expected_return(model_, z0, lm_->actions(k), H_, s_.eval_samples, Rng(seed).derive(1u << 21));
+    const double J = expected_return(model_, z0, lm_->actions(k), H_, s_.eval_samples, Rng(seed).derive(streams::kGaussianEvalReturn));
     if (J > best_J) best_J = J, best = k;
   }
   const float am = model_.action_max();
