@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "agent/run_checkpoint.h"
 #include "core/device_select.h"
 #include "core/streams.h"
 #include "core/error.h"
@@ -267,16 +268,16 @@ void Agent::evaluate() {
 }
 
 void Agent::save_checkpoint_now() {
-  Checkpoint ck;
-  trainer_->save(ck);
-  ck.env_steps = env_steps_;
-  ck.episodes = episodes_;
-  ck.rngs["replay"] = replay_->rng();
-  ck.notes["config"] = config_text_;
-  ck.notes["agent_steps"] = std::to_string(agent_steps_);
-  ck.notes["seconds"] = std::to_string(started_);
-  save_checkpoint(checkpoint_path(dir_ + "/checkpoints", episodes_), ck);
-  prune_checkpoints(dir_ + "/checkpoints", s_.keep_checkpoints);
+  RunCheckpoint r;
+  r.index = episodes_;
+  r.env_steps = env_steps_;
+  r.episodes = episodes_;
+  r.replay = replay_.get();
+  r.notes["config"] = config_text_;
+  r.notes["agent_steps"] = std::to_string(agent_steps_);
+  r.notes["seconds"] = std::to_string(started_);
+  r.keep = s_.keep_checkpoints;
+  write_run_checkpoint(dir_ + "/checkpoints", *trainer_, r);
 }
 
 void Agent::load_checkpoint_from(const std::string& path, const Checkpoint& ck) {

@@ -18,6 +18,7 @@
 #include "agent/episode_runner.h"
 #include "agent/evaluation.h"
 #include "agent/pictures.h"
+#include "agent/run_checkpoint.h"
 #include "app/command.h"
 #include "env/episode_origin.h"
 #include "io/gif.h"
@@ -147,10 +148,9 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
     std::printf("      %d online rounds: %d of %d planner episodes succeed (with noise %.2f)\n", d.online_rounds,
                 online_successes, d.online_rounds * int(planners.size()), d.online_noise);
   // The model folder is a run folder: `latco eval --run <out>/model --planner P` evaluates it again.
-  Checkpoint ck;
-  trainer.save(ck);
-  fs::create_directories(dir + "/checkpoints");
-  save_checkpoint(checkpoint_path(dir + "/checkpoints", trainer.steps()), ck);
+  RunCheckpoint ck;
+  ck.index = trainer.steps();
+  write_run_checkpoint(dir + "/checkpoints", trainer, ck);
   std::ofstream config(dir + "/config.yaml");
   config << "# the demo's settings without its demo_ keys: a config that `latco eval` reads\n";
   for (const auto& [k, e] : cfg.entries())

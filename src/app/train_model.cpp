@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "agent/replay.h"
+#include "agent/run_checkpoint.h"
 #include "app/command.h"
 #include "core/device_select.h"
 #include "core/timer.h"
@@ -153,12 +154,12 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
 
 void save_run_checkpoint(const std::string& dir, const ModelTrainer& trainer, Replay& replay,
                          const std::string& config_text, int keep) {
-  Checkpoint ck;
-  trainer.save(ck);
-  ck.rngs["replay"] = replay.rng();
-  ck.notes["config"] = config_text;
-  save_checkpoint(checkpoint_path(dir, ck.grad_steps), ck);
-  prune_checkpoints(dir, keep);
+  RunCheckpoint r;
+  r.index = trainer.steps();
+  r.replay = &replay;
+  r.notes["config"] = config_text;
+  r.keep = keep;
+  write_run_checkpoint(dir, trainer, r);
 }
 
 // The data folder a run's config.yaml names in its first line ("" if none).
