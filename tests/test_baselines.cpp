@@ -17,11 +17,11 @@
 #include "model/lottery_model.h"
 #include "model/rssm.h"
 #include "model/rssm_latent_model.h"
-#include "plan/shooting/ilqr.h"
 #include "plan/collocation/latco.h"
 #include "plan/planner.h"
 #include "plan/rollout.h"
 #include "plan/sampling/sampling_planners.h"
+#include "plan/shooting/ilqr.h"
 #include "plan/shooting/shooting_gn.h"
 
 using namespace latco;

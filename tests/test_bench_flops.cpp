@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/var.h"
 #include "app/command.h"
+#include "autodiff/var.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "kernels/conv.h"

@@ -11,12 +11,12 @@
 
 #include <unistd.h>
 
+#include "agent/replay.h"
+#include "app/command.h"
 #include "core/error.h"
+#include "env/episode.h"
 #include "io/checkpoint.h"
 #include "io/csv.h"
-#include "env/episode.h"
-#include "app/command.h"
-#include "agent/replay.h"
 #include "model/elbo.h"
 
 using namespace latco;

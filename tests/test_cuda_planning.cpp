@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "cuda/cuda_api.h"
 #include "core/rng.h"
+#include "cuda/cuda_api.h"
 #include "io/config.h"
 #include "model/device_latent_model.h"
 #include "model/rssm_latent_model.h"

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "cuda/cuda_api.h"
 #include "core/device_select.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "cuda/cuda_api.h"
 #include "io/checkpoint.h"
 #include "model/elbo.h"
 #include "model/rssm.h"

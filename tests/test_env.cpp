@@ -15,10 +15,10 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "env/env.h"
+#include "env/episode.h"
 #include "env/experts.h"
 #include "env/rewards.h"
 #include "env/tabletop.h"
-#include "env/episode.h"
 
 using namespace latco;
 

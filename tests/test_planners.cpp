@@ -16,12 +16,12 @@
 #include "model/analytic_models.h"
 #include "model/rssm.h"
 #include "model/rssm_latent_model.h"
-#include "plan/shooting/ilqr.h"
 #include "plan/collocation/image_collocation.h"
 #include "plan/collocation/latco_first_order.h"
 #include "plan/planner.h"
 #include "plan/rollout.h"
 #include "plan/sampling/sampling_planners.h"
+#include "plan/shooting/ilqr.h"
 #include "plan/shooting/shooting_gd.h"
 #include "plan/shooting/shooting_gn.h"
 

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "app/report.h"
 #include "app/command.h"
+#include "app/report.h"
 #include "core/error.h"
 
 using namespace latco;

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <vector>
 
-#include "gradcheck.h"
 #include "core/thread_pool.h"
+#include "gradcheck.h"
 #include "model/elbo.h"
 
 using namespace latco;

@@ -9,10 +9,10 @@
 #include <cmath>
 #include <vector>
 
+#include "autodiff/var.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/thread_pool.h"
-#include "autodiff/var.h"
 #include "model/rssm.h"
 #include "model/rssm_latent_model.h"
 

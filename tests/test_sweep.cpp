@@ -12,9 +12,9 @@
 #include <iterator>
 #include <set>
 
+#include "app/command.h"
 #include "app/manifest.h"
 #include "app/sweep.h"
-#include "app/command.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "io/checkpoint.h"

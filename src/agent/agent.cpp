@@ -9,12 +9,12 @@
 
 #include "agent/run_checkpoint.h"
 #include "core/device_select.h"
-#include "core/streams.h"
 #include "core/error.h"
+#include "core/streams.h"
 #include "core/timer.h"
+#include "env/episode_origin.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
-#include "env/episode_origin.h"
 #include "io/progress.h"
 
 namespace fs = std::filesystem;

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "env/env.h"
-#include "io/config.h"
 #include "env/episode.h"
+#include "io/config.h"
 #include "io/png.h"
 #include "model/rssm.h"
 

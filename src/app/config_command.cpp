@@ -11,12 +11,12 @@
 #include "agent/agent.h"
 #include "app/command.h"
 #include "core/error.h"
-#include "plan/shooting/ilqr.h"
 #include "plan/collocation/image_collocation.h"
 #include "plan/collocation/latco.h"
 #include "plan/collocation/latco_first_order.h"
 #include "plan/collocation/latco_gaussian.h"
 #include "plan/sampling/sampling_planners.h"
+#include "plan/shooting/ilqr.h"
 #include "plan/shooting/shooting_gd.h"
 #include "plan/shooting/shooting_gn.h"
 

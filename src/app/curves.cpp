@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "app/command.h"
-#include "core/error.h"
 #include "app/key_help.h"
+#include "core/error.h"
 
 namespace latco {
 

@@ -7,17 +7,17 @@
 #include <filesystem>
 
 #include "app/command.h"
-#include "kernels/flops.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "env/collect.h"
 #include "env/env.h"
-#include "env/experts.h"
-#include "env/episode_origin.h"
-#include "io/gif.h"
 #include "env/episode.h"
+#include "env/episode_origin.h"
+#include "env/experts.h"
+#include "io/gif.h"
 #include "io/png.h"
 #include "io/progress.h"
+#include "kernels/flops.h"
 
 namespace latco {
 

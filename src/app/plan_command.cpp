@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "app/command.h"
+#include "app/key_help.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/config.h"
 #include "io/csv.h"
-#include "app/key_help.h"
 #include "io/plot.h"
 #include "linalg/riccati.h"
 #include "model/analytic_models.h"

@@ -10,9 +10,9 @@
 #include <set>
 #include <sstream>
 
+#include "app/command.h"
 #include "app/curves.h"
 #include "app/sweep.h"
-#include "app/command.h"
 #include "core/error.h"
 #include "io/config.h"
 #include "io/plot.h"

@@ -10,9 +10,9 @@
 #include <fstream>
 #include <thread>
 
+#include "app/command.h"
 #include "app/manifest.h"
 #include "app/sweep.h"
-#include "app/command.h"
 #include "core/timer.h"
 #include "io/progress.h"
 

@@ -5,10 +5,10 @@
 #include <fstream>
 
 #include "agent/agent.h"
-#include "app/manifest.h"
 #include "agent/evaluation.h"
 #include "agent/pictures.h"
 #include "app/command.h"
+#include "app/manifest.h"
 #include "core/device_select.h"
 #include "io/checkpoint.h"
 #include "io/gif.h"

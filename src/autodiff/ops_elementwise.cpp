@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "autodiff/ops_util.h"
-#include "cuda/cuda_api.h"
 #include "core/thread_pool.h"
+#include "cuda/cuda_api.h"
 
 namespace latco::ad {
 using detail::Bcast;

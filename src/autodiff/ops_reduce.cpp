@@ -6,8 +6,8 @@
 #include <algorithm>
 
 #include "autodiff/ops_util.h"
-#include "cuda/cuda_api.h"
 #include "core/thread_pool.h"
+#include "cuda/cuda_api.h"
 
 namespace latco::ad {
 using detail::check_defined;

@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "env/env.h"
-#include "env/experts.h"
 #include "env/episode.h"
+#include "env/experts.h"
 
 namespace latco {
 

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <vector>
 
-#include "cuda/cuda_api.h"
 #include "core/error.h"
+#include "cuda/cuda_api.h"
 
 namespace latco {
 

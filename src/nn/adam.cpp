@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cuda/cuda_api.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "cuda/cuda_api.h"
 
 namespace latco::nn {
 

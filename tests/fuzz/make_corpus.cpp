@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "io/checkpoint.h"
 #include "env/episode.h"
+#include "io/checkpoint.h"
 #include "io/npz.h"
 #include "nn/serialize.h"
 

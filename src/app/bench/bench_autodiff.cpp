@@ -4,10 +4,10 @@
 // (benchmarked in bench gemm / bench conv).
 #include <algorithm>
 
-#include "autodiff/var.h"
 #include "app/command.h"
-#include "kernels/flops.h"
+#include "autodiff/var.h"
 #include "core/timer.h"
+#include "kernels/flops.h"
 
 namespace latco {
 

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "app/command.h"
-#include "kernels/flops.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "core/timer.h"
+#include "kernels/flops.h"
 #ifdef HAVE_CUDA
 #include "cuda/cuda_api.h"
 #endif

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "app/command.h"
-#include "core/error.h"
 #include "core/device_select.h"
+#include "core/error.h"
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "app/command.h"
-#include "cuda/cuda_api.h"
 #include "core/device_select.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
+#include "cuda/cuda_api.h"
 #include "io/config.h"
 #include "kernels/flops.h"
 #include "model/elbo.h"

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "model/rssm.h"
-#include "nn/adam.h"
 #include "model/rssm_latent_model.h"
+#include "nn/adam.h"
 #include "plan/planner.h"
 #include "plan/rollout.h"
 
