@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <numeric>
 
 #include "io/progress.h"
@@ -32,6 +33,7 @@ EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& pla
   std::vector<double> succ, ret;
   double plan_s = 0;
   int steps = 0, plans = 0;
+  std::map<std::string, int> outcomes;
   Progress progress({{"evaluate " + planner, episodes, "episodes"}});
   for (int i = 0; i < episodes; ++i) {
     Episode e;
@@ -47,7 +49,15 @@ EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& pla
     char info[128];
     std::snprintf(info, sizeof info, "last return %.2f, success %d | successes %d of %d", st.ret, int(st.success),
                   int(std::lround(std::accumulate(succ.begin(), succ.end(), 0.0))), i + 1);
-    progress.update(i + 1, info);
+    // Tasks that name their outcomes (lottery: the goal reached): the last one and a tally.
+    std::string text = info;
+    if (!st.outcome.empty()) {
+      ++outcomes[st.outcome];
+      text += " | last: " + st.outcome + " | ";
+      for (const auto& [what, n] : outcomes)
+        text += what + " " + std::to_string(n) + (&what == &outcomes.rbegin()->first ? "" : ", ");
+    }
+    progress.update(i + 1, text);
   }
   progress.finish("");
   mean_se(succ, sum.success_rate, sum.success_se);
