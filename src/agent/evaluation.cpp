@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <numeric>
 
 #include "io/progress.h"
@@ -24,7 +25,7 @@ void mean_se(const std::vector<double>& x, double& mean, double& se) {
 
 EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& planner, const Config& planner_cfg,
                              int horizon, int replan_every, int episodes, uint64_t seed,
-                             std::vector<Episode>* records) {
+                             std::vector<Episode>* records, ProgressSlot slot) {
   RssmLatentModel latent(model.transition());
   std::unique_ptr<Planner> p = make_planner(planner, latent, horizon, planner_cfg, &model);
   EvalSummary sum;
@@ -34,7 +35,10 @@ EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& pla
   double plan_s = 0;
   int steps = 0, plans = 0;
   std::map<std::string, int> outcomes;
-  Progress progress({{"evaluate " + planner, episodes, "episodes"}});
+  std::unique_ptr<Progress> own;
+  if (!slot.progress)
+    own = std::make_unique<Progress>(std::vector<Progress::Phase>{{"evaluate " + planner, episodes, "episodes"}});
+  Progress& progress = slot.progress ? *slot.progress : *own;
   for (int i = 0; i < episodes; ++i) {
     Episode e;
     EpisodeStats st = run_episode(env, model, p.get(), ActSettings{replan_every, 0.0f}, Rng(seed).derive(i).next_u64(),
@@ -57,9 +61,10 @@ EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& pla
       for (const auto& [what, n] : outcomes)
         text += what + " " + std::to_string(n) + (&what == &outcomes.rbegin()->first ? "" : ", ");
     }
-    progress.update(i + 1, text);
+    if (slot.progress) progress.update(slot.phase, slot.done_before + i + 1, planner + ": " + text);
+    else progress.update(i + 1, text);
   }
-  progress.finish("");
+  if (!slot.progress) progress.finish("");
   mean_se(succ, sum.success_rate, sum.success_se);
   mean_se(ret, sum.mean_return, sum.return_se);
   sum.plan_s_per_step = steps ? plan_s / steps : 0;
