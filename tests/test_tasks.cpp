@@ -218,7 +218,8 @@ void check_lottery(const LotteryCase& c) {
         s = r.state;
         total += r.reward;
         paid += r.reward != 0;
-        if (r.success && arrived_at < 0) arrived_at = env->steps();
+        if (env->outcome() != "no goal" && arrived_at < 0) arrived_at = env->steps();
+        ASSERT_EQ(r.success, env->outcome() == "safe goal") << "success: at the safe goal, and only there";
       } while (!r.done);
       ASSERT_GE(arrived_at, 0) << "did not arrive";
       ASSERT_EQ(paid, 1) << "paid once, on arrival";
@@ -227,11 +228,17 @@ void check_lottery(const LotteryCase& c) {
       } else {
         ASSERT_EQ(env->steps(), c.time_limit) << "the episode goes on after arrival";
       }
+      // The goal reached and the draw are the outcome; success is the safe goal (Figure 7's
+      // correct choice), so a lottery episode never succeeds, won or lost.
       if (which == safe) {
         EXPECT_EQ(total, 1.0f);
+        EXPECT_TRUE(r.success);
+        EXPECT_EQ(env->outcome(), "safe goal");
       } else {
         ASSERT_TRUE(total == c.win || total == c.lose) << total;
         wins += total == c.win;
+        EXPECT_FALSE(r.success);
+        EXPECT_EQ(env->outcome(), total == c.win ? "lottery goal (won)" : "lottery goal (lost)");
       }
     }
   }
@@ -240,6 +247,7 @@ void check_lottery(const LotteryCase& c) {
 }
 }  // namespace
 
+// Both variants: paid once on arrival, the draw's frequency, success only at the safe goal.
 // The released code (envs/pointmass): +2 w.p. 0.8, else -10, not ending on arrival, 150 steps.
 TEST(Lottery, ReleasedPayoffs) { check_lottery({"lottery", 2, -10, 0.8, false, 150}); }
 

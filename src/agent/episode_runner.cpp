@@ -75,6 +75,7 @@ EpisodeStats run_episode(Env& env, const Rssm& model, Planner* planner, const Ac
   }
   st.env_steps = st.steps * env.action_repeat();
   st.seconds = clock.seconds();
+  st.outcome = env.outcome();
   return st;
 }
 

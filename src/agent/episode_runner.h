@@ -5,6 +5,7 @@
 // used for prefill. Left out: training (agent.cpp) and file output.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "env/env.h"
@@ -23,6 +24,7 @@ struct EpisodeStats {
   double plan_seconds = 0;    // total planning time
   double predicted_return = 0;  // the planner's own estimate at the first plan
   double seconds = 0;         // wall time of the episode
+  std::string outcome;        // env.outcome() at the end (lottery: the goal reached); "" on most tasks
 };
 
 struct ActSettings {

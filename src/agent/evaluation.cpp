@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <numeric>
 
 #include "io/progress.h"
@@ -23,7 +25,7 @@ void mean_se(const std::vector<double>& x, double& mean, double& se) {
 
 EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& planner, const Config& planner_cfg,
                              int horizon, int replan_every, int episodes, uint64_t seed,
-                             std::vector<Episode>* records) {
+                             std::vector<Episode>* records, ProgressSlot slot) {
   RssmLatentModel latent(model.transition());
   std::unique_ptr<Planner> p = make_planner(planner, latent, horizon, planner_cfg, &model);
   EvalSummary sum;
@@ -32,7 +34,11 @@ EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& pla
   std::vector<double> succ, ret;
   double plan_s = 0;
   int steps = 0, plans = 0;
-  Progress progress({{"evaluate " + planner, episodes, "episodes"}});
+  std::map<std::string, int> outcomes;
+  std::unique_ptr<Progress> own;
+  if (!slot.progress)
+    own = std::make_unique<Progress>(std::vector<Progress::Phase>{{"evaluate " + planner, episodes, "episodes"}});
+  Progress& progress = slot.progress ? *slot.progress : *own;
   for (int i = 0; i < episodes; ++i) {
     Episode e;
     EpisodeStats st = run_episode(env, model, p.get(), ActSettings{replan_every, 0.0f}, Rng(seed).derive(i).next_u64(),
@@ -47,9 +53,18 @@ EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& pla
     char info[128];
     std::snprintf(info, sizeof info, "last return %.2f, success %d | successes %d of %d", st.ret, int(st.success),
                   int(std::lround(std::accumulate(succ.begin(), succ.end(), 0.0))), i + 1);
-    progress.update(i + 1, info);
+    // Tasks that name their outcomes (lottery: the goal reached): the last one and a tally.
+    std::string text = info;
+    if (!st.outcome.empty()) {
+      ++outcomes[st.outcome];
+      text += " | last: " + st.outcome + " | ";
+      for (const auto& [what, n] : outcomes)
+        text += what + " " + std::to_string(n) + (&what == &outcomes.rbegin()->first ? "" : ", ");
+    }
+    if (slot.progress) progress.update(slot.phase, slot.done_before + i + 1, planner + ": " + text);
+    else progress.update(i + 1, text);
   }
-  progress.finish("");
+  if (!slot.progress) progress.finish("");
   mean_se(succ, sum.success_rate, sum.success_se);
   mean_se(ret, sum.mean_return, sum.return_se);
   sum.plan_s_per_step = steps ? plan_s / steps : 0;

@@ -22,11 +22,21 @@ struct EvalSummary {
   std::vector<EpisodeStats> runs;
 };
 
+class Progress;
+
+// Where evaluate_planner counts its episodes on a caller's progress line (phase `phase`, after
+// `done_before` episodes of it) instead of drawing its own.
+struct ProgressSlot {
+  Progress* progress = nullptr;
+  int phase = 0;
+  int64_t done_before = 0;
+};
+
 // Episode i uses seed Rng(seed).derive(i): the same for every planner.
 // planner_cfg supplies the planner's settings; `records` (optional) receives the episodes.
 EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& planner, const Config& planner_cfg,
                              int horizon, int replan_every, int episodes, uint64_t seed,
-                             std::vector<Episode>* records = nullptr);
+                             std::vector<Episode>* records = nullptr, ProgressSlot slot = ProgressSlot());
 
 // A fixed-width table: planner | success | return | s/step | s/plan.
 std::string format_eval_table(const std::vector<EvalSummary>& rows, bool markdown);

@@ -75,8 +75,12 @@ std::vector<std::string> split(const std::string& s) {
   return v;
 }
 
+// The demo's phases on its one progress line; the ETA counts all of them.
+enum DemoPhase { kCollect, kPretrain, kOnline, kEvaluate, kFigures };
+
 // ----- 1. data -----
-int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, const std::string& dir) {
+int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, const std::string& dir,
+                    Progress& progress) {
   fs::create_directories(dir);
   auto expert = make_expert(s.task, d.expert_noise);
   Rng rng = Rng(s.seed).derive(streams::kDemoCollect);
@@ -89,6 +93,7 @@ int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, con
     std::snprintf(name, sizeof name, "/%s%04d.npz", scripted ? "expert" : "random", i);
     save_episode_with_origin(dir + name, e, s.task, rng.derive(i).next_u64(),
                              scripted ? "scripted:" + s.task : "random");
+    progress.update(kCollect, i + 1, "successes " + std::to_string(successes) + " of " + std::to_string(i + 1));
   }
   return successes;
 }
@@ -96,7 +101,7 @@ int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, con
 // ----- 2. world model: offline on the dataset, then short online rounds (Algorithm 1) -----
 void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vector<std::string>& planners,
                        const DemoSettings& d, const AgentSettings& s, const std::string& data, const std::string& dir,
-                       Device device) {
+                       Device device, Progress& progress) {
   fs::create_directories(dir);
   const RssmSettings& ms = model.settings();
   std::vector<Episode> eps = load_episode_dir(data);
@@ -106,25 +111,28 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
   for (const auto& e : eps) replay.add(e);
   ModelTrainer trainer(model, s.seed, device);
   CsvWriter csv(dir + "/metrics.csv", {"grad_step", "loss", "kl", "image_ll", "reward_ll", "grad_norm", "seconds"});
-  const int total_steps = d.train_steps + d.online_rounds * d.online_steps;
-  Progress progress(total_steps, "world model");
+  progress.begin(kPretrain);
   SequenceBatch batch;
   Timer clock;
   char info[160] = "";
-  auto train_until = [&](int64_t last_step, double max_seconds) {
+  int64_t offline_steps = 0;  // gradient steps before the online phase
+  auto train_until = [&](int phase, int64_t last_step, double max_seconds) {
     while (trainer.steps() < last_step && clock.seconds() < max_seconds) {
       replay.sample(ms.batch, ms.length, batch);
       TrainMetrics m = trainer.step(batch);
       csv.row({double(m.grad_step), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
       std::snprintf(info, sizeof info, "loss %.1f kl %.2f reward_ll %.3f", m.loss, m.kl, m.reward_ll);
-      progress.update(m.grad_step, info);
+      progress.update(phase, m.grad_step - (phase == kOnline ? offline_steps : 0), info);
     }
     trainer.sync_model();  // the device-trained weights to the host model (nothing on the CPU)
   };
-  train_until(d.train_steps, d.train_seconds);
+  train_until(kPretrain, d.train_steps, d.train_seconds);
   if (trainer.steps() < d.train_steps)  // a time cap hit makes the model depend on the machine's speed
-    std::printf("\n      demo_train_seconds (%.0f s) stopped the offline training at %lld of %d steps\n",
-                d.train_seconds, (long long)trainer.steps(), d.train_steps);
+    progress_print("      demo_train_seconds (%.0f s) stopped the offline training at %lld of %d steps\n",
+                   d.train_seconds, (long long)trainer.steps(), d.train_steps);
+  offline_steps = trainer.steps();
+  progress.begin(kOnline);
+  progress_print("[3/5] %d online rounds of %d steps\n", d.online_rounds, d.online_steps);
   // Online rounds: each planner acts (with exploration noise) on the current model, so the model
   // also learns from the states the planners steer into; then it trains on the grown replay.
   ActSettings act{s.replan_every, d.online_noise};
@@ -141,12 +149,11 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
       save_episode_with_origin(data + name, e, s.task, seed, planners[i]);
       replay.add(e);
     }
-    train_until(trainer.steps() + d.online_steps, std::numeric_limits<double>::infinity());
+    train_until(kOnline, trainer.steps() + d.online_steps, std::numeric_limits<double>::infinity());
   }
-  progress.finish(trainer.steps(), info);
   if (d.online_rounds > 0)
-    std::printf("      %d online rounds: %d of %d planner episodes succeed (with noise %.2f)\n", d.online_rounds,
-                online_successes, d.online_rounds * int(planners.size()), d.online_noise);
+    progress_print("      %d online rounds: %d of %d planner episodes succeed (with noise %.2f)\n", d.online_rounds,
+                   online_successes, d.online_rounds * int(planners.size()), d.online_noise);
   // The model folder is a run folder: `latco eval --run <out>/model --planner P` evaluates it again.
   RunCheckpoint ck;
   ck.index = trainer.steps();
@@ -251,32 +258,42 @@ int demo(const Args& args) {
   std::printf("demo: task %s, %dx%d images, planners %s, results in %s/\n", s.task.c_str(), ms.image_size,
               ms.image_size, d.planners.c_str(), d.out.c_str());
 
-  std::printf("[1/4] collecting %d expert (noise %.2f) + %d random episodes (actions held %d steps)\n",
-              d.expert_episodes, d.expert_noise, d.random_episodes, d.random_hold);
-  int succ = collect_dataset(*env, d, s, d.out + "/data");
-  std::printf("      %d of %d dataset episodes succeed\n", succ, d.expert_episodes + d.random_episodes);
+  Progress progress({{"collect", d.expert_episodes + d.random_episodes, "episodes"},
+                     {"pretrain", d.train_steps, "steps"},
+                     {"online", int64_t(d.online_rounds) * d.online_steps, "steps"},
+                     {"evaluate", int64_t(planners.size()) * d.eval_episodes, "episodes"},
+                     {"figures", 2, "figures"}});
+  progress_print("[1/5] collecting %d expert (noise %.2f) + %d random episodes (actions held %d steps)\n",
+                 d.expert_episodes, d.expert_noise, d.random_episodes, d.random_hold);
+  int succ = collect_dataset(*env, d, s, d.out + "/data", progress);
+  progress_print("      %d of %d dataset episodes succeed\n", succ, d.expert_episodes + d.random_episodes);
 
-  std::printf("[2/4] training the world model (at most %d steps, %.0f s), then %d online rounds of %d steps\n",
-              d.train_steps, d.train_seconds, d.online_rounds, d.online_steps);
+  progress_print("[2/5] training the world model (at most %d steps, %.0f s)\n", d.train_steps, d.train_seconds);
   Rssm model(ms, env->action_dim(), s.seed);
-  train_world_model(*env, model, cfg, planners, d, s, d.out + "/data", d.out + "/model", device);
+  train_world_model(*env, model, cfg, planners, d, s, d.out + "/data", d.out + "/model", device, progress);
 
-  std::printf("[3/4] evaluating %zu planners on %d episodes each (same seeds)\n", planners.size(), d.eval_episodes);
+  progress.begin(kEvaluate);
+  progress_print("[4/5] evaluating %zu planners on %d episodes each (same seeds)\n", planners.size(), d.eval_episodes);
   std::vector<EvalSummary> rows;
   for (const auto& p : planners) {
     std::vector<Episode> eps;
-    rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + streams::kDemoEvalSeedOffset, &eps));
+    const ProgressSlot slot{&progress, kEvaluate, int64_t(rows.size()) * d.eval_episodes};
+    rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes,
+                                    s.seed + streams::kDemoEvalSeedOffset, &eps, slot));
     write_png(d.out + "/episode_" + p + ".png", episode_sheet(eps[0], 5, 10));
     write_gif(d.out + "/episode_" + p + ".gif",
               episode_frames(eps[0], s.task + ", planner " + p + ", episode 0", 4), 8);
-    std::printf("      %-14s success %.2f  return %.2f  %.3f s/step\n", p.c_str(), rows.back().success_rate,
-                rows.back().mean_return, rows.back().plan_s_per_step);
+    progress_print("      %-14s success %.2f  return %.2f  %.3f s/step\n", p.c_str(), rows.back().success_rate,
+                   rows.back().mean_return, rows.back().plan_s_per_step);
   }
-  std::printf("[4/4] plan figures\n");
+  progress.begin(kFigures);
+  progress_print("[5/5] plan figures\n");
   plan_figures(*env, model, cfg, s, d);
+  progress.update(kFigures, 1, "latco_plan.png optimization.png");
   write_gif(d.out + "/latco_plan.gif",
             plan_iteration_frames(*env, model, "latco", cfg, s.horizon, Rng(s.seed + streams::kDemoEvalSeedOffset).derive(0).next_u64(), 5),
             60);
+  progress.finish(2, "latco_plan.gif");
 
   const std::string table = format_eval_table(rows, false);
   std::ofstream(d.out + "/results.md") << "# latco demo: task " << s.task << ", " << d.eval_episodes

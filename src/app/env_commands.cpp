@@ -36,16 +36,11 @@ void make_dir(const std::string& dir) {
   if (ec) LATCO_FAIL("cannot create folder " << dir << ": " << ec.message());
 }
 
-// On the lottery, which goal the episode ended at (success: arrived at either goal) and what it
-// paid: ", at the lottery goal (paid -40)"; "" on other tasks.
-std::string lottery_goal(const Env& env, const Episode& e) {
-  if (env.name() != "lottery") return "";
-  const std::vector<double> st = env.state();  // x, y, vx, vy, safe goal xy, lottery goal xy
-  auto d2 = [&](int g) { return (st[0] - st[g]) * (st[0] - st[g]) + (st[1] - st[g + 1]) * (st[1] - st[g + 1]); };
-  if (!e.success.back()) return ", at no goal";
-  char buf[96];
-  std::snprintf(buf, sizeof buf, ", at the %s goal (paid %.0f)", d2(4) < d2(6) ? "safe" : "lottery", e.reward.back());
-  return buf;
+// The task's own words for how the episode ended (lottery: ", at the lottery goal (lost)");
+// "" on tasks that have none.
+std::string episode_outcome(const Env& env) {
+  const std::string o = env.outcome();
+  return o.empty() ? "" : (o == "no goal" ? ", at " : ", at the ") + o;
 }
 
 // Scripted where the task has an expert, random otherwise (the locomotion tasks).
@@ -155,7 +150,7 @@ int cmd_render(const Args& args) {
   if (!parent.empty()) make_dir(parent);
   Episode e = collect_episode(*env, expert.get(), seed);
   const std::string who = kind == PolicyKind::Scripted ? "scripted expert " + expert_name : "random policy";
-  const std::string goal = lottery_goal(*env, e);
+  const std::string goal = episode_outcome(*env);
   auto frame = [&](int t) {
     Image im(e.H, e.W);
     std::copy(e.image.begin() + static_cast<size_t>(t) * e.H * e.W * 3,

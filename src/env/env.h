@@ -80,6 +80,9 @@ class Env {
   virtual std::vector<double> state() const = 0;
   // Success criterion on the current physics state (after set_joint etc.).
   virtual bool success() const = 0;
+  // How the episode ended so far, in the task's words, for output; "" where a task has nothing to
+  // add (lottery: "safe goal", "lottery goal (won)", "lottery goal (lost)" or "no goal").
+  virtual std::string outcome() const { return ""; }
   Observation render() const;  // current frame from the task camera
 
   // ----- state access for tests and experts -----

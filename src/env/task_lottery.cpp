@@ -8,7 +8,9 @@
 //                  arrival, to 150 steps;
 //   lottery_paper  the paper's text: +20 w.p. 0.65, else -40 (expected -1); the
 //                  episode ends on arrival (50 steps at most).
-// State: [x, y, vx, vy, safe goal xy, lottery goal xy]. Success: arrived at a goal.
+// State: [x, y, vx, vy, safe goal xy, lottery goal xy]. Success: arrived at the safe goal, the
+// paper's "correct solution" (Section 5.5, Figure 7: only Gaussian LatCo prefers it); the goal
+// reached, and at the lottery goal the draw, is outcome(), so a -40 episode is never a success.
 #include <cmath>
 
 #include "env/env.h"
@@ -29,7 +31,14 @@ class LotteryEnv : public Env {
   static constexpr LotteryPayoff kReleased{2, -10, 0.8, false, 150}, kPaperText{20, -40, 0.65, true, 50};
   LotteryEnv(const std::string& name, const EnvSettings& s, const LotteryPayoff& p)
       : Env(name, "lottery.xml", s, 2, 1, p.time_limit), payoff_(p) {}
-  bool success() const override { return arrived_ != Goal::None; }
+  bool success() const override { return arrived_ == Goal::Safe; }
+  std::string outcome() const override {
+    switch (arrived_) {
+      case Goal::Safe: return "safe goal";
+      case Goal::Lottery: return win_ ? "lottery goal (won)" : "lottery goal (lost)";
+      default: return "no goal";
+    }
+  }
   std::vector<double> state() const override {
     return {d_->qpos[0], d_->qpos[1], d_->qvel[0], d_->qvel[1], kSafe[0], kSafe[1], kLottery[0], kLottery[1]};
   }
