@@ -452,6 +452,16 @@ LATCO_PLANNER("latco", "deterministic latent collocation (LM + block-tridiagonal
               [](const LatentModel& m, int H, const Config& cfg) {
                 return make_latco(m, H, cfg, LatcoSettings{}, "latco");
               });
+// The released code's optimiser (configs/paper/README.md rows L1-L3): its Gauss-Newton step and dual
+// rule, no multiplier floor or clamp (auto = off under this solver). The paper configs select it by
+// keys; this name lets one run evaluate it beside the adaptive solver on the same model.
+LATCO_PLANNER("latco_released", "deterministic LatCo with the released code's solver and dual rule",
+              [](const LatentModel& m, int H, const Config& cfg) {
+                LatcoSettings s;
+                s.solver = "released";
+                s.dual_rule = "released";
+                return make_latco(m, H, cfg, s, "latco_released");
+              });
 // Table 3 rows, from the released config.yaml (planners: latco_no_relax, latco_no_constraint).
 LATCO_PLANNER("latco_no_relax", "Table 3 ablation: no dynamics relaxation (lambda0 = 1e8, as released)",
               [](const LatentModel& m, int H, const Config& cfg) {
