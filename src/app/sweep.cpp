@@ -2,7 +2,10 @@
 // config.sweep.yaml per run) and the skip / resume / start decision of one run folder.
 #include "app/sweep.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -337,10 +340,19 @@ RunStatus run_status(const std::string& dir) {
       st.state = RunState::Finished;
     }
   } else {
-    // Started and not ended: running, unless it ran here and its process is gone (killed).
-    const std::string pid = field("pid");
-    const bool here = field("host") == host_name() && !pid.empty();
-    const bool dead = here && ::kill(static_cast<pid_t>(std::atol(pid.c_str())), 0) != 0 && errno == ESRCH;
+    // Started and not ended: running, unless its process is gone (killed). The run folder's lock
+    // (io/run_lock.h) tells, on any host: the kernel releases it however the process ends. Without
+    // one (killed before taking it), the pid tells when the manifest names this host.
+    bool dead = false;
+    const int fd = ::open((dir + "/.lock").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      dead = ::flock(fd, LOCK_SH | LOCK_NB) == 0;  // a free lock: nobody writes this run
+      ::close(fd);                                  // (closing releases the probe)
+    } else {
+      const std::string pid = field("pid");
+      const bool here = field("host") == host_name() && !pid.empty();
+      dead = here && ::kill(static_cast<pid_t>(std::atol(pid.c_str())), 0) != 0 && errno == ESRCH;
+    }
     st.state = dead ? RunState::Interrupted : RunState::Running;
   }
   if (st.state == RunState::Running || st.state == RunState::Interrupted) st.detail = last_episode();
