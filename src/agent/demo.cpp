@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <sstream>
 
 #include "agent/agent.h"
@@ -19,6 +18,7 @@
 #include "agent/pictures.h"
 #include "core/command.h"
 #include "io/episode_origin.h"
+#include "io/atomic_file.h"
 #include "io/gif.h"
 #include "io/key_help.h"
 #include "core/device_select.h"
@@ -39,14 +39,19 @@ struct DemoSettings {
   int random_episodes = 10;        // random-action episodes in the dataset
   int random_hold = 10;            // steps each random action is held (directed random motions)
   float expert_noise = 0.3f;       // expert action noise std
+  std::string experts;             // scripted experts of the dataset, comma-separated, taking turns
+                                   // episode by episode (lottery,lottery_safe: both goals); "" = the task's
   int train_steps = 2000;          // world-model gradient steps at most
-  double train_seconds = 300;      // ... and at most this much training time
+  double train_seconds = 300;      // ... and at most this much offline training time; 0 = no cap (grids:
+                                   // a time cap makes the model depend on the machine's load)
   int online_rounds = 0;           // Algorithm 1 rounds after the offline phase: every compared planner
                                    // collects one noisy episode on the current model, then more training
   int online_steps = 100;          // gradient steps per online round
   float online_noise = 0.3f;       // exploration noise of the online episodes
   int eval_episodes = 10;          // evaluation episodes per planner (same seeds for all)
   std::string planners = "latco,cem,shooting_gd";  // compared planners, comma-separated
+  std::string online_planners;     // the planners that act in the online rounds; "" = demo_planners. The
+                                   // others are evaluation-only: they do not change the model
   std::string out = "results";     // output folder
   template <class V>
   void visit(V& v) {
@@ -54,6 +59,7 @@ struct DemoSettings {
     v("demo_random_episodes", random_episodes, 0, 100000);
     v("demo_random_hold", random_hold, 1, 100000);
     v("demo_expert_noise", expert_noise, 0.0, 10.0);
+    v("demo_experts", experts);
     v("demo_train_steps", train_steps, 0, 100000000);
     v("demo_train_seconds", train_seconds, 0.0, 1e9);
     v("demo_online_rounds", online_rounds, 0, 100000);
@@ -61,6 +67,7 @@ struct DemoSettings {
     v("demo_online_noise", online_noise, 0.0, 10.0);
     v("demo_eval_episodes", eval_episodes, 1, 100000);
     v("demo_planners", planners);
+    v("demo_online_planners", online_planners);
     v("demo_out", out);
   }
 };
@@ -73,20 +80,29 @@ std::vector<std::string> split(const std::string& s) {
   return v;
 }
 
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+  return s;
+}
+
 // ----- 1. data -----
 int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, const std::string& dir) {
   fs::create_directories(dir);
-  auto expert = make_expert(s.task, d.expert_noise);
+  const std::vector<std::string> names = d.experts.empty() ? std::vector<std::string>{s.task} : split(d.experts);
+  std::vector<std::unique_ptr<Expert>> experts;
+  for (const auto& n : names) experts.push_back(make_expert(n, d.expert_noise));
   Rng rng = Rng(s.seed).derive(101);
   int successes = 0;
   for (int i = 0; i < d.expert_episodes + d.random_episodes; ++i) {
     const bool scripted = i < d.expert_episodes;
-    Episode e = collect_episode(env, scripted ? expert.get() : nullptr, rng.derive(i).next_u64(), d.random_hold);
+    const size_t k = scripted ? size_t(i) % experts.size() : 0;
+    Episode e = collect_episode(env, scripted ? experts[k].get() : nullptr, rng.derive(i).next_u64(), d.random_hold);
     successes += e.any_success();
     char name[64];
     std::snprintf(name, sizeof name, "/%s%04d.npz", scripted ? "expert" : "random", i);
     save_episode_with_origin(dir + name, e, s.task, rng.derive(i).next_u64(),
-                             scripted ? "scripted:" + s.task : "random");
+                             scripted ? "scripted:" + names[k] : "random");
   }
   return successes;
 }
@@ -109,8 +125,8 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
   SequenceBatch batch;
   Timer clock;
   char info[160] = "";
-  auto train_until = [&](int64_t last_step, double max_seconds) {
-    while (trainer.steps() < last_step && clock.seconds() < max_seconds) {
+  auto train_until = [&](int64_t last_step, double max_seconds) {  // max_seconds 0: no cap
+    while (trainer.steps() < last_step && (max_seconds <= 0 || clock.seconds() < max_seconds)) {
       replay.sample(ms.batch, ms.length, batch);
       TrainMetrics m = trainer.step(batch);
       csv.row({double(m.grad_step), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
@@ -139,7 +155,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
       save_episode_with_origin(data + name, e, s.task, seed, planners[i]);
       replay.add(e);
     }
-    train_until(trainer.steps() + d.online_steps, std::numeric_limits<double>::infinity());
+    train_until(trainer.steps() + d.online_steps, 0);
   }
   progress.finish(trainer.steps(), info);
   if (d.online_rounds > 0)
@@ -185,13 +201,19 @@ void plan_figures(Env& env, const Rssm& model, const Config& cfg, const AgentSet
   write_png(d.out + "/latco_plan.png", upscale(image_grid(rows, 1, 4, labels), 2));
 
   // Figure 6: reward of the plan against iterations, LatCo vs shooting GD; LatCo's constraints.
+  // optimization.csv keeps the curves (the report overlays them across seeds).
   std::vector<Series> reward;
   Series dyn{"dynamics", {}, {}}, lam{"", {}, {}};
+  std::string trace = "planner,iteration,reward,dyn_violation,act_violation,mean_lambda\n";
   for (const std::string name : {"latco", "shooting_gd"}) {
     auto p = make_planner(name, latent, s.horizon, cfg);
     const PlanResult& r = p->plan(z0.data(), 5);
     Series ser{name, {}, {}};
     for (const auto& it : r.iters) {
+      char line[192];
+      std::snprintf(line, sizeof line, "%s,%d,%.9g,%.9g,%.9g,%.9g\n", name.c_str(), it.iter, it.reward, it.dyn_violation,
+                    it.act_violation, it.mean_lambda);
+      trace += line;
       ser.x.push_back(it.iter);
       ser.y.push_back(it.reward);
       if (name == "latco") {
@@ -201,6 +223,7 @@ void plan_figures(Env& env, const Rssm& model, const Config& cfg, const AgentSet
     }
     reward.push_back(ser);
   }
+  write_file_atomic(d.out + "/optimization.csv", trace);
   write_png(d.out + "/optimization.png",
             plot_row({plot_lines(reward, PlotStyle{"planned reward", "iteration", "sum r(z_t)", false, 420, 300}),
                       plot_lines({dyn}, PlotStyle{"latco: dynamics violation", "iteration", "sum sq.", true, 420, 300}),
@@ -222,10 +245,14 @@ int demo(const Args& args) {
   Timer total;
   auto env = make_run_env(s, ms);
   const std::vector<std::string> planners = split(d.planners);
+  const std::vector<std::string> online = d.online_planners.empty() ? planners : split(d.online_planners);
   {  // Check every key now (planner settings included), before spending minutes.
     Rssm probe_model(ms, env->action_dim(), s.seed);
     RssmLatentModel probe(probe_model.transition());
     for (const auto& p : planners) make_planner(p, probe, s.horizon, cfg);  // unknown names fail here
+    for (const auto& p : online) make_planner(p, probe, s.horizon, cfg);
+    if (d.expert_episodes > 0)  // unknown experts fail here
+      for (const auto& n : d.experts.empty() ? std::vector<std::string>{s.task} : split(d.experts)) make_expert(n);
     read_planner_keys(cfg, probe, s.horizon);
     cfg.check_all_used();
   }
@@ -255,22 +282,34 @@ int demo(const Args& args) {
   int succ = collect_dataset(*env, d, s, d.out + "/data");
   std::printf("      %d of %d dataset episodes succeed\n", succ, d.expert_episodes + d.random_episodes);
 
-  std::printf("[2/4] training the world model (at most %d steps, %.0f s), then %d online rounds of %d steps\n",
-              d.train_steps, d.train_seconds, d.online_rounds, d.online_steps);
+  char cap[48] = "no time cap";
+  if (d.train_seconds > 0) std::snprintf(cap, sizeof cap, "%.0f s", d.train_seconds);
+  std::printf("[2/4] training the world model (at most %d steps, %s), then %d online rounds of %d steps (%s act)\n",
+              d.train_steps, cap, d.online_rounds, d.online_steps, join(online).c_str());
   Rssm model(ms, env->action_dim(), s.seed);
-  train_world_model(*env, model, cfg, planners, d, s, d.out + "/data", d.out + "/model", device);
+  train_world_model(*env, model, cfg, online, d, s, d.out + "/data", d.out + "/model", device);
 
   std::printf("[3/4] evaluating %zu planners on %d episodes each (same seeds)\n", planners.size(), d.eval_episodes);
   std::vector<EvalSummary> rows;
+  // eval.csv: every evaluation episode (success at any step and at the last step; the report pairs
+  // planners by episode seed). One model, so episode i has the same start for every planner.
+  std::string per_episode = "planner,episode,return,success_any,success_end,steps\n";
   for (const auto& p : planners) {
     std::vector<Episode> eps;
     rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + 1000, &eps));
+    for (size_t i = 0; i < eps.size(); ++i) {
+      char line[160];
+      std::snprintf(line, sizeof line, "%s,%zu,%.9g,%d,%d,%d\n", p.c_str(), i, double(eps[i].total_reward()),
+                    int(eps[i].any_success()), eps[i].T > 0 ? int(eps[i].success.back()) : 0, eps[i].T - 1);
+      per_episode += line;
+    }
     write_png(d.out + "/episode_" + p + ".png", episode_sheet(eps[0], 5, 10));
     write_gif(d.out + "/episode_" + p + ".gif",
               episode_frames(eps[0], s.task + ", planner " + p + ", episode 0", 4), 8);
     std::printf("      %-14s success %.2f  return %.2f  %.3f s/step\n", p.c_str(), rows.back().success_rate,
                 rows.back().mean_return, rows.back().plan_s_per_step);
   }
+  write_file_atomic(d.out + "/eval.csv", per_episode);
   std::printf("[4/4] plan figures\n");
   plan_figures(*env, model, cfg, s, d);
   write_gif(d.out + "/latco_plan.gif",
@@ -282,7 +321,7 @@ int demo(const Args& args) {
                                       << " evaluation episodes per planner\n\n"
                                       << format_eval_table(rows, true);
   std::printf("\n%s\nwrote %s/: results.md learning_curve.png latco_plan.png latco_plan.gif optimization.png "
-              "episode_<planner>.png episode_<planner>.gif data/ model/  (%.0f s)\n",
+              "optimization.csv eval.csv episode_<planner>.png episode_<planner>.gif data/ model/  (%.0f s)\n",
               table.c_str(), d.out.c_str(), total.seconds());
   return 0;
 }
