@@ -184,3 +184,29 @@ TEST(Demo, KilledDemoEntryStartsAgainCleanly) {
   for (const auto& [name, t] : straight) EXPECT_EQ(t.to_vector(), again.at(name).to_vector()) << name;
   EXPECT_EQ(read(run + "/eval.csv"), straight_eval);
 }
+
+// demo_model_from: another demo's model, evaluated by other planners (the small grid's Table 3 on its
+// Table 1 models). The same planner gives the same episodes as in the source; another config fails.
+TEST(Demo, ModelFromAnotherDemoWithTheSameSettings) {
+  const std::string dir = fresh_dir("from");
+  std::ofstream(dir + "/tiny.yaml") << kTiny;
+  ASSERT_EQ(demo(dir, dir + "/reach-s3", {"demo_planners=latco,cem"}), 0);
+  const std::string from = "demo_model_from=" + dir + "/{task}-s{seed}";
+  ASSERT_EQ(demo(dir, dir + "/ab", {"demo_planners=latco,latco_no_relax", "demo_online_planners=latco,cem", from}), 0);
+  EXPECT_EQ(eval_rows(dir + "/ab", "latco"), eval_rows(dir + "/reach-s3", "latco"));
+  EXPECT_FALSE(eval_rows(dir + "/ab", "latco_no_relax").empty());
+  EXPECT_FALSE(fs::exists(dir + "/ab/model"));  // nothing trained
+  auto error_of = [&](const std::vector<std::string>& keys) {
+    try {
+      demo(dir, dir + "/bad", keys);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // Online planners differ (demo_planners latco,cem acted in the source): another model.
+  EXPECT_NE(error_of({"demo_planners=latco", from}).find("demo_model.yaml"), std::string::npos);
+  EXPECT_NE(error_of({"demo_planners=latco,cem", "demo_train_steps=5", from}).find("demo_train_steps"), std::string::npos);
+  EXPECT_NE(error_of({"demo_planners=latco,cem", "model_hidden=7", from}).find("model_hidden"), std::string::npos);
+  EXPECT_NE(error_of({"demo_planners=latco,cem", "seed=4", from}).find("no finished world model"), std::string::npos);
+}

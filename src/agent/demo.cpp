@@ -53,6 +53,9 @@ struct DemoSettings {
   std::string online_planners;     // the planners that act in the online rounds; "" = demo_planners. The
                                    // others are evaluation-only: they do not change the model
   std::string out = "results";     // output folder
+  std::string model_from;          // a finished demo's folder ({task}, {seed} filled in): evaluate its world
+                                   // model instead of collecting and training one (another sweep's models:
+                                   // its config must equal this one's); "" = collect and train
   template <class V>
   void visit(V& v) {
     v("demo_expert_episodes", expert_episodes, 0, 100000);
@@ -69,6 +72,7 @@ struct DemoSettings {
     v("demo_planners", planners);
     v("demo_online_planners", online_planners);
     v("demo_out", out);
+    v("demo_model_from", model_from);
   }
 };
 
@@ -84,6 +88,20 @@ std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
   return s;
+}
+
+// The demo_ keys that shape the world model (data, training, the planners acting online), as
+// model/demo_model.yaml holds them: what demo_model_from compares besides model/config.yaml.
+std::string model_keys_text(const DemoSettings& d, const std::vector<std::string>& online) {
+  std::ostringstream o;
+  o << "# the demo settings that shaped this model (demo_model_from compares them)\n"
+    << "demo_expert_episodes: " << d.expert_episodes << "\ndemo_random_episodes: " << d.random_episodes
+    << "\ndemo_random_hold: " << d.random_hold << "\ndemo_expert_noise: " << d.expert_noise
+    << "\ndemo_experts: " << d.experts << "\ndemo_train_steps: " << d.train_steps
+    << "\ndemo_train_seconds: " << d.train_seconds << "\ndemo_online_rounds: " << d.online_rounds
+    << "\ndemo_online_steps: " << d.online_steps << "\ndemo_online_noise: " << d.online_noise
+    << "\ndemo_online_planners: " << join(online) << "\n";
+  return o.str();
 }
 
 // ----- 1. data -----
@@ -178,6 +196,42 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
                       plot_lines({rll}, PlotStyle{"reward log-likelihood", "gradient step", "ln p(r|z)", false, 420, 300})}));
 }
 
+// ----- 2'. or the world model of another demo with the same settings -----
+std::string model_source(const DemoSettings& d, const AgentSettings& s) {
+  std::string p = d.model_from;
+  for (const auto& [key, value] : {std::pair<std::string, std::string>{"{task}", s.task}, {"{seed}", std::to_string(s.seed)}})
+    for (size_t at; (at = p.find(key)) != std::string::npos;) p.replace(at, key.size(), value);
+  return p;
+}
+
+// The source's model/config.yaml (its demo's keys without demo_ ones) must hold exactly this config's
+// values: the same task, seed, data, model and online planners' settings give the same model. Keys
+// only here may only concern evaluation-only planners; they are listed. Returns the checkpoint.
+std::string check_model_source(const std::string& src, const Config& cfg, const std::string& model_keys) {
+  const std::string config = src + "/model/config.yaml", ck = latest_checkpoint(src + "/model/checkpoints");
+  if (!fs::exists(config) || !fs::exists(src + "/model/demo_model.yaml") || ck.empty())
+    LATCO_FAIL("demo_model_from: " << src << " has no finished world model (model/config.yaml and model/checkpoints/):"
+                                   << " run that demo first");
+  const Config theirs = Config::load(config);
+  std::string only_here;
+  for (const auto& [k, e] : theirs.entries()) {
+    const Config::Entry* mine = cfg.find(k);
+    if (!mine || mine->value != e.value)
+      LATCO_FAIL("demo_model_from: " << config << " has " << k << ": " << e.value << ", this demo "
+                                     << (mine ? mine->value : "(not set)") << ": its model is not this config's");
+  }
+  for (const auto& [k, e] : cfg.entries())
+    if (k.rfind("demo_", 0) != 0 && !theirs.find(k)) only_here += " " + k;
+  if (!only_here.empty()) std::printf("demo: keys not in %s (for evaluation-only planners):%s\n", config.c_str(), only_here.c_str());
+  std::ifstream f(src + "/model/demo_model.yaml");
+  std::stringstream theirs_demo;
+  theirs_demo << f.rdbuf();
+  if (theirs_demo.str() != model_keys)
+    LATCO_FAIL("demo_model_from: " << src << "/model/demo_model.yaml differs from this demo's data, training or online "
+                                   << "planners:\n" << theirs_demo.str() << "here:\n" << model_keys);
+  return ck;
+}
+
 // ----- 4. figures from one planning problem -----
 void plan_figures(Env& env, const Rssm& model, const Config& cfg, const AgentSettings& s, const DemoSettings& d) {
   RssmLatentModel latent(model.transition());
@@ -257,6 +311,8 @@ int demo(const Args& args) {
     cfg.check_all_used();
   }
   const Device device = select_device(s.device, s.require_device, "demo", cfg.where("device"));
+  const std::string source = d.model_from.empty() ? "" : model_source(d, s);
+  const std::string source_ck = source.empty() ? "" : check_model_source(source, cfg, model_keys_text(d, online));
   if (dry_run) {
     std::printf("demo --dry-run: every key resolved; task %s, planners %s; would write %s/\n", s.task.c_str(),
                 d.planners.c_str(), d.out.c_str());
@@ -277,17 +333,25 @@ int demo(const Args& args) {
   std::printf("demo: task %s, %dx%d images, planners %s, results in %s/\n", s.task.c_str(), ms.image_size,
               ms.image_size, d.planners.c_str(), d.out.c_str());
 
-  std::printf("[1/4] collecting %d expert (noise %.2f) + %d random episodes (actions held %d steps)\n",
-              d.expert_episodes, d.expert_noise, d.random_episodes, d.random_hold);
-  int succ = collect_dataset(*env, d, s, d.out + "/data");
-  std::printf("      %d of %d dataset episodes succeed\n", succ, d.expert_episodes + d.random_episodes);
-
-  char cap[48] = "no time cap";
-  if (d.train_seconds > 0) std::snprintf(cap, sizeof cap, "%.0f s", d.train_seconds);
-  std::printf("[2/4] training the world model (at most %d steps, %s), then %d online rounds of %d steps (%s act)\n",
-              d.train_steps, cap, d.online_rounds, d.online_steps, join(online).c_str());
   Rssm model(ms, env->action_dim(), s.seed);
-  train_world_model(*env, model, cfg, online, d, s, d.out + "/data", d.out + "/model", device);
+  if (source.empty()) {
+    std::printf("[1/4] collecting %d expert (noise %.2f) + %d random episodes (actions held %d steps)\n",
+                d.expert_episodes, d.expert_noise, d.random_episodes, d.random_hold);
+    int succ = collect_dataset(*env, d, s, d.out + "/data");
+    std::printf("      %d of %d dataset episodes succeed\n", succ, d.expert_episodes + d.random_episodes);
+
+    char cap[48] = "no time cap";
+    if (d.train_seconds > 0) std::snprintf(cap, sizeof cap, "%.0f s", d.train_seconds);
+    std::printf("[2/4] training the world model (at most %d steps, %s), then %d online rounds of %d steps (%s act)\n",
+                d.train_steps, cap, d.online_rounds, d.online_steps, join(online).c_str());
+    train_world_model(*env, model, cfg, online, d, s, d.out + "/data", d.out + "/model", device);
+    write_file_atomic(d.out + "/model/demo_model.yaml", model_keys_text(d, online));
+  } else {
+    ModelTrainer trainer(model, s.seed);
+    trainer.load(load_checkpoint(source_ck), source_ck);
+    trainer.sync_model();
+    std::printf("[1-2/4] the world model of %s (%lld gradient steps)\n", source_ck.c_str(), (long long)trainer.steps());
+  }
 
   std::printf("[3/4] evaluating %zu planners on %d episodes each (same seeds)\n", planners.size(), d.eval_episodes);
   std::vector<EvalSummary> rows;
