@@ -116,7 +116,7 @@ TEST(Demo, EvaluationOnlyPlannersLeaveTheModelUnchanged) {
   EXPECT_FALSE(fs::exists(dir + "/d/data"));
 }
 
-TEST(Demo, BothLotteryExpertsTakeTurns) {
+TEST(Demo, ExpertsTakeTurnsOrRandomEpisodesOnly) {
   const std::string dir = fresh_dir("experts");
   std::ofstream(dir + "/tiny.yaml") << kTiny;
   ASSERT_EQ(demo(dir, dir + "/l", {"task=lottery", "demo_experts=lottery,lottery_safe", "demo_expert_episodes=2",
@@ -125,6 +125,13 @@ TEST(Demo, BothLotteryExpertsTakeTurns) {
   EXPECT_TRUE(fs::exists(dir + "/l/data/expert0000.npz"));
   EXPECT_TRUE(fs::exists(dir + "/l/data/expert0001.npz"));
   EXPECT_THROW(demo(dir, dir + "/m", {"demo_experts=reach,nope"}), Error);
+  // A task without an expert: random and online episodes only.
+  ASSERT_EQ(demo(dir, dir + "/r", {"task=reacher_easy", "demo_expert_episodes=0", "demo_random_episodes=2",
+                                   "demo_online_rounds=1", "demo_planners=latco,cem"}),
+            0);
+  EXPECT_TRUE(fs::exists(dir + "/r/data/random0001.npz"));
+  EXPECT_TRUE(fs::exists(dir + "/r/data/online00_cem.npz"));
+  EXPECT_THROW(demo(dir, dir + "/n", {"task=reacher_easy"}), Error);  // expert episodes asked for: no expert
 }
 
 // latco_released: the released code's solver and dual rule, without the adaptive solver's floor and

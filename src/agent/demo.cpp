@@ -109,7 +109,8 @@ int collect_dataset(Env& env, const DemoSettings& d, const AgentSettings& s, con
   fs::create_directories(dir);
   const std::vector<std::string> names = d.experts.empty() ? std::vector<std::string>{s.task} : split(d.experts);
   std::vector<std::unique_ptr<Expert>> experts;
-  for (const auto& n : names) experts.push_back(make_expert(n, d.expert_noise));
+  if (d.expert_episodes > 0)  // tasks without an expert (locomotion): random episodes only
+    for (const auto& n : names) experts.push_back(make_expert(n, d.expert_noise));
   Rng rng = Rng(s.seed).derive(101);
   int successes = 0;
   for (int i = 0; i < d.expert_episodes + d.random_episodes; ++i) {
