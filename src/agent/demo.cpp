@@ -312,13 +312,13 @@ int demo(const Args& args) {
     cfg.check_all_used();
   }
   const Device device = select_device(s.device, s.require_device, "demo", cfg.where("device"));
-  const std::string source = d.model_from.empty() ? "" : model_source(d, s);
-  const std::string source_ck = source.empty() ? "" : check_model_source(source, cfg, model_keys_text(d, online));
   if (dry_run) {
     std::printf("demo --dry-run: every key resolved; task %s, planners %s; would write %s/\n", s.task.c_str(),
                 d.planners.c_str(), d.out.c_str());
     return 0;
   }
+  const std::string source = d.model_from.empty() ? "" : model_source(d, s);
+  const std::string source_ck = source.empty() ? "" : check_model_source(source, cfg, model_keys_text(d, online));
   RunLock lock(d.out, "demo");
   // A previous demo's data and model would mix into this one (its online episodes would be
   // trained on): replace them, so a second run prints the same table as the first.

@@ -16,6 +16,7 @@
 
 #include "agent/agent.h"
 #include "app/manifest.h"
+#include "core/command.h"
 #include "io/checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -300,7 +301,10 @@ int64_t estimate_run_bytes(const Config& cfg, const std::string& command) {
     return int64_t(s.prefill_episodes + s.episodes) * (probe.env().time_limit() + 1) * step +
            int64_t(s.keep_checkpoints + 1) * 3 * 4 * probe.model().num_parameters();
   }
-  // The demo: its dataset's episodes and one checkpoint (its keys are checked when it runs).
+  // The demo: its dataset's episodes and one checkpoint. A dry run resolves every key.
+  std::vector<std::string> keys = {"--dry-run"};
+  for (const auto& [k, e] : cfg.entries()) keys.push_back(k + "=" + e.value);
+  run_command("demo", keys);
   Config c = cfg;
   AgentSettings s;
   RssmSettings ms;

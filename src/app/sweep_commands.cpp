@@ -13,6 +13,7 @@
 #include "app/manifest.h"
 #include "app/sweep.h"
 #include "core/command.h"
+#include "core/error.h"
 #include "core/timer.h"
 #include "io/progress.h"
 
@@ -46,7 +47,12 @@ int sweep_plan(const Args& args) {
   // Every entry's config is checked (and its disk use estimated) before anything is written.
   int64_t total = 0, largest = 0;
   for (const auto& e : entries) {
-    const int64_t b = estimate_run_bytes(e.config, sweep.command);
+    int64_t b = 0;
+    try {
+      b = estimate_run_bytes(e.config, sweep.command);
+    } catch (const Error& err) {
+      LATCO_FAIL(sweep.path << ", entry " << e.name << ": " << err.what());
+    }
     total += b;
     largest = std::max(largest, b);
   }
