@@ -199,7 +199,7 @@ std::vector<RunResult> collect_results(const std::string& dir, int last_k, std::
   std::set<std::string> other;
   std::stringstream axes(settings.get_string("axes", ""));
   for (std::string a; std::getline(axes, a, ',');)
-    if (a != "task" && a != "planner" && a != "seed" && !a.empty()) other.insert(a);
+    if (a != "task" && a != "planner" && a != "seed" && a != "include" && !a.empty()) other.insert(a);
   const bool demo = settings.get_string("command", "train") == "demo";
   std::vector<RunResult> out;
   for (const auto& p : read_sweep_tsv(dir)) {
@@ -310,7 +310,7 @@ void write_report(const std::string& dir, const std::string& out, int last_k) {
   std::vector<std::string> other;
   std::stringstream axes(read_sweep_settings(dir).get_string("axes", ""));
   for (std::string a; std::getline(axes, a, ',');)
-    if (a != "task" && a != "planner" && a != "seed" && !a.empty()) other.push_back(a);
+    if (a != "task" && a != "planner" && a != "seed" && a != "include" && !a.empty()) other.push_back(a);
   fs::create_directories(out);
   std::string md = report_markdown(runs, other, last_k, "Report of " + fs::path(dir).lexically_normal().filename().string());
   if (!unfinished.empty()) {

@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -102,8 +103,22 @@ SweepFile parse_sweep_file(const std::string& text, const std::string& source) {
       }
       return;
     }
-    if (list) {
-      if (k == "include" || k == "command" || is_setting(k)) LATCO_FAIL(where(n, k) << ": cannot be an axis (a list)");
+    auto resolve = [&](const std::string& v) {
+      return v.empty() || v[0] == '/' || fs::path(source).parent_path().string().empty()
+                 ? v
+                 : (fs::path(source).parent_path() / v).string();
+    };
+    if (list && k == "include") {  // one base config per value: an axis that names no folder
+      std::vector<std::string> paths;
+      for (const auto& v : *list) paths.push_back(resolve(v));
+      std::vector<std::string> check = paths;
+      std::sort(check.begin(), check.end());
+      if (paths.empty() || std::adjacent_find(check.begin(), check.end()) != check.end() ||
+          std::count(check.begin(), check.end(), std::string()))
+        LATCO_FAIL(where(n, k) << ": a list of include files needs distinct, non-empty paths");
+      s.axes.push_back({k, paths});
+    } else if (list) {
+      if (k == "command" || is_setting(k)) LATCO_FAIL(where(n, k) << ": cannot be an axis (a list)");
       if (list->empty()) LATCO_FAIL(where(n, k) << ": an axis needs at least one value");
       std::set<std::string> values;
       for (const auto& v : *list) {
@@ -113,9 +128,7 @@ SweepFile parse_sweep_file(const std::string& text, const std::string& source) {
       }
       s.axes.push_back({k, *list});
     } else if (k == "include") {
-      s.include = value.empty() || value[0] == '/' ? value : fs::path(source).parent_path().string().empty()
-                                                                 ? value
-                                                                 : (fs::path(source).parent_path() / value).string();
+      s.include = resolve(value);
     } else if (k == "command") {
       if (value != "train" && value != "demo") LATCO_FAIL(where(n, k) << ": expected train or demo, got '" << value << "'");
       s.command = value;
@@ -178,13 +191,17 @@ std::string entry_name(const Config& c, const std::map<std::string, std::string>
   };
   std::string name = name_part(value("task", d.task)) + "-" + name_part(value("planner", d.planner)) + "-s" +
                      name_part(value("seed", std::to_string(d.seed)));
-  for (const auto& [k, v] : axes)  // std::map: key order
-    if (k != "task" && k != "planner" && k != "seed") name += "-" + name_part(k) + "=" + name_part(v);
+  for (const auto& [k, v] : axes)  // std::map: key order; an include axis is named by its task and planner
+    if (k != "task" && k != "planner" && k != "seed" && k != "include") name += "-" + name_part(k) + "=" + name_part(v);
   return name;
 }
 
 std::vector<SweepEntry> expand_sweep(const SweepFile& sweep) {
   const Config base = sweep.include.empty() ? Config() : Config::load(sweep.include);
+  std::map<std::string, Config> bases;  // an include axis: its files, loaded once each
+  for (const auto& a : sweep.axes)
+    if (a.key == "include")
+      for (const auto& f : a.values) bases[f] = Config::load(f);
   std::vector<SweepEntry> out;
   std::set<std::string> names;
   std::map<std::string, std::string> pick;
@@ -204,13 +221,14 @@ std::vector<SweepEntry> expand_sweep(const SweepFile& sweep) {
     SweepEntry e;
     e.axes = pick;
     for (const auto& kv : sweep.fixed) e.overrides.push_back(kv);
-    for (const auto& ax : sweep.axes) e.overrides.emplace_back(ax.key, pick.at(ax.key));
-    e.config = base;
+    for (const auto& ax : sweep.axes)
+      if (ax.key != "include") e.overrides.emplace_back(ax.key, pick.at(ax.key));
+    e.config = pick.count("include") ? bases.at(pick.at("include")) : base;
     for (const auto& [k, v] : e.overrides) e.config.set(k, v);
     e.name = entry_name(e.config, e.axes, sweep.command);
     if (!names.insert(e.name).second)
       LATCO_FAIL(sweep.path << ": two entries are both named '" << e.name << "' (axis values that differ only in "
-                            << "characters a folder name cannot hold?)");
+                            << "characters a folder name cannot hold, or included files with the same task and planner?)");
     out.push_back(std::move(e));
   };
   rec(0);
