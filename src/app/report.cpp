@@ -224,6 +224,55 @@ std::string lottery_table(const std::vector<RunResult>& runs) {
   return s;
 }
 
+// Figure 6 across seeds: each demo run's optimization.csv (one LatCo and one shooting GD plan on its
+// model), one row per task: planned reward (both planners), LatCo's dynamics violation and mean
+// multiplier, one line per seed. An empty image when no run has the file.
+Image optimization_figure(const std::string& dir, const std::vector<RunResult>& runs) {
+  std::vector<Image> rows;
+  for (const auto& task : distinct(runs, [](const RunResult& r) { return r.task; })) {
+    std::vector<Series> reward, dyn, lam;
+    std::set<std::string> seen;
+    for (const auto& r : runs) {
+      if (r.task != task || !seen.insert(r.folder).second) continue;
+      std::ifstream f(dir + "/" + r.folder + "/optimization.csv");
+      if (!f) continue;
+      std::map<std::string, Series> by;  // planner -> reward; latco's violation and multiplier
+      Series d{"", {}, {}}, l{"", {}, {}};
+      std::string line;
+      std::getline(f, line);
+      for (int n = 2; std::getline(f, line); ++n) {
+        std::stringstream ls(line);
+        std::vector<std::string> c;
+        for (std::string x; std::getline(ls, x, ',');) c.push_back(x);
+        if (c.size() < 6) LATCO_FAIL(dir << "/" << r.folder << "/optimization.csv line " << n << ": expected 6 columns");
+        const double it = std::strtod(c[1].c_str(), nullptr);
+        by[c[0]].x.push_back(it), by[c[0]].y.push_back(std::strtod(c[2].c_str(), nullptr));
+        if (c[0] == "latco") {
+          d.x.push_back(it), d.y.push_back(std::strtod(c[3].c_str(), nullptr));
+          l.x.push_back(it), l.y.push_back(std::strtod(c[5].c_str(), nullptr));
+        }
+      }
+      int k = 0;
+      for (auto& [planner, ser] : by) {
+        ser.color = planner == "latco" ? 0 : 1 + k++;
+        const bool first = std::none_of(reward.begin(), reward.end(), [&](const Series& x) { return x.color == ser.color; });
+        ser.label = first ? planner : "";
+        ser.marker = 0;
+        reward.push_back(ser);
+      }
+      d.label = l.label = "s" + r.seed;
+      d.color = l.color = int(dyn.size());
+      d.marker = l.marker = 0;
+      dyn.push_back(d), lam.push_back(l);
+    }
+    if (reward.empty()) continue;
+    rows.push_back(plot_row({plot_lines(reward, PlotStyle{task + ": planned reward", "iteration", "sum r(z_t)", false, 420, 300}),
+                             plot_lines(dyn, PlotStyle{task + ": latco dynamics violation", "iteration", "sum sq.", true, 420, 300}),
+                             plot_lines(lam, PlotStyle{task + ": latco multiplier", "iteration", "mean lambda", true, 420, 300})}));
+  }
+  return rows.empty() ? Image() : image_grid(rows, 1, 4);
+}
+
 }  // namespace
 
 MeanCI paired_difference(const std::vector<RunResult>& runs, const std::string& task, const std::string& reference,
@@ -435,9 +484,15 @@ void write_report(const std::string& dir, const std::string& out, int last_k) {
     for (const auto& u : unfinished) md += " " + u;
     md += "\n";
   }
+  const Image opt = optimization_figure(dir, runs);
+  if (opt.width > 0)
+    md += "\n`optimization.png`: Figure 6 across seeds, from each run's `optimization.csv` (one LatCo and one "
+          "shooting GD plan of the first evaluation episode's first observation on that run's model): the planned "
+          "reward per iteration, LatCo's dynamics violation and mean multiplier; one line per seed, one row per task.\n";
   std::ofstream(out + "/report.md") << md;
   write_png(out + "/curves.png", curves(runs, true));
   write_png(out + "/curves_return.png", curves(runs, false));
+  if (opt.width > 0) write_png(out + "/optimization.png", opt);
   std::ofstream js(out + "/scores.json");
   js << "[\n";
   bool first = true;
@@ -450,8 +505,8 @@ void write_report(const std::string& dir, const std::string& out, int last_k) {
   }
   js << "\n]\n";
   std::printf("report: %zu results from %s (%zu runs not finished) -> %s/report.md curves.png curves_return.png "
-              "scores.json\n",
-              runs.size(), dir.c_str(), unfinished.size(), out.c_str());
+              "scores.json%s\n",
+              runs.size(), dir.c_str(), unfinished.size(), out.c_str(), opt.width > 0 ? " optimization.png" : "");
 }
 
 LATCO_COMMAND(report, "aggregate a sweep: runs/NAME [--out DIR] [--last K]  (report.md, curves.png, scores.json)") {
