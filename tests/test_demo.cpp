@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 
 #include "app/manifest.h"
@@ -216,4 +217,34 @@ TEST(Demo, ModelFromAnotherDemoWithTheSameSettings) {
   EXPECT_NE(error_of({"demo_planners=latco,cem", "demo_train_steps=5", from}).find("demo_train_steps"), std::string::npos);
   EXPECT_NE(error_of({"demo_planners=latco,cem", "model_hidden=7", from}).find("model_hidden"), std::string::npos);
   EXPECT_NE(error_of({"demo_planners=latco,cem", "seed=4", from}).find("no finished world model"), std::string::npos);
+}
+
+// `latco report` from the committed files alone: a demo grid cut down to the names that
+// data/results/.gitignore keeps (no episodes, checkpoints, pictures, logs or locks) reports the same.
+TEST(Demo, ReportFromTheCommittedFilesAlone) {
+  const std::string dir = fresh_dir("committed");
+  std::ofstream(dir + "/tiny.yaml") << kTiny << "demo_planners: latco,cem\n";
+  std::ofstream(dir + "/sweep.yaml") << "include: tiny.yaml\ncommand: demo\nseed: [0, 1]\nmanifest_host: false\n";
+  plan_sweep(read_sweep_file(dir + "/sweep.yaml"), dir + "/g");
+  for (const char* i : {"0", "1"}) ASSERT_EQ(run_command("sweep", {"run", dir + "/g", "--index", i}), 0);
+  ASSERT_EQ(run_command("report", {dir + "/g", "--out", dir + "/full"}), 0);
+  std::set<std::string> keep;  // the `!name` lines; `!**/report/*` keeps a report folder's files
+  std::stringstream rules(read("data/results/.gitignore"));
+  for (std::string line; std::getline(rules, line);)
+    if (line.size() > 1 && line[0] == '!' && line.find('/') == std::string::npos) keep.insert(line.substr(1));
+  ASSERT_TRUE(keep.count("eval.csv") && keep.count("manifest.yaml") && !keep.count("ckpt-000000008.bin"));
+  ASSERT_NE(read("data/results/.gitignore").find("\n!**/report/*\n"), std::string::npos);
+  int removed = 0;
+  for (const auto& f : std::vector<fs::path>(fs::recursive_directory_iterator(dir + "/g"), {}))
+    if (fs::is_regular_file(f) && !keep.count(f.filename().string())) removed += fs::remove(f);
+  EXPECT_GT(removed, 20);
+  EXPECT_FALSE(fs::exists(dir + "/g/reach-demo-s0/model/checkpoints/ckpt-000000008.bin"));
+  EXPECT_EQ(run_status(dir + "/g/reach-demo-s0").state, RunState::Finished);
+  ASSERT_EQ(run_command("report", {dir + "/g", "--out", dir + "/small"}), 0);
+  EXPECT_EQ(read(dir + "/small/report.md"), read(dir + "/full/report.md"));
+  EXPECT_NE(read(dir + "/small/report.md").find("| cem | "), std::string::npos);
+  EXPECT_NE(read(dir + "/small/report.md").find("## Paired differences, latco minus each method"), std::string::npos);
+  EXPECT_NE(read(dir + "/small/report.md").find("`optimization.png`: Figure 6 across seeds"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir + "/small/optimization.png"));
+  EXPECT_EQ(read(dir + "/small/optimization.png"), read(dir + "/full/optimization.png"));
 }
