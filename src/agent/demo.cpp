@@ -1,11 +1,12 @@
 // `latco demo` (what `make run` runs): a short end-to-end experiment on a sparse
 // tabletop task. Collect scripted-expert (with noise) and random episodes, train
-// the small world model on them, let every compared planner act on the model for
+// the small world model on them, let the compared planners act on the model for
 // a few online rounds (Algorithm 1: the model also learns from the states the
 // planners steer into), then evaluate LatCo, CEM and shooting GD on the same model
-// from the same seeds, and write results/: the table, the model's learning curve,
-// a Figure 1-style LatCo plan strip and a Figure 6-style optimisation plot. It
-// reports what it measures.
+// from the same seeds, and write results/: the table (and eval.csv, per episode),
+// the model's learning curve, a Figure 1-style LatCo plan strip and a Figure 6-style
+// optimisation plot (and its optimization.csv). The small grid (configs/sweeps/small/)
+// runs it per task and seed. It reports what it measures.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
