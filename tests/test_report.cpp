@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <tuple>
 
 #include "app/command.h"
 #include "app/report.h"
@@ -170,4 +172,71 @@ TEST(Report, OtherAxesResumedLogsAndDemoRuns) {
   // latco: {0.5, 1.0}: 0.75 ± 12.706205 * 0.353553 / sqrt(2) = 3.18.
   EXPECT_NE(dmd.find("| latco | **0.75 ± 3.18 (n=2)** |"), std::string::npos) << dmd;
   EXPECT_NE(dmd.find("| cem | 0.25 ± 0.00 (n=2) |"), std::string::npos) << dmd;
+}
+
+namespace {
+// A finished demo entry with eval.csv rows (planner, return, success at any step, at the last step).
+void make_demo_run(const std::string& dir, const std::string& task, int seed,
+                   const std::vector<std::tuple<std::string, double, int, int>>& episodes) {
+  make_run(dir, task, "demo", seed, {});
+  std::ofstream csv(dir + "/eval.csv");
+  csv << "planner,episode,return,success_any,success_end,steps\n";
+  std::map<std::string, int> n;
+  for (const auto& [p, ret, any, end] : episodes) csv << p << "," << n[p]++ << "," << ret << "," << any << "," << end << ",150\n";
+}
+}  // namespace
+
+// Paired differences latco minus each planner, from per-episode eval.csv files of three seeds,
+// against values computed by hand; success at any step and at the last step.
+TEST(Report, PairedDifferencesAndSuccessAtTheEndByHand) {
+  const std::string dir = fresh_dir("paired");
+  std::ofstream(dir + "/sweep.yaml") << "command: demo\naxes: seed\n";
+  std::ofstream(dir + "/sweep.tsv") << "0\treach-demo-s0\tseed=0\n1\treach-demo-s1\tseed=1\n2\treach-demo-s2\tseed=2\n";
+  // latco success at any step {0.5, 0.75, 0.25}, at the end {0.25, 0.5, 0}; cem {0, 0.25, 0.25}, at the end 0.
+  const std::vector<std::vector<int>> latco_any = {{1, 1, 0, 0}, {1, 1, 1, 0}, {1, 0, 0, 0}},
+                                      latco_end = {{1, 0, 0, 0}, {1, 1, 0, 0}, {0, 0, 0, 0}},
+                                      cem_any = {{0, 0, 0, 0}, {1, 0, 0, 0}, {1, 0, 0, 0}};
+  for (int s = 0; s < 3; ++s) {
+    std::vector<std::tuple<std::string, double, int, int>> eps;
+    for (int i = 0; i < 4; ++i) eps.emplace_back("latco", 10.0 * latco_any[s][i], latco_any[s][i], latco_end[s][i]);
+    for (int i = 0; i < 4; ++i) eps.emplace_back("cem", 10.0 * cem_any[s][i], cem_any[s][i], 0);
+    make_demo_run(dir + "/reach-demo-s" + std::to_string(s), "reach", s, eps);
+  }
+  const auto runs = collect_results(dir, 1);
+  ASSERT_EQ(runs.size(), 6u);
+  EXPECT_DOUBLE_EQ(runs[0].final_success, 0.5);
+  EXPECT_DOUBLE_EQ(runs[0].final_success_end, 0.25);
+  EXPECT_DOUBLE_EQ(runs[0].final_return, 5.0);
+  // Differences {0.5, 0.5, 0}: mean 1/3, sd sqrt(1/12) = 0.288675, half 4.302653 * 0.288675 / sqrt(3) = 0.717109.
+  const MeanCI any = paired_difference(runs, "reach", "latco", "cem", "success");
+  EXPECT_EQ(any.n, 3);
+  EXPECT_NEAR(any.mean, 1.0 / 3, 1e-12);
+  EXPECT_NEAR(any.half, 0.717109, 1e-6);
+  // At the end {0.25, 0.5, 0}: mean 0.25, sd 0.25, half 4.302653 * 0.25 / sqrt(3) = 0.621034.
+  const MeanCI end = paired_difference(runs, "reach", "latco", "cem", "success_end");
+  EXPECT_NEAR(end.mean, 0.25, 1e-12);
+  EXPECT_NEAR(end.half, 0.621034, 1e-6);
+  EXPECT_EQ(paired_difference(runs, "push", "latco", "cem", "success").n, 0);
+  const std::string md = report_markdown(runs, {}, 1, "paired");
+  EXPECT_NE(md.find("## Final success rate at the last step"), std::string::npos) << md;
+  EXPECT_NE(md.find("| cem | +0.33 ± 0.72 (n=3) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| cem | +0.25 ± 0.62 (n=3) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| cem | +3.3 ± 7.2 (n=3) |"), std::string::npos) << md;  // returns 10x: {5, 5, 0}
+  EXPECT_EQ(md.find("Lottery"), std::string::npos);
+}
+
+// The lottery: the goal each planner reached, from the returns (safe +1; lottery +2 or -10; neither 0).
+TEST(Report, LotteryGoalsFromReturns) {
+  const std::string dir = fresh_dir("lottery");
+  std::ofstream(dir + "/sweep.yaml") << "command: demo\naxes: seed\n";
+  std::ofstream(dir + "/sweep.tsv") << "0\tlottery-demo-s0\tseed=0\n1\tlottery-demo-s1\tseed=1\n";
+  make_demo_run(dir + "/lottery-demo-s0", "lottery", 0, {{"latco", 1, 1, 1}, {"latco", 1, 1, 1}, {"latco", 2, 1, 1}, {"latco", 0, 0, 0}});
+  make_demo_run(dir + "/lottery-demo-s1", "lottery", 1, {{"latco", 1, 1, 1}, {"latco", -10, 1, 1}, {"latco", -10, 1, 1}, {"latco", 1, 1, 1}});
+  const std::string md = report_markdown(collect_results(dir, 1), {}, 1, "lottery");
+  // safe {0.5, 0.5}; lottery {0.25, 0.5}: 0.375 ± 12.706205 * 0.176777 / sqrt(2) = 1.588; neither {0.25, 0};
+  // return {1, -4.5}: -1.75 ± 12.706205 * 3.889087 / sqrt(2) = 34.942.
+  EXPECT_NE(md.find("| latco | 0.50 ± 0.00 (n=2) | 0.38 ± 1.59 (n=2) | 0.12 ± 1.59 (n=2) | 0.00 ± 0.00 (n=2) | "
+                    "-1.75 ± 34.94 (n=2) |"),
+            std::string::npos)
+      << md;
 }

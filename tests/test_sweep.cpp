@@ -295,3 +295,43 @@ TEST(Sweep, DemoEntriesReportEachPlanner) {
   EXPECT_NE(md.find("| latco | **"), std::string::npos) << md;
   EXPECT_NE(md.find("| cem | "), std::string::npos) << md;
 }
+
+// `include:` as a list: one base config per file, the entries named by their task and planner.
+TEST(Sweep, IncludeListIsAnAxisNamedByTaskAndPlanner) {
+  const std::string dir = fresh_dir("include");
+  std::ofstream(dir + "/a.yaml") << "include: " << kBase << "\ntask: button\nplanner: cem\nhorizon: 7\n";
+  std::ofstream(dir + "/b.yaml") << "include: " << kBase << "\ntask: push\nplanner: latco\n";
+  std::ofstream(dir + "/s.yaml") << "include:\n  - a.yaml\n  - b.yaml\nseed: [0, 1]\nmodel_lr: 0.002\n";
+  const auto es = expand_sweep(read_sweep_file(dir + "/s.yaml"));
+  EXPECT_EQ(names(es), (std::vector<std::string>{"button-cem-s0", "button-cem-s1", "push-latco-s0", "push-latco-s1"}));
+  EXPECT_EQ(es[0].config.get_string("horizon", ""), "7");
+  EXPECT_FALSE(es[2].config.has("horizon") && es[2].config.get_string("horizon", "") == "7");
+  EXPECT_EQ(es[3].config.get_string("model_lr", ""), "0.002");
+  for (const auto& e : es)
+    for (const auto& [k, v] : e.overrides) EXPECT_NE(k, "include");
+  // Two files with the same task and planner would share a folder name: an error.
+  std::ofstream(dir + "/c.yaml") << "include: " << kBase << "\ntask: button\nplanner: cem\nhorizon: 9\n";
+  std::ofstream(dir + "/t.yaml") << "include: [a.yaml, c.yaml]\n";
+  EXPECT_THROW(expand_sweep(read_sweep_file(dir + "/t.yaml")), Error);
+  EXPECT_NE(error_of("include: [a.yaml, a.yaml]\n").find("distinct"), std::string::npos);
+}
+
+// Every sweep file the repository ships plans: its keys resolve (demo entries by a dry run). The
+// built binary plans each (a process per file, as a user runs it).
+TEST(Sweep, EverySweepFileInConfigsPlans) {
+  const char* env = std::getenv("LATCO_BIN");
+  const std::string bin = fs::absolute(env ? env : "build/latco").string();
+  ASSERT_TRUE(fs::exists(bin)) << bin << " (build it first: make build/latco)";
+  int files = 0;
+  for (const auto& f : fs::recursive_directory_iterator("configs/sweeps")) {
+    if (f.path().extension() != ".yaml") continue;
+    const std::string out = fresh_dir("configs_" + f.path().parent_path().filename().string() + "_" +
+                                      f.path().stem().string());
+    const std::string log = out + ".log";
+    ASSERT_EQ(std::system((bin + " sweep plan " + f.path().string() + " --out " + out + "/g > " + log + " 2>&1").c_str()), 0)
+        << f.path() << "\n" << read(log);
+    EXPECT_FALSE(read_sweep_tsv(out + "/g").empty()) << f.path();
+    ++files;
+  }
+  EXPECT_GE(files, 12);
+}

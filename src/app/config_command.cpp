@@ -75,7 +75,7 @@ Block block_of(const std::string& title, const Config& cfg, const std::string& p
 std::vector<Block> planner_blocks(const std::string& planner, const Config& cfg) {
   std::vector<Block> out;
   if (planner == "latco" || planner == "latco_no_relax" || planner == "latco_no_constrained" ||
-      planner == "latco_const_damping") {
+      planner == "latco_const_damping" || planner == "latco_released") {
     // A named variant's own preset (src/plan/collocation/latco.cpp) lies under these keys and is not shown here.
     const std::string note = planner == "latco" ? "" : "; its preset in src/plan/collocation/latco.cpp lies under keys not given";
     out.push_back(block_of<LatcoSettings>("planner " + planner + " (LatcoSettings, src/plan/collocation/latco.h)" + note, cfg, ""));

@@ -3,6 +3,7 @@
 #include "app/report.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -54,18 +55,32 @@ std::string cell(const MeanCI& c, int digits) {
   return buf;
 }
 
+double metric_of(const RunResult& r, const std::string& metric) {
+  if (metric == "success") return r.final_success;
+  if (metric == "success_end") return r.final_success_end;
+  if (metric == "return") return r.final_return;
+  LATCO_FAIL("report: unknown metric '" << metric << "' (success, success_end, return)");
+}
+
+std::string axes_text(const RunResult& r) {
+  std::string s;
+  for (const auto& [k, v] : r.axes) s += " " + k + "=" + v;
+  return s;
+}
+
 // One table: rows x tasks, each cell pooling the values of the runs that `row_of` maps to that row.
 template <class RowOf>
 std::string table(const std::vector<RunResult>& runs, const std::string& row_title, const std::vector<std::string>& rows,
-                  RowOf row_of, bool success) {
+                  RowOf row_of, const std::string& metric) {
+  const bool success = metric != "return";
   const auto tasks = distinct(runs, [](const RunResult& r) { return r.task; });
   std::map<std::pair<std::string, std::string>, MeanCI> cells;
   for (const auto& row : rows)
     for (const auto& t : tasks) {
       std::vector<double> v;
       for (const auto& r : runs)
-        if (row_of(r) == row && r.task == t && !std::isnan(r.final_success))  // NaN: a run without evaluations
-          v.push_back(success ? r.final_success : r.final_return);
+        if (row_of(r) == row && r.task == t && !std::isnan(metric_of(r, metric)))  // NaN: no evaluation
+          v.push_back(metric_of(r, metric));
       cells[{row, t}] = mean_ci95(v);
     }
   std::string s = "| " + row_title + " |";
@@ -162,7 +177,116 @@ std::string json_numbers(const std::vector<double>& v) {
   return s + "]";
 }
 
+// latco minus every other method, per task: mean ± t interval of the per-seed differences.
+std::string paired_table(const std::vector<RunResult>& runs, const std::string& metric) {
+  const auto tasks = distinct(runs, [](const RunResult& r) { return r.task; });
+  const auto methods = distinct(runs, [](const RunResult& r) { return r.method; });
+  std::string s = "| latco minus |";
+  for (const auto& t : tasks) s += " " + t + " |";
+  s += "\n|---|";
+  for (size_t i = 0; i < tasks.size(); ++i) s += "---|";
+  s += "\n";
+  for (const auto& m : methods) {
+    if (m == "latco") continue;
+    s += "| " + m + " |";
+    for (const auto& t : tasks) {
+      const MeanCI c = paired_difference(runs, t, "latco", m, metric);
+      char buf[96];
+      const int digits = metric == "return" ? 1 : 2;
+      if (c.n == 0) std::snprintf(buf, sizeof buf, "–");
+      else if (c.n == 1) std::snprintf(buf, sizeof buf, "%+.*f (n=1)", digits, c.mean);
+      else std::snprintf(buf, sizeof buf, "%+.*f ± %.*f (n=%d)", digits, c.mean, digits, c.half, c.n);
+      s += " " + std::string(buf) + " |";
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+// The lottery (released payoffs, paid once): return +1 is the safe goal, +2 or -10 the lottery goal,
+// 0 neither; anything else (both goals) is counted apart.
+std::string lottery_table(const std::vector<RunResult>& runs) {
+  std::string s = "| method | safe goal | lottery goal | neither | other | return |\n|---|---|---|---|---|---|\n";
+  for (const auto& m : distinct(runs, label)) {
+    std::vector<double> safe, lottery, none, other, ret;
+    for (const auto& r : runs) {
+      if (r.task != "lottery" || label(r) != m || r.episode_returns.empty()) continue;
+      double c[4] = {0, 0, 0, 0};
+      for (double x : r.episode_returns) c[x == 1 ? 0 : (x == 2 || x == -10) ? 1 : x == 0 ? 2 : 3] += 1;
+      const double n = double(r.episode_returns.size());
+      safe.push_back(c[0] / n), lottery.push_back(c[1] / n), none.push_back(c[2] / n), other.push_back(c[3] / n);
+      ret.push_back(r.final_return);
+    }
+    if (ret.empty()) continue;
+    s += "| " + m + " | " + cell(mean_ci95(safe), 2) + " | " + cell(mean_ci95(lottery), 2) + " | " +
+         cell(mean_ci95(none), 2) + " | " + cell(mean_ci95(other), 2) + " | " + cell(mean_ci95(ret), 2) + " |\n";
+  }
+  return s;
+}
+
+// Figure 6 across seeds: each demo run's optimization.csv (one LatCo and one shooting GD plan on its
+// model), one row per task: planned reward (both planners), LatCo's dynamics violation and mean
+// multiplier, one line per seed. An empty image when no run has the file.
+Image optimization_figure(const std::string& dir, const std::vector<RunResult>& runs) {
+  std::vector<Image> rows;
+  for (const auto& task : distinct(runs, [](const RunResult& r) { return r.task; })) {
+    std::vector<Series> reward, dyn, lam;
+    std::set<std::string> seen;
+    for (const auto& r : runs) {
+      if (r.task != task || !seen.insert(r.folder).second) continue;
+      std::ifstream f(dir + "/" + r.folder + "/optimization.csv");
+      if (!f) continue;
+      std::map<std::string, Series> by;  // planner -> reward; latco's violation and multiplier
+      Series d{"", {}, {}}, l{"", {}, {}};
+      std::string line;
+      std::getline(f, line);
+      for (int n = 2; std::getline(f, line); ++n) {
+        std::stringstream ls(line);
+        std::vector<std::string> c;
+        for (std::string x; std::getline(ls, x, ',');) c.push_back(x);
+        if (c.size() < 6) LATCO_FAIL(dir << "/" << r.folder << "/optimization.csv line " << n << ": expected 6 columns");
+        const double it = std::strtod(c[1].c_str(), nullptr);
+        by[c[0]].x.push_back(it), by[c[0]].y.push_back(std::strtod(c[2].c_str(), nullptr));
+        if (c[0] == "latco") {
+          d.x.push_back(it), d.y.push_back(std::strtod(c[3].c_str(), nullptr));
+          l.x.push_back(it), l.y.push_back(std::strtod(c[5].c_str(), nullptr));
+        }
+      }
+      int k = 0;
+      for (auto& [planner, ser] : by) {
+        ser.color = planner == "latco" ? 0 : 1 + k++;
+        const bool first = std::none_of(reward.begin(), reward.end(), [&](const Series& x) { return x.color == ser.color; });
+        ser.label = first ? planner : "";
+        ser.marker = 0;
+        reward.push_back(ser);
+      }
+      d.label = l.label = "s" + r.seed;
+      d.color = l.color = int(dyn.size());
+      d.marker = l.marker = 0;
+      dyn.push_back(d), lam.push_back(l);
+    }
+    if (reward.empty()) continue;
+    rows.push_back(plot_row({plot_lines(reward, PlotStyle{task + ": planned reward", "iteration", "sum r(z_t)", false, 420, 300}),
+                             plot_lines(dyn, PlotStyle{task + ": latco dynamics violation", "iteration", "sum sq.", true, 420, 300}),
+                             plot_lines(lam, PlotStyle{task + ": latco multiplier", "iteration", "mean lambda", true, 420, 300})}));
+  }
+  return rows.empty() ? Image() : image_grid(rows, 1, 4);
+}
+
 }  // namespace
+
+MeanCI paired_difference(const std::vector<RunResult>& runs, const std::string& task, const std::string& reference,
+                         const std::string& other, const std::string& metric) {
+  std::vector<double> d;
+  for (const auto& a : runs) {
+    if (a.task != task || a.method != reference || std::isnan(metric_of(a, metric))) continue;
+    for (const auto& b : runs)
+      if (b.task == task && b.method == other && b.seed == a.seed && b.axes == a.axes &&
+          !std::isnan(metric_of(b, metric)))
+        d.push_back(metric_of(a, metric) - metric_of(b, metric));
+  }
+  return mean_ci95(d);
+}
 
 double t_critical_95(int df) {
   LATCO_CHECK(df >= 1) << "t_critical_95: df must be at least 1, got " << df;
@@ -199,7 +323,7 @@ std::vector<RunResult> collect_results(const std::string& dir, int last_k, std::
   std::set<std::string> other;
   std::stringstream axes(settings.get_string("axes", ""));
   for (std::string a; std::getline(axes, a, ',');)
-    if (a != "task" && a != "planner" && a != "seed" && !a.empty()) other.insert(a);
+    if (a != "task" && a != "planner" && a != "seed" && a != "include" && !a.empty()) other.insert(a);
   const bool demo = settings.get_string("command", "train") == "demo";
   std::vector<RunResult> out;
   for (const auto& p : read_sweep_tsv(dir)) {
@@ -219,7 +343,35 @@ std::vector<RunResult> collect_results(const std::string& dir, int last_k, std::
     r.method = value("planner", demo ? "demo" : "latco");
     r.seed = value("seed", "0");
     for (const auto& k : other) r.axes[k] = value(k, "");
-    if (demo) {  // results.md: one row per planner, each evaluated on the same model
+    if (demo && fs::exists(run + "/eval.csv")) {  // one row per evaluation episode, planners in order
+      std::ifstream f(run + "/eval.csv");
+      std::string line;
+      std::getline(f, line);
+      if (line.rfind("planner,episode,return,success_any,success_end", 0) != 0)
+        LATCO_FAIL(run << "/eval.csv: unexpected header '" << line << "'");
+      std::vector<std::string> order;
+      std::map<std::string, std::vector<std::array<double, 3>>> rows;  // planner -> (return, any, end)
+      for (int n = 2; std::getline(f, line); ++n) {
+        std::stringstream ls(line);
+        std::vector<std::string> c;
+        for (std::string x; std::getline(ls, x, ',');) c.push_back(x);
+        if (c.size() < 5) LATCO_FAIL(run << "/eval.csv line " << n << ": expected 6 columns, got '" << line << "'");
+        if (!rows.count(c[0])) order.push_back(c[0]);
+        rows[c[0]].push_back({std::strtod(c[2].c_str(), nullptr), std::strtod(c[3].c_str(), nullptr),
+                              std::strtod(c[4].c_str(), nullptr)});
+      }
+      for (const auto& p : order) {
+        RunResult d = r;
+        d.method = p;
+        double ret = 0, any = 0, end = 0;
+        for (const auto& e : rows[p]) ret += e[0], any += e[1], end += e[2], d.episode_returns.push_back(e[0]);
+        const double n = double(rows[p].size());
+        d.final_return = ret / n, d.final_success = any / n, d.final_success_end = end / n;
+        out.push_back(d);
+      }
+      continue;
+    }
+    if (demo) {  // results.md (a demo without eval.csv): one row per planner, each evaluated on the same model
       std::ifstream md(run + "/results.md");
       if (!md) LATCO_FAIL(run << "/results.md: missing from a finished demo run");
       for (std::string line; std::getline(md, line);) {
@@ -285,14 +437,28 @@ std::string report_markdown(const std::vector<RunResult>& runs, const std::vecto
                 runs.size(), last_k, last_k == 1 ? "" : "s");
   s += buf;
   const auto methods = distinct(runs, label);
-  for (bool success : {true, false}) {
-    s += success ? "## Final success rate\n\n" : "## Final return\n\n";
-    s += table(runs, "method", methods, label, success) + "\n";
+  const bool with_end = std::any_of(runs.begin(), runs.end(), [](const RunResult& r) { return !std::isnan(r.final_success_end); });
+  const bool paired = std::count_if(runs.begin(), runs.end(), [](const RunResult& r) { return r.method == "latco"; }) > 0 &&
+                      distinct(runs, [](const RunResult& r) { return r.method; }).size() > 1;
+  std::vector<std::pair<std::string, std::string>> metrics = {{"success", "Final success rate (success at any step)"}};
+  if (with_end) metrics.push_back({"success_end", "Final success rate at the last step"});
+  metrics.push_back({"return", "Final return"});
+  for (const auto& [metric, title] : metrics) s += "## " + title + "\n\n" + table(runs, "method", methods, label, metric) + "\n";
+  if (paired) {
+    s += "## Paired differences, latco minus each method\n\nPer task, the difference of each seed's scores (the "
+         "runs of one task, seed and other axes; in a demo sweep they share a model and episode seeds), mean ± the "
+         "half-width of its Student's t 95% interval, n the number of pairs. An interval that excludes 0 is a "
+         "difference at the 5% level.\n\n";
+    for (const auto& [metric, title] : metrics) s += "### " + title + "\n\n" + paired_table(runs, metric) + "\n";
   }
+  if (std::any_of(runs.begin(), runs.end(), [](const RunResult& r) { return r.task == "lottery" && !r.episode_returns.empty(); }))
+    s += "## Lottery: the goal reached\n\nThe share of evaluation episodes that reached the safe goal (return +1), "
+         "the lottery goal (+2 or -10) or neither (0), mean over seeds ± 95% interval; the return is the mean "
+         "(its expectation: safe +1, lottery -0.4).\n\n" + lottery_table(runs) + "\n";
   for (const auto& a : other_axes) {
     const auto values = distinct(runs, [&](const RunResult& r) { return r.axes.count(a) ? r.axes.at(a) : ""; });
     auto row = [&](const RunResult& r) { return r.axes.count(a) ? r.axes.at(a) : ""; };
-    s += "## Final success rate by " + a + " (pooled over the other axes)\n\n" + table(runs, a, values, row, true) + "\n";
+    s += "## Final success rate by " + a + " (pooled over the other axes)\n\n" + table(runs, a, values, row, "success") + "\n";
   }
   s += "## Runs\n\n| run | task | method | seed | evaluations | final success | final return |\n|---|---|---|---|---|---|---|\n";
   for (const auto& r : runs) {
@@ -310,7 +476,7 @@ void write_report(const std::string& dir, const std::string& out, int last_k) {
   std::vector<std::string> other;
   std::stringstream axes(read_sweep_settings(dir).get_string("axes", ""));
   for (std::string a; std::getline(axes, a, ',');)
-    if (a != "task" && a != "planner" && a != "seed" && !a.empty()) other.push_back(a);
+    if (a != "task" && a != "planner" && a != "seed" && a != "include" && !a.empty()) other.push_back(a);
   fs::create_directories(out);
   std::string md = report_markdown(runs, other, last_k, "Report of " + fs::path(dir).lexically_normal().filename().string());
   if (!unfinished.empty()) {
@@ -318,9 +484,15 @@ void write_report(const std::string& dir, const std::string& out, int last_k) {
     for (const auto& u : unfinished) md += " " + u;
     md += "\n";
   }
+  const Image opt = optimization_figure(dir, runs);
+  if (opt.width > 0)
+    md += "\n`optimization.png`: Figure 6 across seeds, from each run's `optimization.csv` (one LatCo and one "
+          "shooting GD plan of the first evaluation episode's first observation on that run's model): the planned "
+          "reward per iteration, LatCo's dynamics violation and mean multiplier; one line per seed, one row per task.\n";
   std::ofstream(out + "/report.md") << md;
   write_png(out + "/curves.png", curves(runs, true));
   write_png(out + "/curves_return.png", curves(runs, false));
+  if (opt.width > 0) write_png(out + "/optimization.png", opt);
   std::ofstream js(out + "/scores.json");
   js << "[\n";
   bool first = true;
@@ -333,8 +505,8 @@ void write_report(const std::string& dir, const std::string& out, int last_k) {
   }
   js << "\n]\n";
   std::printf("report: %zu results from %s (%zu runs not finished) -> %s/report.md curves.png curves_return.png "
-              "scores.json\n",
-              runs.size(), dir.c_str(), unfinished.size(), out.c_str());
+              "scores.json%s\n",
+              runs.size(), dir.c_str(), unfinished.size(), out.c_str(), opt.width > 0 ? " optimization.png" : "");
 }
 
 int cmd_report(const Args& args) {

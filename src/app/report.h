@@ -3,6 +3,7 @@
 // column in bold) and learning curves (Figures 8 and 9), plus scores.json in the record format
 // Dreamer and DreamerV3 publish their scores in ({task, method, seed, xs, ys}).
 #pragma once
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,15 +27,23 @@ struct RunResult {
   std::map<std::string, std::string> axes;  // the sweep's other axes (not task, planner, seed)
   std::vector<double> xs;                   // environment steps at each evaluation
   std::vector<double> success, returns;     // per evaluation (mean over its episodes)
-  double final_success = 0, final_return = 0;  // mean of the last k evaluations
+  double final_success = 0, final_return = 0;  // mean of the last k evaluations (success: at any step)
+  double final_success_end = NAN;             // success at an episode's last step (demo runs with eval.csv)
+  std::vector<double> episode_returns;        // demo runs with eval.csv: every evaluation episode's return
 };
+
+// Paired differences reference minus other, over the (task, seed, other axes) both ran: the planners
+// of a demo entry share its model and episode seeds. metric: "success", "success_end" or "return".
+MeanCI paired_difference(const std::vector<RunResult>& runs, const std::string& task, const std::string& reference,
+                         const std::string& other, const std::string& metric);
 
 // The finished runs of a planned sweep folder; last_k >= 1. `unfinished` (optional) gets the others.
 std::vector<RunResult> collect_results(const std::string& sweep_dir, int last_k,
                                        std::vector<std::string>* unfinished = nullptr);
 
-// report.md's text: a table per metric (final success, final return) with methods as rows and tasks
-// as columns, then the same per other axis, then every run.
+// report.md's text: a table per metric (final success at any step, at the last step where recorded,
+// final return) with methods as rows and tasks as columns; latco minus each other method paired by
+// task and seed; the lottery's goals; the same per other axis; then every run.
 std::string report_markdown(const std::vector<RunResult>& runs, const std::vector<std::string>& other_axes, int last_k,
                             const std::string& title);
 

@@ -2,8 +2,12 @@
 // config.sweep.yaml per run) and the skip / resume / start decision of one run folder.
 #include "app/sweep.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +17,7 @@
 
 #include "agent/agent.h"
 #include "app/manifest.h"
+#include "core/command.h"
 #include "io/checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -98,8 +103,22 @@ SweepFile parse_sweep_file(const std::string& text, const std::string& source) {
       }
       return;
     }
-    if (list) {
-      if (k == "include" || k == "command" || is_setting(k)) LATCO_FAIL(where(n, k) << ": cannot be an axis (a list)");
+    auto resolve = [&](const std::string& v) {
+      return v.empty() || v[0] == '/' || fs::path(source).parent_path().string().empty()
+                 ? v
+                 : (fs::path(source).parent_path() / v).string();
+    };
+    if (list && k == "include") {  // one base config per value: an axis that names no folder
+      std::vector<std::string> paths;
+      for (const auto& v : *list) paths.push_back(resolve(v));
+      std::vector<std::string> check = paths;
+      std::sort(check.begin(), check.end());
+      if (paths.empty() || std::adjacent_find(check.begin(), check.end()) != check.end() ||
+          std::count(check.begin(), check.end(), std::string()))
+        LATCO_FAIL(where(n, k) << ": a list of include files needs distinct, non-empty paths");
+      s.axes.push_back({k, paths});
+    } else if (list) {
+      if (k == "command" || is_setting(k)) LATCO_FAIL(where(n, k) << ": cannot be an axis (a list)");
       if (list->empty()) LATCO_FAIL(where(n, k) << ": an axis needs at least one value");
       std::set<std::string> values;
       for (const auto& v : *list) {
@@ -109,9 +128,7 @@ SweepFile parse_sweep_file(const std::string& text, const std::string& source) {
       }
       s.axes.push_back({k, *list});
     } else if (k == "include") {
-      s.include = value.empty() || value[0] == '/' ? value : fs::path(source).parent_path().string().empty()
-                                                                 ? value
-                                                                 : (fs::path(source).parent_path() / value).string();
+      s.include = resolve(value);
     } else if (k == "command") {
       if (value != "train" && value != "demo") LATCO_FAIL(where(n, k) << ": expected train or demo, got '" << value << "'");
       s.command = value;
@@ -174,13 +191,17 @@ std::string entry_name(const Config& c, const std::map<std::string, std::string>
   };
   std::string name = name_part(value("task", d.task)) + "-" + name_part(value("planner", d.planner)) + "-s" +
                      name_part(value("seed", std::to_string(d.seed)));
-  for (const auto& [k, v] : axes)  // std::map: key order
-    if (k != "task" && k != "planner" && k != "seed") name += "-" + name_part(k) + "=" + name_part(v);
+  for (const auto& [k, v] : axes)  // std::map: key order; an include axis is named by its task and planner
+    if (k != "task" && k != "planner" && k != "seed" && k != "include") name += "-" + name_part(k) + "=" + name_part(v);
   return name;
 }
 
 std::vector<SweepEntry> expand_sweep(const SweepFile& sweep) {
   const Config base = sweep.include.empty() ? Config() : Config::load(sweep.include);
+  std::map<std::string, Config> bases;  // an include axis: its files, loaded once each
+  for (const auto& a : sweep.axes)
+    if (a.key == "include")
+      for (const auto& f : a.values) bases[f] = Config::load(f);
   std::vector<SweepEntry> out;
   std::set<std::string> names;
   std::map<std::string, std::string> pick;
@@ -200,13 +221,14 @@ std::vector<SweepEntry> expand_sweep(const SweepFile& sweep) {
     SweepEntry e;
     e.axes = pick;
     for (const auto& kv : sweep.fixed) e.overrides.push_back(kv);
-    for (const auto& ax : sweep.axes) e.overrides.emplace_back(ax.key, pick.at(ax.key));
-    e.config = base;
+    for (const auto& ax : sweep.axes)
+      if (ax.key != "include") e.overrides.emplace_back(ax.key, pick.at(ax.key));
+    e.config = pick.count("include") ? bases.at(pick.at("include")) : base;
     for (const auto& [k, v] : e.overrides) e.config.set(k, v);
     e.name = entry_name(e.config, e.axes, sweep.command);
     if (!names.insert(e.name).second)
       LATCO_FAIL(sweep.path << ": two entries are both named '" << e.name << "' (axis values that differ only in "
-                            << "characters a folder name cannot hold?)");
+                            << "characters a folder name cannot hold, or included files with the same task and planner?)");
     out.push_back(std::move(e));
   };
   rec(0);
@@ -297,7 +319,10 @@ int64_t estimate_run_bytes(const Config& cfg, const std::string& command) {
     return int64_t(s.prefill_episodes + s.episodes) * (probe.env().time_limit() + 1) * step +
            int64_t(s.keep_checkpoints + 1) * 3 * 4 * probe.model().num_parameters();
   }
-  // The demo: its dataset's episodes and one checkpoint (its keys are checked when it runs).
+  // The demo: its dataset's episodes and one checkpoint. A dry run resolves every key.
+  std::vector<std::string> keys = {"--dry-run"};
+  for (const auto& [k, e] : cfg.entries()) keys.push_back(k + "=" + e.value);
+  run_command("demo", keys);
   Config c = cfg;
   AgentSettings s;
   RssmSettings ms;
@@ -337,10 +362,19 @@ RunStatus run_status(const std::string& dir) {
       st.state = RunState::Finished;
     }
   } else {
-    // Started and not ended: running, unless it ran here and its process is gone (killed).
-    const std::string pid = field("pid");
-    const bool here = field("host") == host_name() && !pid.empty();
-    const bool dead = here && ::kill(static_cast<pid_t>(std::atol(pid.c_str())), 0) != 0 && errno == ESRCH;
+    // Started and not ended: running, unless its process is gone (killed). The run folder's lock
+    // (io/run_lock.h) tells, on any host: the kernel releases it however the process ends. Without
+    // one (killed before taking it), the pid tells when the manifest names this host.
+    bool dead = false;
+    const int fd = ::open((dir + "/.lock").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      dead = ::flock(fd, LOCK_SH | LOCK_NB) == 0;  // a free lock: nobody writes this run
+      ::close(fd);                                  // (closing releases the probe)
+    } else {
+      const std::string pid = field("pid");
+      const bool here = field("host") == host_name() && !pid.empty();
+      dead = here && ::kill(static_cast<pid_t>(std::atol(pid.c_str())), 0) != 0 && errno == ESRCH;
+    }
     st.state = dead ? RunState::Interrupted : RunState::Running;
   }
   if (st.state == RunState::Running || st.state == RunState::Interrupted) st.detail = last_episode();

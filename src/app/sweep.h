@@ -20,7 +20,8 @@ struct SweepAxis {
 
 struct SweepFile {
   std::string path;           // the sweep file itself
-  std::string include;        // base config (relative paths resolved against the sweep file); "" = defaults
+  std::string include;        // base config (relative paths resolved against the sweep file); "" = defaults.
+                              // A list of files is an axis `include` (one base per value) named by task and planner
   std::string command = "train";  // train | demo
   std::vector<SweepAxis> axes;    // in file order
   std::vector<std::pair<std::string, std::string>> fixed;    // plain `key: value` overrides

@@ -13,6 +13,7 @@
 #include "app/command.h"
 #include "app/manifest.h"
 #include "app/sweep.h"
+#include "core/error.h"
 #include "core/timer.h"
 #include "io/progress.h"
 
@@ -44,9 +45,21 @@ int sweep_plan(const Args& args) {
   const SweepFile sweep = read_sweep_file(args.positional[1]);
   const auto entries = expand_sweep(sweep);
   // Every entry's config is checked (and its disk use estimated) before anything is written.
+  // Entries that differ only in their seed are checked once (the estimate does not depend on it).
   int64_t total = 0, largest = 0;
+  std::map<std::string, int64_t> checked;
   for (const auto& e : entries) {
-    const int64_t b = estimate_run_bytes(e.config, sweep.command);
+    std::string key;
+    for (const auto& [k, en] : e.config.entries())
+      if (k != "seed") key += k + "=" + en.value + "\n";
+    if (!checked.count(key)) {
+      try {
+        checked[key] = estimate_run_bytes(e.config, sweep.command);
+      } catch (const Error& err) {
+        LATCO_FAIL(sweep.path << ", entry " << e.name << ": " << err.what());
+      }
+    }
+    const int64_t b = checked.at(key);
     total += b;
     largest = std::max(largest, b);
   }

@@ -10,6 +10,7 @@ P new_latco(const LatentModel&, int, const Config&), new_latco_no_relax(const La
     new_latco_no_constrained(const LatentModel&, int, const Config&),
     new_latco_const_damping(const LatentModel&, int, const Config&),
     new_latco_no_second_order(const LatentModel&, int, const Config&),
+    new_latco_released(const LatentModel&, int, const Config&),
     new_latco_gaussian(const LatentModel&, int, const Config&), new_shooting_gd(const LatentModel&, int, const Config&),
     new_shooting_gn(const LatentModel&, int, const Config&), new_ilqr(const LatentModel&, int, const Config&),
     new_cem(const LatentModel&, int, const Config&), new_mppi(const LatentModel&, int, const Config&);
@@ -32,6 +33,7 @@ const std::vector<PlannerEntry>& planner_table() {
       {"latco_no_second_order",
        "Table 3 ablation: Adam on the LatCo Lagrangian (-r, dynamics scale 1e4), plain dual rule; keys fo_*",
        new_latco_no_second_order},
+      {"latco_released", "deterministic LatCo with the released code's solver and dual rule", new_latco_released},
       {"latco_gaussian",
        "Gaussian LatCo: moment matching with 50 samples (Section 3.4), released defaults; keys latco_*, "
        "latco_gaussian_*",

@@ -450,6 +450,15 @@ std::unique_ptr<Planner> make_latco(const LatentModel& m, int H, const Config& c
 std::unique_ptr<Planner> new_latco(const LatentModel& m, int H, const Config& cfg) {
   return make_latco(m, H, cfg, LatcoSettings{}, "latco");
 }
+// The released code's optimiser (configs/paper/README.md rows L1-L3): its Gauss-Newton step and dual
+// rule, no multiplier floor or clamp (auto = off under this solver). The paper configs select it by
+// keys; this name lets one run evaluate it beside the adaptive solver on the same model.
+std::unique_ptr<Planner> new_latco_released(const LatentModel& m, int H, const Config& cfg) {
+  LatcoSettings s;
+  s.solver = "released";
+  s.dual_rule = "released";
+  return make_latco(m, H, cfg, s, "latco_released");
+}
 // Table 3 rows, from the released config.yaml (planners: latco_no_relax, latco_no_constraint).
 std::unique_ptr<Planner> new_latco_no_relax(const LatentModel& m, int H, const Config& cfg) {
   LatcoSettings s;
