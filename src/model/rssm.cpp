@@ -125,11 +125,10 @@ void Rssm::prior_step(const Var& s, const Var& h, const Var& a, Var& h_next, Var
     u = h_next;
   } else {
     y = ad::sigmoid(prior_hid_(x));  // the released SSM's second layer is a sigmoid
-    u = Var();                        // set below, from the prior mean
   }
   m = prior_m_(y);
   sd = ad::softplus(prior_s_(y)) + s_.min_std;
-  if (D_ == 0) u = ad::concat({m, a}, 1);  // [s~, a] with the prior mean as s~ (observe puts a sample there)
+  if (D_ == 0) u = ad::concat({m, a}, 1);  // the SSM posterior's [s~, a], s~ the prior mean (observe: a sample)
 }
 
 Var Rssm::project_embedding(const Var& e) const { return post_e_(e); }
