@@ -2,7 +2,7 @@
 // prior [s, a] -> Hd ELU -> Hd sigmoid -> (m, softplus + min_std); posterior [s~, e, a] -> Hd ELU ->
 // Hd sigmoid -> (m, sd) with s~ a prior sample in training. Checked against plain loops here; its
 // ELBO gradient in test_rssm.cpp, the planner's Jacobians in test_rssm_latent_model.cpp and
-// test_rssm_jacobians_ref.cpp.
+// test_rssm_jacobians_ref.cpp; image collocation on it here.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +12,9 @@
 #include "core/error.h"
 #include "model/elbo.h"
 #include "model/rssm.h"
+#include "model/rssm_latent_model.h"
+#include "plan/image_collocation.h"
+#include "plan/planner.h"
 
 using namespace latco;
 
@@ -188,4 +191,22 @@ TEST(Ssm, TrainerStepsAreReproducibleAndLowerTheLoss) {
   const std::vector<double> a = run(12), again = run(12);
   EXPECT_EQ(a, again);
   EXPECT_LT(a.back(), a.front());
+}
+
+// Image collocation filters its planned images through the SSM's prior and posterior (the
+// posterior on the prior mean) and reports the rollout of its actions through the planner's view.
+TEST(Ssm, ImageCollocationPlansOnTheSsm) {
+  Rssm model(ssm_settings(), A, 13);
+  const int H = 3;
+  ImageCollocationSettings s;
+  s.iterations = 30;
+  s.dual_lr = 0;
+  s.lambda_init = 1000.0;  // the image-dynamics term dominates and must fall
+  ImageCollocation ic(model, H, s);
+  std::vector<float> z0(S, 0.3f);
+  const PlanResult& res = ic.plan(z0.data(), 4);
+  EXPECT_LT(res.iters.back().dyn_violation, res.iters.front().dyn_violation);
+  RssmLatentModel view(model.transition());
+  std::vector<float> lat((H + 1) * S);
+  EXPECT_NEAR(res.predicted_return, rollout_return(view, z0.data(), res.actions.data(), H, lat.data()), 1e-5);
 }
