@@ -133,6 +133,26 @@ TEST(CudaTraining, ElboStepLossAndEveryGradientMatchTheCpu) {
     EXPECT_EQ(v.value().to_vector(), gpu.trained_model().parameter(name).value().to_vector()) << name;
 }
 
+// The no-deterministic-latent model (the released SSM: two noise draws per step) with the free
+// nats on the batch mean: the device step uploads both draws and keeps the free-nats mode.
+TEST(CudaTraining, SsmElboStepWithBatchMeanFreeNatsMatchesTheCpu) {
+  REQUIRE_GPU();
+  RssmSettings ms = small_settings();
+  ms.deterministic_path = false;
+  ms.free_nats_mode = "batch_mean";
+  ms.free_nats = 5.0f;  // above the batch's mean KL (4.46), below some rows': per_step would give the KL a gradient
+  Rssm cpu_model(ms, kA, 8), gpu_model(ms, kA, 8);
+  ModelTrainer cpu(cpu_model, 12), gpu(gpu_model, 12, Device::CUDA);
+  const SequenceBatch batch = random_batch(3, 4, 22);
+  const TrainMetrics c = cpu.step(batch), g = gpu.step(batch);
+  expect_near_rel(g.loss, c.loss, 1e-4, "loss");
+  expect_near_rel(g.kl, c.kl, 1e-4, "kl");
+  expect_near_rel(g.grad_norm, c.grad_norm, 1e-4, "grad_norm");
+  for (const auto& [name, vc] : cpu_model.parameters())
+    expect_close(grad_of(gpu.trained_model().parameter(name)), grad_of(vc), 1e-4 * max_abs(grad_of(vc)), 1e-4,
+                 "gradient of " + name);
+}
+
 // ----- one Adam step from the same gradients -----
 TEST(CudaTraining, AdamStepMatchesTheCpu) {
   REQUIRE_GPU();

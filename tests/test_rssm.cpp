@@ -171,7 +171,7 @@ TEST(Rssm, ElboGradientMatchesFiniteDifferences) {
     SequenceBatch b = toy_batch(2, 3, 16, 2, 9);
     Tensor images, actions, rewards;
     model.batch_tensors(b, images, actions, rewards);
-    Tensor eps = test::random_tensor({3, 2, 4}, 10);
+    Tensor eps = test::random_tensor(model.noise_shape(3, 2), 10);  // without D: also the prior samples'
     // free_nats 0 keeps the loss smooth; the KL floor is checked by the overfit test's numbers.
     auto loss = [&]() { return elbo_loss(model, images, actions, rewards, eps, 0.0f).loss; };
     model.zero_grad();

@@ -124,9 +124,12 @@ TEST(RssmJacobiansRef, FastJacobiansEqualTheReference) {
 }
 
 TEST(RssmJacobiansRef, FastJacobiansEqualTheReferenceAtPaperSize) {
-  const TransitionSizes sz = sizes(30, 200, 200, 4, 400);
-  const TransitionWeights w = random_weights(sz, 5);
-  std::vector<double> z, a;
-  inputs(sz, 9, &z, &a);
-  check_fast_path(w, z, a);
+  // The RSSM (S 30, D 200, Hd 200) and the ablation's SSM (S 30, no D, 2 x 400 units).
+  for (const TransitionSizes& sz : {sizes(30, 200, 200, 4, 400), sizes(30, 0, 400, 4, 400)}) {
+    SCOPED_TRACE("deter " + std::to_string(sz.deter));
+    const TransitionWeights w = random_weights(sz, 5);
+    std::vector<double> z, a;
+    inputs(sz, 9, &z, &a);
+    check_fast_path(w, z, a);
+  }
 }

@@ -57,7 +57,9 @@ void ref_step(const TransitionWeights& w, const std::vector<double>& z, const st
       hn[d] = (1 - u) * n + u * h[d];
     }
   }
-  std::vector<double> y = layer(D > 0 ? hn : x, w.W_p, w.b_p, Hd, true);
+  std::vector<double> y = layer(D > 0 ? hn : x, w.W_p, w.b_p, Hd, D > 0);
+  if (D == 0)  // the SSM: the second layer is a sigmoid
+    for (double& v : y) v = sigmoid_d(v);
   std::vector<double> m = layer(y, w.W_m, w.b_m, S, false);
   std::vector<double> ps = layer(y, w.W_s, w.b_s, S, false);
   mu->assign(Z, 0.0);

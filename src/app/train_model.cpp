@@ -105,8 +105,7 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
   SequenceBatch b = head(full, n);
   Tensor images, actions, rewards;
   model.batch_tensors(b, images, actions, rewards);  // (L0*n, 3, H, W), (L0, n, A)
-  Tensor eps = Tensor::zeros({b.L, n, model.stoch()});
-  RssmSequence seq = model.observe(images, actions, eps);
+  RssmSequence seq = model.observe(images, actions, Tensor::zeros(model.noise_shape(b.L, n)));
   Tensor recon = model.decode(seq.features()).value();  // (L0*n, 3, H, W)
 
   std::vector<Image> tiles;
@@ -121,7 +120,7 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
 
   // Open loop: posterior on steps [0, C), prior from there on the true actions [C, L).
   Tensor ctx_img = images.slice0(0, int64_t(C) * n), ctx_act = actions.slice0(0, C);
-  RssmSequence ctx = model.observe(ctx_img, ctx_act, eps.slice0(0, C));
+  RssmSequence ctx = model.observe(ctx_img, ctx_act, Tensor::zeros(model.noise_shape(C, n)));
   ad::Var s0 = ad::slice(ctx.s, 0, int64_t(C - 1) * n, int64_t(C) * n);
   ad::Var h0 = ctx.h.defined() ? ad::slice(ctx.h, 0, int64_t(C - 1) * n, int64_t(C) * n) : ad::Var();
   Tensor open = model.decode(model.imagine(s0, h0, actions.slice0(C, L).clone())).value();  // ((L-C)*n, ...)

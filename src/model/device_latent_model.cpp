@@ -94,7 +94,8 @@ void DeviceRssmLatentModel::forward(int N, const float* z, const float* a, Acts&
   } else {
     affine(N, Hd, Hd, t.x.data(), Hd, dev_.W_p, dev_.b_p, t.pre_y.data());
   }
-  cuda::unary_forward(cuda::Unary::Elu, int64_t(N) * Hd, t.pre_y.data(), t.y.data());
+  // y = ELU(.); without D, the SSM's sigmoid layer
+  cuda::unary_forward(D > 0 ? cuda::Unary::Elu : cuda::Unary::Sigmoid, int64_t(N) * Hd, t.pre_y.data(), t.y.data());
   // ----- m = y W_m + b_m; mu = [m, h'] -----
   Tensor m = dev({N, S});
   affine(N, Hd, S, t.y.data(), Hd, dev_.W_m, dev_.b_m, m.data());

@@ -146,7 +146,7 @@ TrainMetrics ModelTrainer::step(const SequenceBatch& batch) {
   const int64_t k = adam_.step_count();
   Tensor images, actions, rewards;
   model_.batch_tensors(batch, images, actions, rewards);
-  Tensor eps({batch.L, batch.B, model_.stoch()});
+  Tensor eps(model_.noise_shape(batch.L, batch.B));
   Rng noise = Rng(seed_).derive(uint64_t(k));
   for (int64_t i = 0; i < eps.numel(); ++i) eps[i] = noise.normal();
 
@@ -187,8 +187,9 @@ TrainMetrics ModelTrainer::step_device(const SequenceBatch& b) {
                                          << "x" << size);
   LATCO_CHECK(b.A == A) << "rssm: batch action size " << b.A << ", model " << A;
   const int64_t LB = int64_t(b.L) * b.B;
-  // ----- the one upload: frames (uint8, padded to whole floats) | actions | rewards | noise eps (L, B, S) -----
-  const int64_t img_floats = (LB * size * size * 3 + 3) / 4, n_act = LB * A, n_eps = LB * S;
+  // ----- the one upload: frames (uint8, padded to whole floats) | actions | rewards | noise eps -----
+  const Shape eps_shape = m.noise_shape(b.L, b.B);  // (L, B, S) or, without D, (L, 2, B, S)
+  const int64_t img_floats = (LB * size * size * 3 + 3) / 4, n_act = LB * A, n_eps = LB * S * m.noise_draws();
   const int64_t total = img_floats + n_act + LB + n_eps;
   staging_.resize(size_t(total));
   float* host = staging_.data();
@@ -204,14 +205,14 @@ TrainMetrics ModelTrainer::step_device(const SequenceBatch& b) {
   // ----- converted on the device to the layout of Rssm::batch_tensors -----
   const float* dev = upload_.data();
   Tensor images({LB, 3, size, size}, Device::CUDA), actions({b.L, b.B, A}, Device::CUDA);
-  Tensor rewards({LB, 1}, Device::CUDA), eps({b.L, b.B, S}, Device::CUDA);
+  Tensor rewards({LB, 1}, Device::CUDA), eps(eps_shape, Device::CUDA);
   cuda::unpack_sequence_batch(b.B, b.L, size, size, A, reinterpret_cast<const uint8_t*>(dev), dev + img_floats,
                               dev + img_floats + n_act, images.data(), actions.data(), rewards.data());
   cuda::copy_d2d(eps.data(), dev + img_floats + n_act + LB, sizeof(float) * n_eps);
 
   // ----- forward and backward on the device (the seed d loss = 1 made there, not uploaded) -----
   adam_.zero_grad();
-  ElboTerms terms = elbo_loss(m, images, actions, rewards, eps, m.settings().free_nats);
+  ElboTerms terms = elbo_loss(m, images, actions, rewards, eps, m.settings().free_nats, free_nats_mode_);
   Tensor one = Tensor::zeros({}, Device::CUDA);
   one.fill(1.0f);
   ad::backward(terms.loss, one.reshape(terms.loss.shape()));

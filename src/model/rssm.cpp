@@ -67,8 +67,9 @@ Rssm::Rssm(const RssmSettings& st, int action_dim, uint64_t seed) : s_(st) {
   }
 
   // ----- posterior: y = ELU(u W_qu + e W_qe + b), m, softplus(.) + min_std -----
+  // Without D (the released SSM): u = [s~, a], y = sigmoid(ELU(u W_qu + e W_qe + b) W_qh + b_qh).
   Rng rq = root.derive(4);
-  const int U = D_ > 0 ? D_ : Hd_;
+  const int U = D_ > 0 ? D_ : S_ + A_;
   {
     // One Glorot fan for the whole [u, e] W_q1 matrix, split into its two row blocks.
     Tensor wu = nn::glorot_uniform({U, Hd_}, U + E_, Hd_, rq);
@@ -76,6 +77,7 @@ Rssm::Rssm(const RssmSettings& st, int action_dim, uint64_t seed) : s_(st) {
     post_u_ = nn::Linear(wu, Tensor::zeros({Hd_}));
     post_e_ = nn::Linear(we, Tensor());
   }
+  if (D_ == 0) post_hid_ = nn::Linear(Hd_, Hd_, rq);
   post_m_ = nn::Linear(Hd_, S_, rq);
   post_s_ = nn::Linear(Hd_, S_, rq);
 
@@ -89,6 +91,7 @@ Rssm::Rssm(const RssmSettings& st, int action_dim, uint64_t seed) : s_(st) {
   register_module("prior.std", prior_s_);
   register_module("posterior.u", post_u_);
   register_module("posterior.e", post_e_);
+  if (D_ == 0) register_module("posterior.hidden", post_hid_);
   register_module("posterior.mean", post_m_);
   register_module("posterior.std", post_s_);
   register_module("reward", reward_);
@@ -121,29 +124,38 @@ void Rssm::prior_step(const Var& s, const Var& h, const Var& a, Var& h_next, Var
     y = ad::elu(prior_hid_(h_next));
     u = h_next;
   } else {
-    y = ad::elu(prior_hid_(x));
-    u = x;
+    y = ad::sigmoid(prior_hid_(x));  // the released SSM's second layer is a sigmoid
   }
   m = prior_m_(y);
   sd = ad::softplus(prior_s_(y)) + s_.min_std;
+  if (D_ == 0) u = ad::concat({m, a}, 1);  // the SSM posterior's [s~, a], s~ the prior mean (observe: a sample)
 }
 
 Var Rssm::project_embedding(const Var& e) const { return post_e_(e); }
 
 void Rssm::posterior(const Var& u, const Var& e_proj, Var& m, Var& sd) const {
   Var y = ad::elu(post_u_(u) + e_proj);
+  if (D_ == 0) y = ad::sigmoid(post_hid_(y));
   m = post_m_(y);
   sd = ad::softplus(post_s_(y)) + s_.min_std;
 }
 
 // ----- sequences -----
 
+Shape Rssm::noise_shape(int L, int B) const {
+  if (noise_draws() == 1) return {L, B, S_};
+  return {L, noise_draws(), B, S_};
+}
+
 RssmSequence Rssm::observe(const Tensor& images, const Tensor& actions, const Tensor& eps) const {
   LATCO_CHECK(actions.dim() == 3 && actions.size(2) == A_) << "observe: actions " << shape_str(actions.shape());
   const int L = int(actions.size(0)), B = int(actions.size(1));
   LATCO_CHECK(images.dim() == 4 && images.size(0) == int64_t(L) * B)
       << "observe: images " << shape_str(images.shape()) << " for " << L << " x " << B << " steps";
-  LATCO_CHECK(eps.numel() == int64_t(L) * B * S_) << "observe: eps " << shape_str(eps.shape());
+  const int J = noise_draws();
+  LATCO_CHECK(eps.numel() == int64_t(L) * J * B * S_)
+      << "observe: eps " << shape_str(eps.shape()) << ", expected " << shape_str(noise_shape(L, B));
+  const Tensor eps_rows = eps.reshape({int64_t(L) * J, B, S_});  // row t J + j: draw j of step t
 
   // The encoder and the embedding's share of the posterior run once over all L*B images.
   Var e_proj = project_embedding(encode(ad::constant(images)));  // (L*B, Hd)
@@ -155,8 +167,12 @@ RssmSequence Rssm::observe(const Tensor& images, const Tensor& actions, const Te
     Var a = ad::constant(actions.slice0(t, t + 1).reshape({B, A_}));
     Var h_next, u;
     prior_step(s, h, a, h_next, pm[t], psd[t], u);
+    if (D_ == 0) {  // the released SSM's posterior reads a prior sample s~ = m + sd eps', not the mean
+      const Tensor e_prior = eps_rows.slice0(int64_t(t) * J + 1, int64_t(t) * J + 2).reshape({B, S_});
+      u = ad::concat({ad::sample_normal(pm[t], psd[t], e_prior), a}, 1);
+    }
     posterior(u, ad::slice(e_proj, 0, int64_t(t) * B, int64_t(t + 1) * B), qm[t], qsd[t]);
-    s = ad::sample_normal(qm[t], qsd[t], eps.reshape({L, B, S_}).slice0(t, t + 1).reshape({B, S_}));
+    s = ad::sample_normal(qm[t], qsd[t], eps_rows.slice0(int64_t(t) * J, int64_t(t) * J + 1).reshape({B, S_}));
     ss[t] = s;
     if (D_ > 0) hs[t] = h = h_next;
   }

@@ -5,7 +5,8 @@
 // Left out: the ELBO and training (model/elbo.*), overshooting, discrete latents.
 //
 // Latent z = [s, h], s stochastic (S), h deterministic GRU state (D; 0 without the
-// deterministic path). Images are (3, H, W) in [-0.5, 0.5], H = W = image_size:
+// deterministic path: the released code's SSM, see model/transition_weights.h; its posterior is
+// [s~, e, a] -> Hd ELU -> Hd sigmoid -> (m, sd), s~ a prior sample). Images are (3, H, W) in [-0.5, 0.5], H = W = image_size:
 //   64: PlaNet's stack. Encoder 4 convs k4 s2 no padding, depths d, 2d, 4d, 8d:
 //       64 -> 31 -> 14 -> 6 -> 2, embedding 8d * 2 * 2 = 32d (1024 at d = 32).
 //       Decoder Dense(32d) -> (32d, 1, 1) -> deconvs 4d k5, 2d k5, d k6, 3 k6, stride 2:
@@ -108,16 +109,21 @@ class Rssm : public nn::Module {
   ad::Var decode(const ad::Var& z) const;       // (N, Z) -> (N, 3, H, W) image means
   ad::Var reward(const ad::Var& z) const;       // (N, Z) -> (N, 1) reward means
   // Prior step: s (N, S), h (N, D) or undefined, a (N, A) -> h' (N, D), prior m, sd (N, S);
-  // also returns the posterior's recurrent input u (h' or, without D, the input layer x).
+  // also returns the posterior's input u: h' (N, D) or, without D, [m, a] (N, S+A) (observe
+  // replaces m by a prior sample, as the released SSM does in training).
   void prior_step(const ad::Var& s, const ad::Var& h, const ad::Var& a, ad::Var& h_next, ad::Var& m,
                   ad::Var& sd, ad::Var& u) const;
-  // Posterior from u (N, D or Hd) and the projected embedding e W_qe (N, Hd) -> m, sd (N, S).
+  // Posterior from u (N, D or S+A) and the projected embedding e W_qe (N, Hd) -> m, sd (N, S).
   void posterior(const ad::Var& u, const ad::Var& e_proj, ad::Var& m, ad::Var& sd) const;
   ad::Var project_embedding(const ad::Var& e) const;  // e W_qe: (N, E) -> (N, Hd)
 
   // ----- sequences -----
   // Filters a batch with the posterior, from a zero state:
-  //   images: (L*B, 3, H, W) time-major,  actions: (L, B, A),  eps: (L, B, S) standard normals.
+  //   images: (L*B, 3, H, W) time-major,  actions: (L, B, A),  eps: noise_shape(L, B) standard normals:
+  //   (L, B, S) for the posterior samples; without D, (L, 2, B, S): the posterior's, then the prior
+  //   sample's that the SSM's posterior reads.
+  int noise_draws() const { return D_ > 0 ? 1 : 2; }
+  Shape noise_shape(int L, int B) const;
   RssmSequence observe(const Tensor& images, const Tensor& actions, const Tensor& eps) const;
   // Rolls the prior forward from (s0, h0) (B rows) on actions (K, B, A) with the prior mean
   // (the planner's mu); returns features z (K*B, Z), time-major.
@@ -143,7 +149,7 @@ class Rssm : public nn::Module {
   std::vector<nn::ConvTranspose2d> dec_;
   nn::Linear prior_in_, prior_hid_, prior_m_, prior_s_;
   nn::GRUCell gru_;
-  nn::Linear post_u_, post_e_, post_m_, post_s_;
+  nn::Linear post_u_, post_e_, post_hid_, post_m_, post_s_;  // post_hid_: only without D
   nn::MLP reward_;
 };
 

@@ -79,14 +79,15 @@ RssmStepJacobians rssm_step_jacobians_ref(const TransitionWeights& w, const std:
     }
   }
 
-  // y = ELU(h' W_p + b_p)   (without the deterministic path: y = ELU(x W_p + b_p))
+  // y = ELU(h' W_p + b_p)   (without the deterministic path, the SSM: y = sigmoid(x W_p + b_p))
   const std::vector<double>& yin = D > 0 ? hn : x;
   const Mat& dyin = D > 0 ? dhn : dx;
   std::vector<double> py = affine(yin, w.W_p, w.b_p, Hd), y(Hd);
   Mat dy = affine_grad(dyin, w.W_p, Hd);
   for (int j = 0; j < Hd; ++j) {
-    y[j] = elu(py[j]);
-    for (double& v : dy[j]) v *= elu_grad(py[j]);
+    y[j] = D > 0 ? elu(py[j]) : sigmoid(py[j]);
+    const double g = D > 0 ? elu_grad(py[j]) : y[j] * (1 - y[j]);
+    for (double& v : dy[j]) v *= g;
   }
 
   // m = y W_m + b_m;  sd = softplus(y W_s + b_s) + min_std, whose derivative is sigmoid(.)

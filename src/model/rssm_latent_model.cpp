@@ -61,11 +61,13 @@ inline float softplus(float p) { return std::max(p, 0.0f) + std::log1p(exp_fast(
 #define LATCO_WIDE_VECTORS __attribute__((noinline))
 #endif
 
-enum class Act { None, Elu };
+enum class Act { None, Elu, Sigmoid };
 
 // y = act(y + b) for one row; b may be null.
 LATCO_WIDE_VECTORS void bias_act(int out, const float* __restrict b, float* __restrict y, Act act) {
-  if (b && act == Act::Elu)
+  if (act == Act::Sigmoid)  // the SSM's second layer (D = 0)
+    for (int j = 0; j < out; ++j) y[j] = sigmoid_fast(y[j] + (b ? b[j] : 0.0f));
+  else if (b && act == Act::Elu)
     for (int j = 0; j < out; ++j) y[j] = elu(y[j] + b[j]);
   else if (b)
     for (int j = 0; j < out; ++j) y[j] += b[j];
@@ -171,7 +173,7 @@ struct TransitionActs {
   float* x;    // (n, Hd)   ELU([s, a] W_in + b_in)
   float* g;    // (n, 3D)   gates [r, u, n~] after their nonlinearities
   float* gh;   // (n, 3D)   h W_h (+ b_h in the n block, which enters d h'/d r)
-  float* y;    // (n, Hd)   ELU(h' W_p + b_p)   (D = 0: ELU(x W_p + b_p))
+  float* y;    // (n, Hd)   ELU(h' W_p + b_p)   (D = 0: sigmoid(x W_p + b_p))
 };
 
 // z: (n,Z), a: (n,A); writes mu = [m, h'] to out: (n,Z).
@@ -194,7 +196,7 @@ void transition_forward(const TransitionWeights& w, int n, const float* z, const
     }
     dense(n, D, Hd, out + S, Z, w.W_p.data(), w.b_p.data(), t.y, Hd, Act::Elu);
   } else {
-    dense(n, Hd, Hd, t.x, Hd, w.W_p.data(), w.b_p.data(), t.y, Hd, Act::Elu);
+    dense(n, Hd, Hd, t.x, Hd, w.W_p.data(), w.b_p.data(), t.y, Hd, Act::Sigmoid);
   }
   dense(n, Hd, S, t.y, Hd, w.W_m.data(), w.b_m.data(), out, Z, Act::None);
 }
@@ -373,7 +375,8 @@ void RssmLatentModel::predict_std(int N, const float* z, const float* a, float* 
 //   d h'/d h    =  diag(c_r) Wh_r^T + diag(c_u) Wh_u^T + diag(c_n r) Wh_n^T + diag(u)              (D, D)
 //   d m/d z     = P d h'/d z,   P = W_m^T diag(ELU'_y) W_p^T                                       (S, D)
 //   d sd/d z    = diag(sigmoid(y W_s + b_s)) W_s^T diag(ELU'_y) W_p^T d h'/d z
-// D = 0:  d m/d[s,a] = W_m^T diag(ELU'_y) W_p^T diag(ELU'_x) W_in^T.
+// D = 0 (the SSM, y = sigmoid(x W_p + b_p)): d m/d[s,a] = W_m^T diag(y (1 - y)) W_p^T diag(ELU'_x) W_in^T,
+//   d sd/d[s,a] = diag(sigmoid(ps)) W_s^T diag(y (1 - y)) W_p^T diag(ELU'_x) W_in^T.
 void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, float* mu, float* dmu_dz,
                                      float* dmu_da, float* sd, float* dsd_dz, float* dsd_da) const {
   const int S = S_, D = D_, Hd = Hd_, A = A_, Z = S + D, SA = S + A;
@@ -487,7 +490,8 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
     });
   }
 
-  // ----- heads: Q = [W_m^T; diag(sigmoid(ps)) W_s^T] diag(ELU'_y), (n, heads S, Hd) -----
+  // ----- heads: Q = [W_m^T; diag(sigmoid(ps)) W_s^T] diag(act'_y), (n, heads S, Hd) -----
+  // act'_y: ELU'(.) from the output; D = 0: the sigmoid's y (1 - y).
   float* Q = p[iQ];
   parallel_for(n, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
@@ -501,7 +505,10 @@ void RssmLatentModel::jacobian_chunk(int n, const float* z, const float* a, floa
           const float scale = which == 0 ? 1.0f : p[ips][i * S + k];
           float* q = Qi + int64_t(head * S + k) * Hd;
           const float* wr = &WT[size_t(k) * Hd];
-          for (int j = 0; j < Hd; ++j) q[j] = scale * wr[j] * elu_grad_from_out(y[j]);
+          if (D > 0)
+            for (int j = 0; j < Hd; ++j) q[j] = scale * wr[j] * elu_grad_from_out(y[j]);
+          else
+            for (int j = 0; j < Hd; ++j) q[j] = scale * wr[j] * (y[j] * (1.0f - y[j]));
         }
         ++head;
       }

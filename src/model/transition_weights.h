@@ -13,8 +13,9 @@
 //   y  = ELU(h' W_p + b_p)                               (Hd)
 //   m  = y W_m + b_m,  sd = softplus(y W_s + b_s) + min_std   (S each)
 //   mu(z, a) = [m, h']      the mean one-step prediction the planner uses
-// Without the deterministic path (ablation "no deterministic latent"), D = 0 and
-// x feeds y directly:  y = ELU(x W_p + b_p) with W_p (Hd, Hd).
+// Without the deterministic path (ablation "no deterministic latent": the released code's SSM,
+// 2 layers of Hd units, the second a sigmoid), D = 0 and x feeds y directly:
+//   y = sigmoid(x W_p + b_p) with W_p (Hd, Hd);  m, sd as above;  mu(z, a) = m.
 // Reward head: r(z) = ELU(ELU(z R1 + c1) R2 + c2) R3 + c3,   R1 (Z,Hr), R2 (Hr,Hr), R3 (Hr,1).
 #pragma once
 #include "core/rng.h"

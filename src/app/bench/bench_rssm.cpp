@@ -114,7 +114,7 @@ void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::
     Timer all;
     Tensor images, actions, rewards;
     model.batch_tensors(batch, images, actions, rewards);
-    Tensor eps({bs.length, bs.batch, model.stoch()});
+    Tensor eps(model.noise_shape(bs.length, bs.batch));
     Rng noise = Rng(4).derive(uint64_t(k));
     for (int64_t i = 0; i < eps.numel(); ++i) eps[i] = noise.normal();
     adam.zero_grad();
