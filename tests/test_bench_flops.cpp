@@ -1,7 +1,8 @@
 // The FLOP counts behind the benchmarks' floors: one convolution layer, one transposed
 // convolution layer and one Linear layer on the autodiff graph, counted by the kernels while
 // they run and checked against counts worked out by hand; the block-tridiagonal factor's
-// count; and `latco bench conv` printing its floor and its ratio to the GEMM rate.
+// count; `latco bench conv` printing its floor and its ratio to the GEMM rate; and `latco bench
+// rssm` timing the demo's training loop against its step.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -133,4 +134,33 @@ TEST(Flops, BenchConvPrintsItsFloor) {
   EXPECT_NEAR(fig["conv_gflop"], 3 * 2 * 2 * per_image * 1e-9, 1e-6);
   EXPECT_NEAR(fig["conv_floor_ratio"] * fig["conv_floor_s"] * fig["conv_gemm_ratio"] * fig["gemm_gflops_1024"],
               fig["conv_gflop"], 1e-3 * fig["conv_gflop"]);  // ratio x floor = time; rate x time = work
+}
+
+// `latco bench rssm` on a tiny configured model: after the demo's model step, its training loop
+// (replay sampling, then ModelTrainer::step) and the loop's ratio to that step.
+TEST(Flops, BenchRssmTimesTheDemoTrainingLoop) {
+  std::vector<std::string> argv_s = {"latco", "bench", "rssm", "bench_batch=2", "bench_length=3", "bench_steps=1",
+                                     "model_image_size=16", "model_depth=2", "model_stoch=4", "model_deter=8",
+                                     "model_hidden=8"};
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  testing::internal::CaptureStdout();
+  const int rc = benches().at("rssm")(Args::parse(int(argv.size()), argv.data(), 3));
+  const std::string out = testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0);
+  std::map<std::string, double> fig;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string name, unit;
+    double v;
+    if (ls >> name >> v >> unit) fig[name] = v;
+  }
+  for (const char* k : {"rssm_step_s_demo", "train_loop_step_s_demo", "train_loop_step_ratio_demo",
+                        "train_loop_step_ratio_cpu_demo", "train_loop_steps_per_s_demo"})
+    EXPECT_GT(fig[k], 0.0) << k << " missing in:\n" << out;
+  EXPECT_NEAR(fig["train_loop_step_ratio_demo"] * fig["rssm_step_s_demo"], fig["train_loop_step_s_demo"],
+              1e-3 * fig["train_loop_step_s_demo"]);
+  EXPECT_NEAR(fig["train_loop_steps_per_s_demo"] * fig["train_loop_step_s_demo"], 1.0, 1e-3);
 }

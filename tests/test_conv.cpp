@@ -150,6 +150,7 @@ static const int kTConvCases[][9] = {
     {2, 2, 18, 17, 3, 4, 3, 1, 2},    // stride 3, rows of 17: the row loops everywhere
     {2, 32, 8, 8, 16, 4, 2, 1, 0},    // the 32x32 model's decoder: 8 -> 16 -> 32
     {2, 16, 16, 16, 3, 4, 2, 1, 0},
+    {6, 40, 1, 1, 16, 5, 2, 0, 0},    // 1x1 inputs, the kernel the whole output: GEMMs on NCHW itself
 };
 
 namespace {
@@ -243,4 +244,22 @@ TEST(ConvFast, TransposeIsAdjointOfConv) {
       expect_close(ty, dx, fast ? "convT(y) vs conv2d dx (fast)" : "convT(y) vs conv2d dx (ref)");
     }
   }
+}
+
+// The decoder's first layer (1x1 inputs, no padding, a 5x5 kernel that is the whole output) runs as
+// GEMMs on the NCHW arrays for batches of 4 or more; batches of 3 or fewer take the patch-matrix
+// path. Each image's output and input gradient are the same bits either way (the same sums in the
+// same order, over 2 blocks of 256 of the 400 patch rows); the weight gradient sums over the
+// batch in both, against the reference above.
+TEST(ConvFast, WholeKernelTransposedConvSameBitsAsPatchPath) {
+  const ConvShape s6 = tconv_shape(6, 40, 1, 1, 16, 5, 2, 0, 0), s3 = tconv_shape(3, 40, 1, 1, 16, 5, 2, 0, 0);
+  auto x = random_vec(in_size(s6), 31), w = random_vec(w_size(s6), 32), b = random_vec(s6.O, 33);
+  auto dy = random_vec(out_size(s6), 34);
+  std::vector<float> y6(out_size(s6)), y3(out_size(s3)), dx6(in_size(s6), 0.5f), dx3(in_size(s3), 0.5f);
+  conv_transpose2d_forward(s6, x.data(), w.data(), b.data(), y6.data());
+  conv_transpose2d_forward(s3, x.data(), w.data(), b.data(), y3.data());  // the first 3 images
+  conv_transpose2d_backward(s6, x.data(), w.data(), dy.data(), dx6.data(), nullptr, nullptr);
+  conv_transpose2d_backward(s3, x.data(), w.data(), dy.data(), dx3.data(), nullptr, nullptr);
+  for (size_t i = 0; i < y3.size(); ++i) ASSERT_EQ(y6[i], y3[i]) << i;
+  for (size_t i = 0; i < dx3.size(); ++i) ASSERT_EQ(dx6[i], dx3[i]) << i;
 }

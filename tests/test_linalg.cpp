@@ -116,12 +116,14 @@ TEST(Dense, BlockedCholeskyAndTrsmMatchReference) {
   EXPECT_FALSE(cholesky(2, bad.data(), 2));
 }
 
-// cholesky halves n > 128 recursively (234: leaves of 128 and 106; 300: 160 = 96 + 64, 140 = 96 + 44),
-// with the off-diagonal solve and update split over the threads: the same bits on 1 and 2 threads.
-// Against the former left-looking order over the whole matrix, the paper-size blocks' (234) factor
-// entries moved by at most 4.4e-16 (1 ulp of entries up to 1.85).
+// cholesky halves n > 256 recursively (300: 160 + 140; 600: 320 = 160 + 160, 280 = 160 + 120), with the
+// off-diagonal solve and update split over the threads: the same bits on 1 and 2 threads. Its
+// 16 x 16 diagonal tiles are factored right-looking (row axpys) and inverted row by row, and
+// trsm solves in 16-wide panels; against the former dot-product order, 32-wide tiles and panels and
+// 128-wide leaves, factor entries moved by at most 4.4e-16 (n = 33, 100, 234, 300; entries up to
+// 1.5), and trsm results by at most 1.3e-15 (up to 3.1).
 TEST(Dense, RecursiveCholeskySameBitsOnOneAndTwoThreads) {
-  for (int n : {129, 234, 300}) {
+  for (int n : {129, 234, 300, 600}) {
     const auto M = random_spd(n, Rng(31).derive(n));
     auto run = [&](int threads) {
       set_num_threads(threads);

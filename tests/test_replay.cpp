@@ -10,6 +10,7 @@
 
 #include "agent/replay.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 using namespace latco;
 
@@ -108,6 +109,30 @@ TEST(Replay, SamplingReproducibleInBoundsAndUniform) {
   // 32 valid pairs, 3200 draws: each expects 100; a pair off by more than 45 % is a bug, not chance.
   EXPECT_EQ(counts.size(), 32u);
   for (const auto& [key, n] : counts) EXPECT_NEAR(n, 100, 45) << "episode " << key.first << " start " << key.second;
+}
+
+// sample() draws every window from the stream first, then copies them in parallel: the same
+// batches on 1 and 2 threads, each slot the window its draw names.
+TEST(Replay, SampleSameBatchesOnOneAndTwoThreads) {
+  auto batches = [](int threads) {
+    set_num_threads(threads);
+    Replay r(2000, 4, 4, 2, 13, false);
+    for (int i = 0; i < 12; ++i) add(r, i, 40 + i);
+    std::vector<SequenceBatch> out(5);
+    for (auto& b : out) r.sample(64, 7, b);
+    return out;
+  };
+  const auto one = batches(1), two = batches(2);
+  set_num_threads(2);
+  for (size_t k = 0; k < one.size(); ++k) {
+    EXPECT_EQ(one[k].image, two[k].image);
+    EXPECT_EQ(one[k].action, two[k].action);
+    EXPECT_EQ(one[k].reward, two[k].reward);
+    for (int i = 0; i < 64; ++i) {  // a slot's frames and actions come from one window
+      const int ep = int(two[k].action[(i * 7) * 2]), start = int(two[k].action[(i * 7) * 2 + 1]);
+      for (int t = 0; t < 7; ++t) ASSERT_EQ(two[k].image[(i * 7 + t) * 48], uint8_t((ep * 16 + start + t) % 256));
+    }
+  }
 }
 
 TEST(Replay, NoValidWindowIsAClearError) {

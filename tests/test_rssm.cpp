@@ -243,6 +243,36 @@ TEST(Rssm, ImageStdScalesTheImageLikelihood) {
   EXPECT_NEAR(g_narrow / g_unit, 16.0, 1e-2 * 16.0);
 }
 
+// batch_tensors converts the frames in parallel over (t, b): time-major rows, channels first,
+// x / 255 - 0.5, the same on 1 and 2 threads.
+TEST(Rssm, BatchTensorsLayoutOnOneAndTwoThreads) {
+  RssmSettings st;
+  st.image_size = 16;
+  st.stoch = 4;
+  st.deter = 8;
+  st.hidden = 8;
+  st.depth = 2;
+  Rssm model(st, 2, 3);
+  const int B = 6, L = 9, HW = 16 * 16;
+  SequenceBatch b = toy_batch(B, L, 16, 2, 21);
+  Tensor im2, act2, rew2, im1, act1, rew1;
+  model.batch_tensors(b, im2, act2, rew2);
+  set_num_threads(1);
+  model.batch_tensors(b, im1, act1, rew1);
+  set_num_threads(2);
+  for (int bi = 0; bi < B; ++bi)
+    for (int t = 0; t < L; ++t) {
+      const int64_t row = int64_t(t) * B + bi;
+      const uint8_t* src = &b.image[(size_t(bi) * L + t) * HW * 3];
+      for (int p = 0; p < HW; ++p)
+        for (int c = 0; c < 3; ++c) ASSERT_EQ(im2[(row * 3 + c) * HW + p], src[p * 3 + c] * (1.0f / 255.0f) - 0.5f);
+      ASSERT_EQ(act2[row * 2 + 1], b.action[(size_t(bi) * L + t) * 2 + 1]);
+      ASSERT_EQ(rew2[row], b.reward[size_t(bi) * L + t]);
+    }
+  for (int64_t i = 0; i < im1.numel(); ++i) ASSERT_EQ(im1[i], im2[i]);
+  for (int64_t i = 0; i < act1.numel(); ++i) ASSERT_EQ(act1[i], act2[i]);
+}
+
 // Free nats, both ways, against a hand computation from the filtered sequence's Gaussians:
 // per_step floors each (t, b) KL, batch_mean floors their mean (the released code's).
 TEST(Rssm, FreeNatsPerStepAndOnTheBatchMean) {

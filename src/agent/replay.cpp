@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "core/streams.h"
-#include "io/npz.h"
+#include "core/thread_pool.h"
 
 namespace latco {
 
@@ -124,20 +124,35 @@ void Replay::window(int episode, int start, int L, SequenceBatch& out, int slot)
 void Replay::sample(int B, int L, SequenceBatch& out) {
   LATCO_CHECK(B > 0 && L > 0) << "replay: batch " << B << " x " << L;
   // Prefix sums of valid starts per episode; one uniform draw over their total.
-  std::vector<int64_t> cum(eps_.size() + 1, 0);
+  std::vector<int64_t>& cum = cum_;  // kept between calls: no allocation per batch
+  cum.assign(eps_.size() + 1, 0);
   for (size_t i = 0; i < eps_.size(); ++i) cum[i + 1] = cum[i] + std::max(0, eps_[i].length - L + 1);
   const int64_t n = cum.back();
   if (n == 0)
     LATCO_FAIL("replay: no episode has " << L << " steps (" << eps_.size() << " episodes, " << stored_
                                          << " steps stored)");
   if (out.B != B || out.L != L || out.H != H_ || out.W != W_ || out.A != A_) out.resize(B, L, H_, W_, A_);
+  // The draws, in order from the one stream; then the windows copied in parallel.
+  picks_.resize(size_t(B));
   for (int b = 0; b < B; ++b) {
     // A 64-bit draw reduced mod n: the bias (n / 2^64) is far below anything measurable.
     const uint64_t r = rng_.next_u64() % uint64_t(n);
     const int64_t k = int64_t(r);
     const size_t ep = size_t(std::upper_bound(cum.begin(), cum.end(), k) - cum.begin()) - 1;
-    window(int(ep), int(k - cum[ep]), L, out, b);
+    picks_[size_t(b)] = {int(ep), int(k - cum[ep])};
   }
+  struct Job {
+    const Replay* r;
+    SequenceBatch* out;
+    int L;
+  } job{this, &out, L};
+  const Job* jp = &job;  // one-pointer capture: no allocation inside std::function
+  parallel_for(B, [jp](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const auto& pick = jp->r->picks_[size_t(b)];
+      jp->r->window(pick.first, pick.second, jp->L, *jp->out, int(b));
+    }
+  });
 }
 
 // The batch that produced a NaN, as arrays image (B, L, H, W, 3) u1, action (B, L, A) f4, reward (B, L) f4.

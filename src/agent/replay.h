@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
@@ -66,6 +67,8 @@ class Replay {
   int64_t stored_ = 0;
   int64_t total_ = 0;
   Rng rng_;
+  std::vector<int64_t> cum_;                 // sample(): valid starts per episode, prefix sums
+  std::vector<std::pair<int, int>> picks_;   // sample(): (episode, start) of each window
 };
 
 // A training batch as an .npz (image (B, L, H, W, 3) u1, action (B, L, A) f4, reward (B, L) f4),

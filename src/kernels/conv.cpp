@@ -8,6 +8,7 @@
 //   conv2d backward     dW (O, CKK)    += dY (O, g*P) * col(X)^T;   dX += col2im(W^T dY)
 //   transposed forward  Y = col2im(W^T X), W viewed as (C, OKK)     (conv2d's input gradient)
 //   transposed backward dX (C, g*P)     = W * col(dY);   dW (C, OKK) += X * col(dY)^T
+// (1x1 inputs whose kernel is the whole output: the same GEMMs on the NCHW arrays, see whole_kernel_1x1)
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
@@ -252,28 +253,30 @@ inline void gather_add_table(float* plane, const float* col, int64_t ld, const P
 // table's gathers, at a fraction of their cost. col: this channel's first patch row.
 void im2col_plane_s2(const Geom& g, const float* plane, float* col, int64_t ld) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __mmask16 out = lanes(g.Wo);
-  for (int ki = 0; ki < g.K; ++ki)
-    for (int kj = 0; kj < g.K; ++kj) {
+  const int K = g.K, pad = g.pad, H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;  // locals: the stores cannot alias them
+  const __mmask16 out = lanes(Wo);
+  for (int ki = 0; ki < K; ++ki)
+    for (int kj = 0; kj < K; ++kj) {
       // Window lane t reads input column t + kj - pad; output column j is lane 2j.
       uint32_t m = 0;
-      for (int j = 0; j < g.Wo; ++j) {
-        const int w = 2 * j + kj - g.pad;
-        if (w >= 0 && w < g.W) m |= 1u << (2 * j);
+      for (int j = 0; j < Wo; ++j) {
+        const int w = 2 * j + kj - pad;
+        if (w >= 0 && w < W) m |= 1u << (2 * j);
       }
       const __mmask16 mlo = (__mmask16)(m & 0xFFFF), mhi = (__mmask16)(m >> 16);
-      float* dst = col + (int64_t)(ki * g.K + kj) * ld;
-      for (int i = 0; i < g.Ho; ++i) {
-        const int h = 2 * i + ki - g.pad;
-        __m512 v = _mm512_setzero_ps();
-        if (h >= 0 && h < g.H) {
-          // Lane t sits at row + t + kj - pad; lanes before the row start are masked off.
-          const float* src = plane + (int64_t)h * g.W + kj - g.pad;
-          const __m512 lo = _mm512_maskz_loadu_ps(mlo, src), hi = _mm512_maskz_loadu_ps(mhi, src + 16);
-          v = _mm512_permutex2var_ps(lo, even, hi);
-        }
-        _mm512_mask_storeu_ps(dst + (int64_t)i * g.Wo, out, v);
+      float* dst = col + (int64_t)(ki * K + kj) * ld;
+      // Output rows i read input row h = 2i + ki - pad: zero rows outside [ilo, ihi).
+      int ilo, ihi;
+      valid_range(Ho, H, 2, pad, ki, &ilo, &ihi);
+      for (int i = 0; i < ilo; ++i) _mm512_mask_storeu_ps(dst + (int64_t)i * Wo, out, _mm512_setzero_ps());
+      // Lane t sits at row + t + kj - pad; lanes before the row start are masked off.
+      const float* src = plane + (int64_t)(2 * ilo + ki - pad) * W + kj - pad;
+      float* d = dst + (int64_t)ilo * Wo;
+      for (int i = ilo; i < ihi; ++i, src += 2 * W, d += Wo) {
+        const __m512 lo = _mm512_maskz_loadu_ps(mlo, src), hi = _mm512_maskz_loadu_ps(mhi, src + 16);
+        _mm512_mask_storeu_ps(d, out, _mm512_permutex2var_ps(lo, even, hi));
       }
+      for (int i = ihi; i < Ho; ++i) _mm512_mask_storeu_ps(dst + (int64_t)i * Wo, out, _mm512_setzero_ps());
     }
 }
 
@@ -282,21 +285,22 @@ void im2col_plane_s2(const Geom& g, const float* plane, float* col, int64_t ld) 
 void col2im_plane_s2(const Geom& g, const float* col, int64_t ld, float* plane) {
   const __m512i lo_idx = _mm512_setr_epi32(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0);
   const __m512i hi_idx = _mm512_setr_epi32(8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15, 0);
-  const __mmask16 out = lanes(g.Wo);
-  for (int ki = 0; ki < g.K; ++ki)
-    for (int kj = 0; kj < g.K; ++kj) {
+  const int K = g.K, pad = g.pad, H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;  // locals: the stores cannot alias them
+  const __mmask16 out = lanes(Wo);
+  for (int ki = 0; ki < K; ++ki)
+    for (int kj = 0; kj < K; ++kj) {
       uint32_t m = 0;
-      for (int j = 0; j < g.Wo; ++j) {
-        const int w = 2 * j + kj - g.pad;
-        if (w >= 0 && w < g.W) m |= 1u << (2 * j);
+      for (int j = 0; j < Wo; ++j) {
+        const int w = 2 * j + kj - pad;
+        if (w >= 0 && w < W) m |= 1u << (2 * j);
       }
       const __mmask16 mlo = (__mmask16)(m & 0xFFFF), mhi = (__mmask16)(m >> 16);
-      const float* src = col + (int64_t)(ki * g.K + kj) * ld;
-      for (int i = 0; i < g.Ho; ++i) {
-        const int h = 2 * i + ki - g.pad;
-        if (h < 0 || h >= g.H) continue;
-        float* d = plane + (int64_t)h * g.W + kj - g.pad;
-        const __m512 v = _mm512_maskz_loadu_ps(out, src + (int64_t)i * g.Wo);
+      const float* src = col + (int64_t)(ki * K + kj) * ld;
+      int ilo, ihi;  // output rows i whose input row h = 2i + ki - pad lies inside [0, H)
+      valid_range(Ho, H, 2, pad, ki, &ilo, &ihi);
+      for (int i = ilo; i < ihi; ++i) {
+        float* d = plane + (int64_t)(2 * i + ki - pad) * W + kj - pad;
+        const __m512 v = _mm512_maskz_loadu_ps(out, src + (int64_t)i * Wo);
         const __m512 vlo = _mm512_maskz_permutexvar_ps(0xFFFF, lo_idx, v);
         _mm512_mask_storeu_ps(d, mlo, _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, d), vlo));
         if (mhi) {
@@ -468,6 +472,18 @@ void add_bias(float* y, int O, int64_t P, const float* b) {
     for (int64_t i = 0; i < P; ++i) y[o * P + i] += b[o];
 }
 
+// A transposed conv of 1x1 inputs with no padding whose K x K kernel is the whole output (the
+// decoder's first layer): col2im is then a reshape, and with the whole batch in one group the
+// patch-matrix path's GEMMs are, transposed, GEMMs on the NCHW arrays themselves:
+//   Y (N, OKK) = X (N, C) W (C, OKK) + b,  dX (N, C) += dY (N, OKK) W^T,  dW (C, OKK) += X^T dY
+// with every sum over the same terms in the same order (the blocked kernel on both sides, so N, C
+// >= 4; the same K blocks, no K split: N, C < 4096), so the bits are those of the general path,
+// without its copies, transposes and scatter.
+bool whole_kernel_1x1(const ConvShape& s, const Plan& plan) {
+  return s.transposed && s.H == 1 && s.W == 1 && s.pad == 0 && s.Ho() == s.K && s.Wo() == s.K &&
+         plan.ngroups == 1 && s.N >= 4 && s.N < 4096 && s.C >= 4 && s.C < 4096;
+}
+
 Geom conv_geom(const ConvShape& s) { return {s.C, s.H, s.W, s.K, s.stride, s.pad, s.Ho(), s.Wo()}; }
 // The conv2d whose input gradient a transposed conv is: images (O, Ho, Wo) -> patches at (H, W).
 Geom tconv_geom(const ConvShape& s) { return {s.O, s.Ho(), s.Wo(), s.K, s.stride, s.pad, s.H, s.W}; }
@@ -547,6 +563,16 @@ void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w
   const PatchTable* tab = patch_table(g);  // null unless rows are short
   const int64_t P = g.P(), R = g.rows(), Pout = (int64_t)s.Ho() * s.Wo();
   const Plan plan = make_plan(s.N, R, P);
+  if (whole_kernel_1x1(s, plan)) {  // y = X W, then + b (0 without bias: the general path's 0 + v)
+    sgemm(false, false, s.N, (int)R, s.C, 1.0f, x, s.C, w, (int)R, 0.0f, y, (int)R);
+    parallel_for((int64_t)s.N * s.O, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; ++q) {
+        const float bq = b ? b[q % s.O] : 0.0f;
+        for (int64_t i = q * Pout; i < (q + 1) * Pout; ++i) y[i] += bq;
+      }
+    }, 16);
+    return;
+  }
   parallel_tasks(plan.ngroups, [&](int64_t gi) {
     const int n0 = (int)gi * plan.g, gn = std::min(plan.g, s.N - n0), ncol = (int)(gn * P);
     for (int64_t q = (int64_t)n0 * s.O; q < (int64_t)(n0 + gn) * s.O; ++q)
@@ -573,6 +599,17 @@ void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* 
   if (db) bias_grad(dy, s.N, s.O, (int64_t)s.Ho() * s.Wo(), db);
   if (!dx && !dw) return;
   const Plan plan = make_plan(s.N, R, P);
+  if (whole_kernel_1x1(s, plan)) {
+    if (dx) {  // the general path's order: the product into a buffer, then added
+      float* buf = t_buf_a.get((int64_t)s.N * s.C);
+      sgemm(false, true, s.N, s.C, (int)R, 1.0f, dy, (int)R, w, (int)R, 0.0f, buf, s.C);
+      parallel_for((int64_t)s.N * s.C, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) dx[i] += buf[i];
+      }, 4096);
+    }
+    if (dw) sgemm(true, false, s.C, (int)R, s.N, 1.0f, x, s.C, dy, (int)R, 1.0f, dw, (int)R);
+    return;
+  }
   const int S = num_slices(plan);
   float* part = dw && S > 1 ? t_part.get(S * nw) : nullptr;
   const bool tdw = transposed_dw(S, s.C, R);

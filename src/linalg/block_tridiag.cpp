@@ -16,8 +16,11 @@ bool block_tridiag_factor(int H, int n, const double* D, const double* B, double
   const int c0 = std::min(std::max(zero_cols, 0), n);
   for (int t = 0; t < H; ++t) {
     double* L = Lf + t * nn;
-    std::memcpy(L, D + t * nn, sizeof(double) * nn);
-    for (int i = 0; i < n; ++i) L[i * n + i] += damping;
+    const double* Dt = D + t * nn;
+    for (int i = 0; i < n; ++i) {  // lower triangle only: the factor reads nothing above it
+      std::memcpy(L + i * n, Dt + i * n, sizeof(double) * (i + 1));
+      L[i * n + i] += damping;
+    }
     if (t > 0) {
       // C_t = B_t L_{t-1}^{-T}: solve X L_{t-1}^T = B_t row by row (columns < c0 stay zero).
       double* Ct = C + t * nn;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace latco {
 
@@ -214,17 +215,27 @@ void Rssm::batch_tensors(const SequenceBatch& b, Tensor& images, Tensor& actions
   images = Tensor({int64_t(L) * B, 3, size, size});
   actions = Tensor({L, B, A_});
   rewards = Tensor({int64_t(L) * B, 1});
-  float* im = images.data();
-  for (int bi = 0; bi < B; ++bi)
-    for (int t = 0; t < L; ++t) {
-      const int64_t row = int64_t(t) * B + bi;          // time-major
-      const uint8_t* src = &b.image[(size_t(bi) * L + t) * HW * 3];  // (H, W, 3)
-      float* dst = im + row * 3 * HW;                                // (3, H, W)
+  struct Job {
+    const SequenceBatch* b;
+    float *im, *act, *rew;
+    int A, HW;
+  } job{&b, images.data(), actions.data(), rewards.data(), A_, HW};
+  const Job* jp = &job;  // one-pointer capture: no allocation inside std::function
+  // Frames converted in parallel over the rows (elementwise: the same values on any thread count).
+  parallel_for(int64_t(L) * B, [jp](int64_t r0, int64_t r1) {
+    const SequenceBatch& b = *jp->b;
+    const int HW = jp->HW, A = jp->A, B = b.B, L = b.L;
+    for (int64_t row = r0; row < r1; ++row) {  // time-major: row = t * B + bi
+      const int t = int(row / B), bi = int(row % B);
+      const size_t in = size_t(bi) * L + t;
+      const uint8_t* src = &b.image[in * HW * 3];  // (H, W, 3)
+      float* dst = jp->im + row * 3 * HW;          // (3, H, W)
       for (int p = 0; p < HW; ++p)
         for (int c = 0; c < 3; ++c) dst[c * HW + p] = src[p * 3 + c] * (1.0f / 255.0f) - 0.5f;
-      std::memcpy(actions.data() + row * A_, &b.action[(size_t(bi) * L + t) * A_], sizeof(float) * A_);
-      rewards[row] = b.reward[size_t(bi) * L + t];
+      std::memcpy(jp->act + row * A, &b.action[in * A], sizeof(float) * A);
+      jp->rew[row] = b.reward[in];
     }
+  }, 16);
 }
 
 // ----- acting -----

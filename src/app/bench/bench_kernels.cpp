@@ -1,5 +1,6 @@
 // Benchmarks of the CPU kernels: `latco bench gemm` (square SGEMM) and `latco bench conv`
 // (the paper's encoder and decoder conv stacks, forward + backward, batch 64 of 64x64).
+// `conv --layers` also prints each layer's forward and backward rate against the GEMM rate.
 // Leaves out: correctness (tests/test_gemm.cpp, tests/test_conv.cpp check that).
 // Besides wall-clock rates, the *_per_core lines divide the work by the CPU seconds all threads
 // used: on a shared machine they stay near what one idle core would reach. `conv` also prints
@@ -87,6 +88,7 @@ Layer make_layer(int N, int C, int H, int O, int K, bool transposed, uint64_t se
 int bench_conv(const Args& args) {
   if (bench_device(args.overrides, "conv") == Device::CUDA) return find_bench("conv_cuda")(args);
   const int N = (int)args.get_int("batch", 64), repeats = (int)args.get_int("repeats", 5);
+  const bool per_layer = args.has("layers");  // also each layer's forward and backward rate
   args.check_all_read("bench conv");
   std::vector<Layer> layers;
   const int enc[][4] = {{3, 64, 32, 4}, {32, 31, 64, 4}, {64, 14, 128, 4}, {128, 6, 256, 4}};
@@ -135,6 +137,22 @@ int bench_conv(const Args& args) {
   bench_print("conv_gemm_ratio", gflops / rates.s.gflops, "x");
   bench_print("conv_gemm_ratio_cpu", counted / (fwd.cpu + bwd.cpu) * 1e-9 / rates.s.cpu_gflops, "x");
   print_floor("conv", "", counted, 0, t, rates, fwd.cpu + bwd.cpu);
+  for (int i = 0; per_layer && i < 8; ++i) {  // conv_<enc|dec><k>_<forward|backward>_gemm_ratio
+    Layer& l = layers[i];
+    const float* in = i == 0 ? image.data() : i == 4 ? code.data() : layers[i - 1].y.data();
+    const Timing f = time_runs(repeats, [&] {
+      (l.s.transposed ? conv_transpose2d_forward : conv2d_forward)(l.s, in, l.w.data(), l.b.data(), l.y.data());
+    });
+    const Timing b = time_runs(repeats, [&] {
+      (l.s.transposed ? conv_transpose2d_backward : conv2d_backward)(l.s, in, l.w.data(), l.dy.data(), l.dx.data(),
+                                                                     l.dw.data(), l.db.data());
+    });
+    const std::string name = std::string("conv_") + (i < 4 ? "enc" : "dec") + std::to_string(i % 4);
+    const double fl = conv_flops(l.s);
+    bench_print(name + "_forward_gemm_ratio", fl / f.wall * 1e-9 / rates.s.gflops, "x");
+    bench_print(name + "_backward_gemm_ratio", 2 * fl / b.wall * 1e-9 / rates.s.gflops, "x");
+    bench_print(name + "_share", (f.wall + b.wall) / t, "x");
+  }
   return 0;
 }
 

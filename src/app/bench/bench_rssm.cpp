@@ -4,8 +4,10 @@
 // that contention on a shared machine inflates less than wall time), the peak memory, and the
 // step's floor: its counted FLOPs at the GEMM rate measured just before. Then the same for the
 // demo's smaller model (figures with the suffix _demo). device=cuda: whole ModelTrainer steps on
-// the GPU, with the host-device copies per step (no floor).
-// Left out: data loading (a random batch is used).
+// the GPU, with the host-device copies per step (no floor). For the demo's model, also its
+// training loop as the demo and train-model run it (replay sampling, then ModelTrainer::step):
+// train_loop_step_s_demo and its ratio to rssm_step_s_demo.
+// Left out: loading episode files (the loop's replay holds random episodes).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/replay.h"
 #include "app/command.h"
 #include "core/device_select.h"
 #include "core/thread_pool.h"
@@ -83,8 +86,12 @@ void time_device_steps(ModelTrainer& trainer, const SequenceBatch& batch, int st
 }
 
 
+struct StepTime {
+  double wall = 0, cpu = 0;  // median wall seconds per step; CPU seconds (all threads) per step
+};
+
 // Times bs.steps ELBO steps after one warm-up and prints the figures, each name + suffix.
-void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::string& sfx, Device device) {
+StepTime time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::string& sfx, Device device) {
   Rssm model(ms, bs.action, 1);
   ModelTrainer trainer(model, 2, device);
   // A random batch: uint8 frames, actions in [-1, 1], rewards in {0, 1}.
@@ -99,7 +106,7 @@ void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::
               ms.image_size, ms.image_size, bs.batch, bs.length);
   if (device == Device::CUDA) {
     time_device_steps(trainer, batch, bs.steps);
-    return;
+    return {};
   }
 
   const GemmRates rates = measure_gemm_rates(false);  // just before the steps, in the same process
@@ -150,6 +157,44 @@ void time_steps(const RssmSettings& ms, const BenchRssmSettings& bs, const std::
   bench_print("rssm_adam_s" + sfx, t_adam / n, "s");
   bench_print("gemm_gflops_1024" + sfx, rates.s.gflops, "GFLOPS");
   print_floor("rssm_step", sfx, flops, 0, step_s, rates, cpu_s);
+  return {step_s, cpu_s};
+}
+
+// The training loop of the demo and train-model on the same model: replay.sample (B windows of
+// L steps from a buffer of random episodes), then ModelTrainer::step (batch conversion, noise,
+// ELBO, backward, finiteness checks, Adam); bs.steps timed after one warm-up. Prints the loop's
+// median seconds per step and its ratio to the bench's step (wall; and CPU time per step).
+void time_train_loop(const RssmSettings& ms, const BenchRssmSettings& bs, const std::string& sfx, StepTime bench) {
+  Rssm model(ms, bs.action, 1);
+  ModelTrainer trainer(model, 2, Device::CPU);
+  const int T = std::max(bs.length, 101), episodes = 20, size = ms.image_size;
+  Replay replay(int64_t(T) * episodes, size, size, bs.action, 5, false);
+  Rng rng = Rng(3).derive(1);
+  std::vector<uint8_t> image(size_t(T) * size * size * 3);
+  std::vector<float> action(size_t(T) * bs.action), reward(T);
+  for (int e = 0; e < episodes; ++e) {
+    for (auto& p : image) p = uint8_t(rng.below(256));
+    for (auto& a : action) a = rng.uniform(-1.0f, 1.0f);
+    for (auto& r : reward) r = rng.uniform() < 0.1f ? 1.0f : 0.0f;
+    replay.add(T, image.data(), action.data(), reward.data());
+  }
+  SequenceBatch batch;
+  std::vector<double> wall;
+  double cpu0 = 0;
+  for (int k = 0; k <= bs.steps; ++k) {
+    if (k == 1) cpu0 = cpu_seconds();
+    Timer t;
+    replay.sample(bs.batch, bs.length, batch);
+    trainer.step(batch);
+    if (k > 0) wall.push_back(t.seconds());  // k = 0: warm-up
+  }
+  const double cpu_s = (cpu_seconds() - cpu0) / bs.steps;
+  std::sort(wall.begin(), wall.end());
+  const double loop_s = wall[wall.size() / 2];
+  bench_print("train_loop_step_s" + sfx, loop_s, "s");
+  bench_print("train_loop_steps_per_s" + sfx, 1.0 / loop_s, "steps/s");
+  bench_print("train_loop_step_ratio" + sfx, loop_s / bench.wall, "x");
+  bench_print("train_loop_step_ratio_cpu" + sfx, cpu_s / bench.cpu, "x");
 }
 
 }  // namespace
@@ -172,7 +217,8 @@ int bench_rssm(const Args& args) {
   if (demo) {
     RssmSettings dm;
     Config::parse(kDemoModel, "the demo's model").apply(dm);
-    time_steps(dm, bs, "_demo", device);
+    const StepTime st = time_steps(dm, bs, "_demo", device);
+    if (device == Device::CPU) time_train_loop(dm, bs, "_demo", st);
   }
   bench_print("rssm_peak_rss_mb", peak_rss_mb(), "MB");
   return 0;

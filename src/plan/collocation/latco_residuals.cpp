@@ -104,7 +104,7 @@ static void assemble_block(const PlanView& v, int t, double* D, double* B, doubl
   const size_t nn = size_t(n) * n;
   double* Dt = D + t * nn;
   double* gt = g + size_t(t) * n;
-  std::memset(Dt, 0, sizeof(double) * nn);
+  for (int i = 0; i < n; ++i) std::memset(Dt + size_t(i) * n, 0, sizeof(double) * (i + 1));  // lower triangle only
   std::memset(gt, 0, sizeof(double) * n);
   const double lam = v.lambda[t], nu = v.nu[t], w = v.w;
   const float* Fa = v.Fa + size_t(t) * Y * A;  // (Y, A)
