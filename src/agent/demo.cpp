@@ -129,8 +129,11 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
   int online_successes = 0;
   for (int round = 0; round < d.online_rounds; ++round) {
     RssmLatentModel latent(model.transition());
+    std::unique_ptr<DeviceRssmLatentModel> on_device;  // device cuda: the online rounds plan on the GPU
+    if (device == Device::CUDA) on_device = std::make_unique<DeviceRssmLatentModel>(model.transition());
     for (size_t i = 0; i < planners.size(); ++i) {
-      auto planner = make_planner(planners[i], latent, s.horizon, cfg);
+      auto planner = make_planner(planners[i], on_device ? static_cast<const LatentModel&>(*on_device) : latent,
+                                  s.horizon, cfg);
       Episode e;
       const uint64_t seed = Rng(s.seed).derive(103).derive(round * planners.size() + i).next_u64();
       online_successes += run_episode(env, model, planner.get(), act, seed, &e).success ? 1 : 0;
@@ -264,7 +267,8 @@ int demo(const Args& args) {
   std::vector<EvalSummary> rows;
   for (const auto& p : planners) {
     std::vector<Episode> eps;
-    rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + 1000, &eps));
+    rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes, s.seed + 1000, &eps,
+                                    device));
     write_png(d.out + "/episode_" + p + ".png", episode_sheet(eps[0], 5, 10));
     write_gif(d.out + "/episode_" + p + ".gif",
               episode_frames(eps[0], s.task + ", planner " + p + ", episode 0", 4), 8);
