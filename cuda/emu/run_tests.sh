@@ -29,7 +29,8 @@ for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp 
   src/model/rssm.cpp src/model/elbo.cpp \
   src/model/transition_weights.cpp src/model/rssm_latent_model.cpp src/model/device_latent_model.cpp \
   src/plan/planner.cpp src/plan/rollout.cpp src/plan/sampling_planners.cpp src/plan/latco.cpp \
-  src/plan/latco_residuals.cpp src/plan/latco_gaussian.cpp src/plan/latco_device.cpp \
+  src/plan/latco_residuals.cpp src/plan/latco_gaussian.cpp src/plan/latco_device.cpp src/plan/shooting_gd.cpp \
+  src/plan/rollout_device.cpp \
   src/env/env.cpp src/env/tabletop.cpp src/env/raycast_renderer.cpp src/env/rewards.cpp src/env/task_reach.cpp \
   src/agent/episode_runner.cpp src/agent/evaluation.cpp src/io/progress.cpp; do
   obj=$OUT/obj/$(echo "${cpp%.cpp}" | tr / _).o

@@ -1,7 +1,8 @@
-// LatCo's Levenberg-Marquardt step (Eq. 9) on the GPU, for K plans at once: the normal
-// equations assembled from the residual Jacobian's blocks (cuda/latco_lm.cu) and the
-// block-tridiagonal solve with one damping per plan (cuda/block_tridiag.cu). Device pointers.
-// The layout and the formulas are those of plan/latco_residuals.h (assemble_normal_equations).
+// The planners' derivative work on the GPU. LatCo's Levenberg-Marquardt step (Eq. 9) for K
+// plans at once: the normal equations assembled from the residual Jacobian's blocks
+// (cuda/latco_lm.cu; the layout and formulas of plan/latco_residuals.h) and the
+// block-tridiagonal solve with one damping per plan (cuda/block_tridiag.cu). Shooting GD's
+// backpropagation through time (cuda/bptt.cu). Device pointers.
 #pragma once
 #include <cstdint>
 
@@ -27,5 +28,11 @@ void negate(int64_t n, const double* x, double* y);
 // info (batch, H) on the device receives 0 or the failed pivot + 1 of each block; no copies.
 void block_tridiag_solve_damped(int batch, int H, int n, const double* D, const double* B, const double* damping,
                                 double* b, int* info);
+
+// Shooting GD's dJ/da by backprop through time (plan/rollout.h, backprop_return), Z <= 2048:
+//   fz (H,Z,Z), fa (H,Z,A), dr (H+1,Z), a (H,A) -> g (H,A):
+//   g_t = fa_t^T p_{t+1} - 2 w a_t,   p_t = dr(z_t) + fz_t^T p_{t+1},   p_H = dr(z_H).
+void backprop_return(int H, int Z, int A, const float* fz, const float* fa, const float* dr, const float* a, float w,
+                     float* g);
 
 }  // namespace latco::cuda

@@ -6,6 +6,7 @@
 // used by the first-order collocation ablation.
 #pragma once
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "core/timer.h"
@@ -47,6 +48,8 @@ struct ShootingGdSettings {
   }
 };
 
+class DeviceBackprop;  // plan/rollout_device.h
+
 class ShootingGd : public Planner {
  public:
   ShootingGd(const LatentModel& model, int horizon, const ShootingGdSettings& s);
@@ -67,6 +70,7 @@ class ShootingGd : public Planner {
   std::vector<float> nu_;    // (H) action-bound multipliers
   std::vector<float> best_;  // (H, A) best plan over restarts
   Adam adam_;
+  std::shared_ptr<DeviceBackprop> device_bptt_;  // the model is on the GPU: backprop there too
 };
 
 }  // namespace latco
