@@ -155,7 +155,7 @@ TEST(CudaLatco, AFailedFactorisationRaisesThatPlansDampingOnly) {
 }
 
 // LatCo on the device model takes the device step; its plans (adaptive and released solvers,
-// two restarts) agree with the CPU planner's.
+// Gaussian LatCo, two restarts) agree with the CPU planner's.
 TEST(CudaLatco, PlansThroughTheDeviceModelUseTheDeviceStepAndMatchTheCpu) {
   REQUIRE_GPU();
   TransitionSizes sz;
@@ -168,11 +168,13 @@ TEST(CudaLatco, PlansThroughTheDeviceModelUseTheDeviceStepAndMatchTheCpu) {
   EXPECT_FALSE(latent_model_on_device(cpu));
   std::vector<float> z0(cpu.latent_dim());
   for (float& x : z0) x = rng.normal();
-  for (const char* solver : {"adaptive", "released"}) {
-    const Config cfg = Config::parse(std::string("latco_iterations: 3\nlatco_restarts: 2\nlatco_solver: ") + solver +
-                                         "\n",
+  for (const char* solver : {"adaptive", "released", "gaussian"}) {
+    const bool gaussian = std::string(solver) == "gaussian";  // Gaussian LatCo: y = [mean, std]
+    const Config cfg = Config::parse(std::string("latco_iterations: 3\nlatco_restarts: 2\nlatco_solver: ") +
+                                         (gaussian ? "adaptive" : solver) + "\n",
                                      "test settings");
-    auto pc = make_planner("latco", cpu, 5, cfg), pg = make_planner("latco", gpu, 5, cfg);
+    const char* planner = gaussian ? "latco_gaussian" : "latco";
+    auto pc = make_planner(planner, cpu, 5, cfg), pg = make_planner(planner, gpu, 5, cfg);
     const cuda::CopyStats before = cuda::copy_stats();
     const PlanResult rg = pg->plan(z0.data(), 3);
     // The device step uploads the point and its derivatives each iteration (>= 9 arrays).
