@@ -2,21 +2,25 @@
 // independent systems (LatCo's parallel plans): the LM step of Eq. (9). Forward elimination
 // over time steps is sequential; at each step all systems factor and solve at once.
 // Left out: the zero_cols shortcut of the CPU factor, keeping the factor for reuse.
+#include <algorithm>
 #include <vector>
 
 #include "cholesky.cuh"
 #include "common.cuh"
+#include "core/device_lm.h"
 
 namespace latco::cuda {
 namespace {
 
 constexpr int kBlockThreads = 256;
 
-// dst_b = src_b (+ damping on the diagonal); matrices (n x n) at strides sd / sdst
+// dst_b = src_b (+ damping, or damp[b] when damp is non-null, on the diagonal); matrices (n x n) at
+// strides sd / sdst
 __global__ void copy_damped_kernel(int n, const double* __restrict__ src, int64_t sd, double* __restrict__ dst,
-                                   int64_t sdst, double damping) {
+                                   int64_t sdst, double damping, const double* __restrict__ damp) {
   const double* S = src + blockIdx.x * sd;
   double* Dm = dst + blockIdx.x * sdst;
+  if (damp) damping = damp[blockIdx.x];
   for (int64_t idx = threadIdx.x; idx < (int64_t)n * n; idx += blockDim.x)
     Dm[idx] = S[idx] + (idx / n == idx % n ? damping : 0.0);
 }
@@ -47,20 +51,19 @@ __global__ void gemv_sub_kernel(int n, const double* __restrict__ G_all, int64_t
   }
 }
 
-}  // namespace
-
-bool block_tridiag_solve_device(int batch, int H, int n, const double* D, const double* B, double damping, double* b,
-                                int* failed_system, int* failed_step) {
+// The sweep of both entry points: damping for every system, or damp[b] (device) when non-null;
+// info (batch, H) on the device.
+void solve_sweep(int batch, int H, int n, const double* D, const double* B, double damping, const double* damp,
+                 double* b, int* info) {
   LATCO_CHECK(batch >= 1 && H >= 1 && n >= 1) << "cuda block_tridiag_solve: batch " << batch << ", H " << H << ", n " << n;
   const int64_t nn = (int64_t)n * n, sM = (int64_t)H * nn, sV = (int64_t)H * n;  // per-system strides
   DeviceArray<double> Lf((int64_t)batch * sM), G((int64_t)batch * sM);
-  DeviceArray<int> info((int64_t)batch * H);
-  info.zero();
+  memset_zero(info, sizeof(int) * batch * H);
   // ----- factor and forward substitution: L y = b -----
   for (int t = 0; t < H; ++t) {
     double* Lt = Lf.data() + t * nn;
     double* bt = b + (int64_t)t * n;
-    copy_damped_kernel<<<batch, kBlockThreads>>>(n, D + t * nn, sM, Lt, sM, damping);
+    copy_damped_kernel<<<batch, kBlockThreads>>>(n, D + t * nn, sM, Lt, sM, damping, damp);
     cudaCheckLaunch();
     if (t > 0) {
       double* Gt = G.data() + t * nn;
@@ -75,7 +78,7 @@ bool block_tridiag_solve_device(int batch, int H, int n, const double* D, const 
       gemv_sub_kernel<<<batch, kBlockThreads>>>(n, Gt, sM, true, bt - n, sV, bt, sV);
       cudaCheckLaunch();
     }
-    cholesky_strided(batch, n, Lt, sM, info.data() + t, H);
+    cholesky_strided(batch, n, Lt, sM, info + t, H);
     trsm_lower_strided(batch, n, 1, Lt, sM, false, bt, sV);
   }
   // ----- backward substitution: L^T x = y -----
@@ -87,6 +90,18 @@ bool block_tridiag_solve_device(int batch, int H, int n, const double* D, const 
     }
     trsm_lower_strided(batch, n, 1, Lf.data() + t * nn, sM, true, bt, sV);
   }
+}
+}  // namespace
+
+void block_tridiag_solve_damped(int batch, int H, int n, const double* D, const double* B, const double* damping,
+                                double* b, int* info) {
+  solve_sweep(batch, H, n, D, B, 0.0, damping, b, info);
+}
+
+bool block_tridiag_solve_device(int batch, int H, int n, const double* D, const double* B, double damping, double* b,
+                                int* failed_system, int* failed_step) {
+  DeviceArray<int> info((int64_t)std::max(batch, 1) * std::max(H, 1));
+  solve_sweep(batch, H, n, D, B, damping, nullptr, b, info.data());
   // ----- report the first block that was not positive definite -----
   std::vector<int> host(info.size());
   info.download(host.data());

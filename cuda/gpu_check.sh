@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make gpu-check`: the first command to run on a GPU node. Builds with CUDA (against cuda/bundle/
 # when MuJoCo, GoogleTest and stb are not installed: see cuda/gpu_bundle.sh), runs the CUDA test
-# suites, the benchmarks `bench gemm|conv|rssm|lm|planners device=cuda` (RSSM at B=50, L=50; CEM,
-# MPPI and LatCo at the paper's settings),
+# suites, the benchmarks `bench gemm|conv|rssm|lm|planners device=cuda` (RSSM at B=50, L=50; LatCo's
+# LM iteration at Z=230, H=30 with its assembly and solve on the device; CEM, MPPI, LatCo and
+# shooting GD at the paper's settings),
 # a 2-minute `latco train` on a paper config with device=cuda, and prints every figure with the
 # card's name and an estimate of a paper-scale tabletop run's hours. Needs no network.
 # Without a GPU it says so in one line and fails. Output also in build-gpu/gpu-check/.
@@ -42,7 +43,7 @@ case "$info" in
   *"CUDA: on"*) ;;
   *) echo "gpu-check: the build would not link CUDA: $info"; exit 1 ;;
 esac
-tests="test_cuda test_cuda_autodiff test_cuda_training test_cuda_planning"
+tests="test_cuda test_cuda_autodiff test_cuda_training test_cuda_planning test_cuda_latco test_cuda_eval"
 if ! $mk "$BUILD/latco" $(for t in $tests; do echo "$BUILD/tests/$t"; done) > "$OUT/build.log" 2>&1; then
   tail -20 "$OUT/build.log"
   echo "gpu-check: the build failed (log: $OUT/build.log)"
@@ -77,7 +78,7 @@ bench gemm gemm device=cuda require_device=true
 bench conv conv device=cuda require_device=true
 bench rssm rssm device=cuda require_device=true bench_batch=50 bench_length=50 bench_steps=5
 bench lm lm device=cuda require_device=true
-for p in cem mppi latco; do bench "planners_$p" planners --paper --planner "$p" device=cuda require_device=true; done
+for p in cem mppi latco shooting_gd; do bench "planners_$p" planners --paper --planner "$p" device=cuda require_device=true; done
 
 # ----- a 2-minute run of the paper config on the device (schedule shortened to reach planning) -----
 rm -rf "$OUT/train"

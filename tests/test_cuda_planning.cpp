@@ -1,6 +1,7 @@
 // The planner's latent model on the GPU against the CPU view: predict and reward, the batched
 // rollouts of the sampling planners (the returns of one CEM iteration from the same samples),
-// whole CEM and MPPI plans, and the copies per call. One tolerance rule:
+// whole CEM and MPPI plans, LatCo and shooting GD plans, shooting GD's backprop through time
+// on the device, and the copies per call. One tolerance rule:
 // |gpu - cpu| <= atol + rtol * |cpu|. Skips without a device; cuda/emu/run_tests.sh runs it on
 // the CPU emulation.
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
 #include "plan/rollout.h"
+#include "plan/rollout_device.h"
 
 using namespace latco;
 
@@ -174,7 +176,7 @@ TEST(CudaPlanning, JacobiansAndRewardGradientMatchTheCpu) {
   }
 }
 
-// LatCo through the device model (its Jacobians and rollouts on the GPU, the solve on the CPU):
+// LatCo through the device model (its Jacobians, rollouts and LM step on the GPU):
 // one LM iteration and a short plan agree with the CPU.
 TEST(CudaPlanning, LatcoPlansMatchTheCpu) {
   REQUIRE_GPU();
@@ -190,4 +192,38 @@ TEST(CudaPlanning, LatcoPlansMatchTheCpu) {
     expect_close(rg.actions.to_vector(), rc.actions.to_vector(), 1e-4, 1e-4, "actions" + tag);
     expect_close(rg.latents.to_vector(), rc.latents.to_vector(), 1e-4, 1e-4, "latents" + tag);
   }
+}
+
+// Shooting GD's backprop through time on the GPU (plan/rollout_device.h) against backprop_return:
+// dJ/da from the same stored Jacobians, rtol 1e-4.
+TEST(CudaPlanning, BackpropThroughTimeMatchesTheCpu) {
+  REQUIRE_GPU();
+  const int H = 7, Z = 13, A = 3;
+  Linearization lin;
+  lin.resize(H, Z, A);
+  lin.fz = randn(lin.fz.size(), 51, 0.3f);
+  lin.fa = randn(lin.fa.size(), 52, 0.5f);
+  lin.dr = randn(lin.dr.size(), 53);
+  lin.a = randn(lin.a.size(), 54);
+  std::vector<float> g_cpu(size_t(H) * A), g_gpu(g_cpu.size());
+  backprop_return(&lin, 0.05f, g_cpu.data());
+  DeviceBackprop dev(H, Z, A);
+  dev.run(lin, 0.05f, g_gpu.data());
+  float gmax = 0;
+  for (float v : g_cpu) gmax = std::max(gmax, std::fabs(v));
+  expect_close(g_gpu, g_cpu, 1e-4 * gmax, 1e-4, "dJ/da");
+}
+
+// Shooting GD on the device model runs its backprop there; the plans agree with the CPU's.
+TEST(CudaPlanning, ShootingGdPlansMatchTheCpu) {
+  REQUIRE_GPU();
+  const TransitionWeights w = small_weights(7, 45);
+  RssmLatentModel cpu(w);
+  DeviceRssmLatentModel gpu(w);
+  const std::vector<float> z0 = randn(cpu.latent_dim(), 9);
+  const Config cfg = Config::parse("gd_iterations: 3\n", "test settings");
+  auto pc = make_planner("shooting_gd", cpu, 5, cfg), pg = make_planner("shooting_gd", gpu, 5, cfg);
+  const PlanResult rc = pc->plan(z0.data(), 4), rg = pg->plan(z0.data(), 4);
+  expect_close(rg.actions.to_vector(), rc.actions.to_vector(), 1e-4, 1e-4, "actions");
+  EXPECT_NEAR(rg.predicted_return, rc.predicted_return, 1e-4 + 1e-4 * std::fabs(rc.predicted_return));
 }

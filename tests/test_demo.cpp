@@ -12,12 +12,12 @@
 
 #include "app/manifest.h"
 #include "app/sweep.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "io/checkpoint.h"
 #include "io/run_lock.h"
 #include "model/rssm.h"
 #include "model/rssm_latent_model.h"
-#include "plan/latco.h"
+#include "plan/collocation/latco.h"
 #include "plan/planner.h"
 
 using namespace latco;

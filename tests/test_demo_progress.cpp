@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "core/command.h"
+#include "app/command.h"
 
 using namespace latco;
 namespace fs = std::filesystem;

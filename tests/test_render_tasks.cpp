@@ -11,7 +11,7 @@
 #include <string>
 
 #include "agent/evaluation.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "env/env.h"
 #include "env/experts.h"
 #include "env/tabletop.h"

@@ -13,7 +13,7 @@
 #include "model/elbo.h"
 #include "model/rssm.h"
 #include "model/rssm_latent_model.h"
-#include "plan/image_collocation.h"
+#include "plan/collocation/image_collocation.h"
 #include "plan/planner.h"
 
 using namespace latco;

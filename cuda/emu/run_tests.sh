@@ -2,8 +2,8 @@
 # Builds tests/test_cuda*.cpp against cuda/*.cu executed on the CPU by the emulation in this
 # folder (fibers for threads, loops for cuBLAS) and runs them: the CUDA kernels' indexing,
 # barriers and reductions, the autodiff's device dispatch, the world model's training on the
-# device and the planner's latent model there, checked against the CPU references on machines
-# without a GPU.
+# device, the planner's latent model there, LatCo's LM step and evaluation on the device,
+# checked against the CPU references on machines without a GPU.
 # Usage (from the repository root): cuda/emu/run_tests.sh [build-dir] [gtest flags...]
 set -euo pipefail
 BUILD=${1:-build-emu}
@@ -29,7 +29,8 @@ for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp 
   src/model/rssm.cpp src/model/elbo.cpp \
   src/model/transition_weights.cpp src/model/rssm_latent_model.cpp src/model/device_latent_model.cpp \
   src/plan/*.cpp src/plan/*/*.cpp \
-  ; do
+  src/env/*.cpp \
+  src/agent/episode_runner.cpp src/agent/evaluation.cpp src/io/progress.cpp; do
   obj=$OUT/obj/$(echo "${cpp%.cpp}" | tr / _).o
   objs+=("$obj")
   if [ ! -f "$obj" ] || [ "$cpp" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" -print -quit)" ]; then
@@ -37,9 +38,9 @@ for cpp in src/core/*.cpp src/kernels/*.cpp src/autodiff/*.cpp src/linalg/*.cpp 
   fi
 done
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -I{} sh -c '{}'
-tests=(test_cuda test_cuda_autodiff test_cuda_training test_cuda_planning)
+tests=(test_cuda test_cuda_autodiff test_cuda_training test_cuda_planning test_cuda_latco test_cuda_eval)
 printf '%s\n' "${tests[@]}" |
-  xargs -P 2 -I{} $CXX $FLAGS -o "$OUT/{}_emu" "tests/{}.cpp" "${objs[@]}" -lgtest_main -lgtest
+  xargs -P 2 -I{} $CXX $FLAGS -o "$OUT/{}_emu" "tests/{}.cpp" "${objs[@]}" -lgtest_main -lgtest -lmujoco
 echo "CUDA: emulated on the CPU (cuda/emu); nothing here ran on a GPU"
 # Without gtest flags: every suite through tests/run_all.sh, which ends with "N passed, N failed, N skipped".
 if [ $# -eq 0 ]; then

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "io/progress.h"
+#include "model/device_latent_model.h"
 #include "model/rssm_latent_model.h"
 #include "plan/planner.h"
 
@@ -25,9 +26,12 @@ void mean_se(const std::vector<double>& x, double& mean, double& se) {
 
 EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& planner, const Config& planner_cfg,
                              int horizon, int replan_every, int episodes, uint64_t seed,
-                             std::vector<Episode>* records, ProgressSlot slot) {
+                             std::vector<Episode>* records, ProgressSlot slot, Device device) {
   RssmLatentModel latent(model.transition());
-  std::unique_ptr<Planner> p = make_planner(planner, latent, horizon, planner_cfg, &model);
+  std::unique_ptr<DeviceRssmLatentModel> on_device;
+  if (device == Device::CUDA) on_device = std::make_unique<DeviceRssmLatentModel>(model.transition());
+  std::unique_ptr<Planner> p =
+      make_planner(planner, on_device ? static_cast<const LatentModel&>(*on_device) : latent, horizon, planner_cfg, &model);
   EvalSummary sum;
   sum.planner = planner;
   sum.episodes = episodes;

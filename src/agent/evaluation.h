@@ -34,9 +34,11 @@ struct ProgressSlot {
 
 // Episode i uses seed Rng(seed).derive(i): the same for every planner.
 // planner_cfg supplies the planner's settings; `records` (optional) receives the episodes.
+// device CUDA: the planner's latent model is DeviceRssmLatentModel (it plans on the GPU).
 EvalSummary evaluate_planner(Env& env, const Rssm& model, const std::string& planner, const Config& planner_cfg,
                              int horizon, int replan_every, int episodes, uint64_t seed,
-                             std::vector<Episode>* records = nullptr, ProgressSlot slot = ProgressSlot());
+                             std::vector<Episode>* records = nullptr, ProgressSlot slot = ProgressSlot(),
+                             Device device = Device::CPU);
 
 // A fixed-width table: planner | success | return | s/step | s/plan.
 std::string format_eval_table(const std::vector<EvalSummary>& rows, bool markdown);

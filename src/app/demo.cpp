@@ -175,8 +175,11 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
   int online_successes = 0;
   for (int round = 0; round < d.online_rounds; ++round) {
     RssmLatentModel latent(model.transition());
+    std::unique_ptr<DeviceRssmLatentModel> on_device;  // device cuda: the online rounds plan on the GPU
+    if (device == Device::CUDA) on_device = std::make_unique<DeviceRssmLatentModel>(model.transition());
     for (size_t i = 0; i < planners.size(); ++i) {
-      auto planner = make_planner(planners[i], latent, s.horizon, cfg);
+      auto planner = make_planner(planners[i], on_device ? static_cast<const LatentModel&>(*on_device) : latent,
+                                  s.horizon, cfg);
       Episode e;
       const uint64_t seed = Rng(s.seed).derive(streams::kDemoPlanSeeds).derive(round * planners.size() + i).next_u64();
       online_successes += run_episode(env, model, planner.get(), act, seed, &e).success ? 1 : 0;
@@ -379,7 +382,7 @@ int demo(const Args& args) {
     std::vector<Episode> eps;
     const ProgressSlot slot{&progress, kEvaluate, int64_t(rows.size()) * d.eval_episodes};
     rows.push_back(evaluate_planner(*env, model, p, cfg, s.horizon, s.replan_every, d.eval_episodes,
-                                    s.seed + streams::kDemoEvalSeedOffset, &eps, slot));
+                                    s.seed + streams::kDemoEvalSeedOffset, &eps, slot, device));
     for (size_t i = 0; i < eps.size(); ++i) {
       char line[160];
       std::snprintf(line, sizeof line, "%s,%zu,%.9g,%d,%d,%d\n", p.c_str(), i, double(eps[i].total_reward()),

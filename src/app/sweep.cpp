@@ -17,7 +17,7 @@
 
 #include "agent/agent.h"
 #include "app/manifest.h"
-#include "core/command.h"
+#include "app/command.h"
 #include "io/checkpoint.h"
 
 namespace fs = std::filesystem;

@@ -102,8 +102,7 @@ int cmd_eval(const Args& args) {
   cfg.apply(ms);
   auto env = make_run_env(s, ms);
   Rssm model(ms, env->action_dim(), s.seed);
-  if (select_device(s.device, s.require_device, "eval", cfg.where("device")) == Device::CUDA)
-    std::printf("eval: evaluation plans on the CPU in this build (the device serves training and train's planner)\n");
+  const Device device = select_device(s.device, s.require_device, "eval", cfg.where("device"));
   ModelTrainer trainer(model, s.seed);
   const std::string ck = latest_checkpoint(run + "/checkpoints");
   if (ck.empty()) LATCO_FAIL("eval: no checkpoint in " << run << "/checkpoints");
@@ -114,7 +113,7 @@ int cmd_eval(const Args& args) {
   read_planner_keys(cfg, RssmLatentModel(model.transition()), s.horizon);
   cfg.check_all_used();
   std::vector<Episode> eps;
-  EvalSummary r = evaluate_planner(*env, model, s.planner, cfg, s.horizon, s.replan_every, episodes, seed, &eps);
+  EvalSummary r = evaluate_planner(*env, model, s.planner, cfg, s.horizon, s.replan_every, episodes, seed, &eps, ProgressSlot(), device);
   std::printf("%s", format_eval_table({r}, false).c_str());
   // Pictures of the first episode and of the planner's first plan, in --out (default RUN/eval_PLANNER).
   if (out.empty()) out = run + "/eval_" + s.planner;

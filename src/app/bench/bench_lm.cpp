@@ -3,7 +3,8 @@
 // for several horizons, its breakdown, a full 200-iteration plan, and the same
 // iteration with the dense solve. Each horizon's iteration also gets its floor: its counted
 // FLOPs, float at the SGEMM rate and double at the DGEMM rate measured just before.
-// device=cuda: the iteration with DeviceRssmLatentModel, then the GPU solve (lm_cuda).
+// device=cuda: the iteration with DeviceRssmLatentModel (the model's calls, the assembly and the
+// solve on the GPU), then the GPU solve alone (lm_cuda).
 // Not here: learned weights (timing only).
 #include <algorithm>
 #include <cstdio>
@@ -84,11 +85,12 @@ int bench_lm(const Args& args) {
   std::vector<float> z0(Z);
   Rng zr = Rng(1);
   for (auto& v : z0) v = zr.normal();
-  if (on_device) {  // the iteration with the model's calls on the GPU (assembly, solve on the CPU), then lm_cuda
+  if (on_device) {  // the iteration on the GPU (model calls; assembly and solve: plan/latco_device.h), then lm_cuda
     DeviceRssmLatentModel device_model(w);
     const IterTiming t = time_iterations(device_model, 30, z0.data(), reps, false);
     bench_print("lm_iter_s_H30_device_model", t.iter, "s");
     bench_print("lm_jacobian_s_H30_device_model", t.jacobian, "s");
+    bench_print("lm_assembly_solve_s_H30_device", t.solve, "s");  // with the copies of the point and Jacobians
     return find_bench("lm_cuda")(args);
   }
 

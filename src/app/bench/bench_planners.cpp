@@ -46,8 +46,9 @@ int bench_planners(const Args& args) {
   const int H = static_cast<int>(args.get_int("horizon", 30));
   const std::string only = args.get("planner", "");  // one planner by name (default: all)
   args.check_all_read("bench planners");
-  // device=cuda: every planner on DeviceRssmLatentModel (the model's calls on the GPU; the
-  // planners' own work, LatCo's solve included, on the CPU); image collocation is left out.
+  // device=cuda: every planner on DeviceRssmLatentModel (the model's calls, LatCo's LM step and
+  // shooting GD's backprop on the GPU; the other planners' own work on the CPU); image collocation
+  // is left out.
   const Device device = bench_device(args.overrides, "planners");
   Config cfg = Config::parse(paper ? kPaper : kCpuScale, paper ? "paper settings" : "cpu-scale settings");
   for (const auto& o : args.overrides)

@@ -15,6 +15,7 @@
 #include "linalg/block_tridiag.h"
 #include "linalg/dense.h"
 #include "plan/collocation/latco_gaussian.h"  // expected_return: the sampled rollout of latco_winner: sample
+#include "plan/collocation/latco_device.h"
 
 namespace latco {
 
@@ -184,6 +185,12 @@ bool CollocationLM::solve_plan(int k) {
 
 void CollocationLM::step() {
   const bool released = s_.solver_kind == LatcoSolver::Released;
+  if (device_) {  // Eq. (9) for every plan at once on the GPU (plan/latco_device.h)
+    for (int k = 0; released && k < K_; ++k) damping_[k] = s_.damping / (2 * std::pow(released_scale(k), 2));
+    Timer td;
+    factor_failures += device_->solve(view(0, false), damping_.data());
+    t_solve += td.seconds();
+  }
   // ----- normal equations and LM step (Eq. 9), plan by plan -----
   for (int k = 0; k < K_; ++k) {
     const PlanView v = view(k, false);
@@ -192,11 +199,15 @@ void CollocationLM::step() {
       damping_[k] = s_.damping / (2 * N * N);
     }
     cost0_[k] = plan_cost(v);
-    Timer ta;
-    assemble_normal_equations(v, D_.data(), B_.data(), g_.data(), scratch_);
-    const double t_asm = ta.seconds();
-    t_assembly += t_asm;
-    const bool ok = solve_plan(k);
+    bool ok;
+    if (device_) {
+      ok = device_->result(k, g_.data(), dx_.data());
+    } else {
+      Timer ta;
+      assemble_normal_equations(v, D_.data(), B_.data(), g_.data(), scratch_);
+      t_assembly += ta.seconds();
+      ok = solve_plan(k);
+    }
     // Trial point x + dx (y_0 stays pinned). A failed solve proposes no move.
     float* at = a_try_.data() + size_t(k) * H_ * A_;
     float* yt = y_try_.data() + size_t(k) * (H_ + 1) * Y_;
@@ -349,6 +360,7 @@ LatcoPlanner::LatcoPlanner(const LatentModel& model, int horizon, const LatcoSet
     : model_(model), name_(std::move(name)), s_(s), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()),
       problem_(model) {
   lm_ = std::make_unique<CollocationLM>(problem_, H_, s_.restarts, s_);
+  if (!s_.dense_solve && latent_model_on_device(model)) lm_->use_device();  // Eq. (9) on the GPU
   prev_a_.assign(size_t(H_) * A_, 0.0f);
   prev_z_.assign(size_t(H_ + 1) * Z_, 0.0f);
   rollout_z_.assign(size_t(H_ + 1) * Z_, 0.0f);

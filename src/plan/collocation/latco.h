@@ -90,6 +90,8 @@ struct LatcoSettings {
   void load(const Config& cfg);
 };
 
+class LatcoDeviceSolver;  // plan/latco_device.h
+
 // The LM solver over K plans of one CollocationProblem, sized once for (H, Y, A, C, K).
 class CollocationLM {
  public:
@@ -101,6 +103,8 @@ class CollocationLM {
   float* states(int k) { return y_.data() + size_t(k) * (H_ + 1) * Y_; }
   const float* actions(int k) const { return a_.data() + size_t(k) * H_ * A_; }
   const float* states(int k) const { return y_.data() + size_t(k) * (H_ + 1) * Y_; }
+  // Assemble and solve Eq. (9) on the GPU from now on (plan/latco_device.cpp); throws without CUDA.
+  void use_device();
   // Resets multipliers and damping, evaluates the problem at the current plans.
   void begin();
   // One LM iteration on every plan (Eq. 9) followed by the dual update (Eq. 10).
@@ -138,6 +142,7 @@ class CollocationLM {
   std::vector<double> pred_, cost0_;                 // (K) predicted reduction of the trial step, cost before it
   std::vector<char> accept_;                         // (K)
   AssemblyScratch scratch_;
+  std::shared_ptr<LatcoDeviceSolver> device_;  // set by use_device()
 };
 
 // A LatentModel seen as a CollocationProblem: y = z, f = mu, costs = the model's

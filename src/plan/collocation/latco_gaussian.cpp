@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "core/streams.h"
 #include "core/timer.h"
+#include "plan/collocation/latco_device.h"
 
 namespace latco {
 
@@ -248,6 +249,7 @@ GaussianLatcoPlanner::GaussianLatcoPlanner(const LatentModel& model, int horizon
     : model_(model), s_(s), H_(horizon), Z_(model.latent_dim()), A_(model.action_dim()),
       problem_(model, horizon, s.lm.restarts, s.samples, s.opt) {
   lm_ = std::make_unique<CollocationLM>(problem_, H_, s_.lm.restarts, s_.lm);
+  if (!s_.lm.dense_solve && latent_model_on_device(model)) lm_->use_device();  // Eq. (9) on the GPU
   std_.assign(size_t(H_ + 1) * Z_, 0.0f);
   result_.actions = Tensor::zeros({H_, A_});
   result_.latents = Tensor::zeros({H_ + 1, Z_});

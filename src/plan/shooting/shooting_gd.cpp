@@ -7,6 +7,8 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/timer.h"
+#include "plan/collocation/latco_device.h"  // latent_model_on_device
+#include "plan/rollout_device.h"
 
 namespace latco {
 
@@ -22,6 +24,7 @@ ShootingGd::ShootingGd(const LatentModel& model, int horizon, const ShootingGdSe
   res_.actions = Tensor({H_, A_});
   res_.latents = Tensor({H_ + 1, Z_});
   res_.iters.reserve(s_.iterations);
+  if (latent_model_on_device(model)) device_bptt_ = std::make_shared<DeviceBackprop>(H_, Z_, A_);
 }
 
 const PlanResult& ShootingGd::plan(const float* z0, uint64_t seed) {
@@ -63,7 +66,8 @@ double ShootingGd::optimise(const float* z0, uint64_t seed, int restart, Timer& 
     res_.timing.rollouts += tr.seconds();
     Timer td;
     rollout_jacobians(m_, &lin_);
-    backprop_return(&lin_, w, g_.data());  // g = dJ/da
+    if (device_bptt_) device_bptt_->run(lin_, w, g_.data());  // g = dJ/da
+    else backprop_return(&lin_, w, g_.data());
     res_.timing.derivatives += td.seconds();
 
     // ----- loss gradient: -dJ/da + d/da sum_t nu_t max(0, |a| - a_m)^2 -----

@@ -5,6 +5,7 @@
 // Restarts run one after another (not batched). Not here: warm starts.
 #pragma once
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "core/timer.h"
@@ -36,6 +37,8 @@ struct ShootingGdSettings {
   }
 };
 
+class DeviceBackprop;  // plan/rollout_device.h
+
 class ShootingGd : public Planner {
  public:
   ShootingGd(const LatentModel& model, int horizon, const ShootingGdSettings& s);
@@ -56,6 +59,7 @@ class ShootingGd : public Planner {
   std::vector<float> nu_;    // (H) action-bound multipliers
   std::vector<float> best_;  // (H, A) best plan over restarts
   nn::FlatAdam adam_;
+  std::shared_ptr<DeviceBackprop> device_bptt_;  // the model is on the GPU: backprop there too
 };
 
 }  // namespace latco
