@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/streams.h"
 #include "core/thread_pool.h"
+#include "io/npz.h"
 
 namespace latco {
 
