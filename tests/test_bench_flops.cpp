@@ -145,7 +145,7 @@ TEST(Flops, BenchRssmTimesTheDemoTrainingLoop) {
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   testing::internal::CaptureStdout();
-  const int rc = benches().at("rssm")(Args::parse(int(argv.size()), argv.data(), 3));
+  const int rc = find_bench("rssm")(Args::parse(int(argv.size()), argv.data(), 3));
   const std::string out = testing::internal::GetCapturedStdout();
   ASSERT_EQ(rc, 0);
   std::map<std::string, double> fig;
