@@ -62,12 +62,6 @@ double metric_of(const RunResult& r, const std::string& metric) {
   LATCO_FAIL("report: unknown metric '" << metric << "' (success, success_end, return)");
 }
 
-std::string axes_text(const RunResult& r) {
-  std::string s;
-  for (const auto& [k, v] : r.axes) s += " " + k + "=" + v;
-  return s;
-}
-
 // One table: rows x tasks, each cell pooling the values of the runs that `row_of` maps to that row.
 template <class RowOf>
 std::string table(const std::vector<RunResult>& runs, const std::string& row_title, const std::vector<std::string>& rows,
