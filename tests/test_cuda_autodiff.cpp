@@ -17,14 +17,11 @@
 #include "nn/adam.h"
 #include "nn/layers.h"
 
+#include "tests/cuda_test_util.h"
+
 using namespace latco;
 
 namespace {
-
-#define REQUIRE_GPU()                                                                             \
-  do {                                                                                            \
-    if (!device::cuda_available()) GTEST_SKIP() << "no CUDA device: " << device::cuda_status(); \
-  } while (0)
 
 // (shape) of normals scale * N(0, 1) + shift, from a stream of `seed`.
 Tensor randn(const Shape& shape, uint64_t seed, float scale = 1.0f, float shift = 0.0f) {

@@ -19,14 +19,11 @@
 #include "plan/collocation/latco.h"
 #include "plan/collocation/latco_device.h"
 
+#include "tests/cuda_test_util.h"
+
 using namespace latco;
 
 namespace {
-
-#define REQUIRE_GPU()                                                                             \
-  do {                                                                                            \
-    if (!device::cuda_available()) GTEST_SKIP() << "no CUDA device: " << device::cuda_status(); \
-  } while (0)
 
 // K plans' buffers laid out as CollocationLM's: plan k's arrays at k times the per-plan size.
 struct Plans {
@@ -175,10 +172,10 @@ TEST(CudaLatco, PlansThroughTheDeviceModelUseTheDeviceStepAndMatchTheCpu) {
                                      "test settings");
     const char* planner = gaussian ? "latco_gaussian" : "latco";
     auto pc = make_planner(planner, cpu, 5, cfg), pg = make_planner(planner, gpu, 5, cfg);
-    const cuda::CopyStats before = cuda::copy_stats();
+    const cuda::CopyStats before = device_copies();
     const PlanResult rg = pg->plan(z0.data(), 3);
     // The device step uploads the point and its derivatives each iteration (>= 9 arrays).
-    EXPECT_GE(cuda::copy_stats().uploads - before.uploads, 3 * 9) << solver;
+    EXPECT_GE(device_copies().uploads - before.uploads, 3 * 9) << solver;
     const PlanResult rc = pc->plan(z0.data(), 3);
     const std::string tag = std::string(", ") + solver;
     auto close = [&](const Tensor& g, const Tensor& c, const std::string& what) {

@@ -20,24 +20,11 @@
 #include "plan/rollout.h"
 #include "plan/rollout_device.h"
 
+#include "tests/cuda_test_util.h"
+
 using namespace latco;
 
 namespace {
-
-// The device's copy counter (cuda/device.cu). A CPU build links no cuda/ objects; there every
-// test here skips (REQUIRE_GPU) before it would read the counter.
-cuda::CopyStats device_copies() {
-#ifdef HAVE_CUDA
-  return cuda::copy_stats();
-#else
-  return {};
-#endif
-}
-
-#define REQUIRE_GPU()                                                                             \
-  do {                                                                                            \
-    if (!device::cuda_available()) GTEST_SKIP() << "no CUDA device: " << device::cuda_status(); \
-  } while (0)
 
 TransitionWeights small_weights(int deter, uint64_t seed) {
   TransitionSizes sz;

@@ -18,24 +18,11 @@
 #include "model/elbo.h"
 #include "model/rssm.h"
 
+#include "tests/cuda_test_util.h"
+
 using namespace latco;
 
 namespace {
-
-// The device's copy counter (cuda/device.cu). A CPU build links no cuda/ objects; there every
-// test here skips (REQUIRE_GPU) before it would read the counter.
-cuda::CopyStats device_copies() {
-#ifdef HAVE_CUDA
-  return cuda::copy_stats();
-#else
-  return {};
-#endif
-}
-
-#define REQUIRE_GPU()                                                                             \
-  do {                                                                                            \
-    if (!device::cuda_available()) GTEST_SKIP() << "no CUDA device: " << device::cuda_status(); \
-  } while (0)
 
 constexpr int kA = 2;
 

@@ -20,22 +20,15 @@
 #include "plan/collocation/latco.h"
 #include "plan/planner.h"
 
+#include "tests/test_files.h"
+
 using namespace latco;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  std::string d = (fs::temp_directory_path() / ("latco_test_demo_" + name)).string();
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+std::string fresh_dir(const std::string& name) { return fresh_test_dir("demo", name); }
+std::string read(const std::string& path) { return read_text(path); }
 
 // A demo far below laptop scale: 8-step episodes, a few gradient steps, two online rounds.
 const std::string kTiny =

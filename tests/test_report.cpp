@@ -13,22 +13,15 @@
 #include "app/report.h"
 #include "core/error.h"
 
+#include "tests/test_files.h"
+
 using namespace latco;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  std::string d = (fs::temp_directory_path() / ("latco_test_report_" + name)).string();
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+std::string fresh_dir(const std::string& name) { return fresh_test_dir("report", name); }
+std::string read(const std::string& path) { return read_text(path); }
 
 // A finished run folder: its config, a finished manifest and metrics.csv rows
 // (episode, env_steps, eval, return, success).

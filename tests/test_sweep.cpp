@@ -19,22 +19,15 @@
 #include "core/thread_pool.h"
 #include "io/checkpoint.h"
 
+#include "tests/test_files.h"
+
 using namespace latco;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  std::string d = (fs::temp_directory_path() / ("latco_test_sweep_" + name)).string();
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+std::string fresh_dir(const std::string& name) { return fresh_test_dir("sweep", name); }
+std::string read(const std::string& path) { return read_text(path); }
 
 std::vector<std::string> names(const std::vector<SweepEntry>& es) {
   std::vector<std::string> v;
