@@ -73,8 +73,7 @@ bool cpu_step(const PlanView& v, double mu, std::vector<double>& g, std::vector<
   const int H = v.H, n = v.n();
   std::vector<double> D(size_t(H) * n * n), B(D.size()), Lf(D.size()), Cf(D.size());
   g.assign(size_t(H) * n, 0.0);
-  AssemblyScratch s;
-  assemble_normal_equations(v, D.data(), B.data(), g.data(), s);
+  assemble_normal_equations(v, D.data(), B.data(), g.data());
   if (!block_tridiag_factor(H, n, D.data(), B.data(), mu, Lf.data(), Cf.data(), v.A)) return false;
   dx.resize(g.size());
   for (size_t i = 0; i < g.size(); ++i) dx[i] = -g[i];

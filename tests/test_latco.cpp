@@ -205,8 +205,7 @@ TEST(LatcoResiduals, AssembledBlocksMatchDenseNormalEquations) {
       }
     EXPECT_NEAR(plan_cost(v), sumsq(rho), 1e-9 * sumsq(rho));
     std::vector<double> D(size_t(H) * n * n), B(size_t(H) * n * n, 0.0), g(N), M(size_t(N) * N);
-    AssemblyScratch s;
-    assemble_normal_equations(v, D.data(), B.data(), g.data(), s);
+      assemble_normal_equations(v, D.data(), B.data(), g.data());
     block_tridiag_to_dense(H, n, D.data(), B.data(), 0.0, M.data());
     for (int i = 0; i < N; ++i) {
       EXPECT_NEAR(g[i], Jtr[i], 1e-9 * (1 + std::fabs(Jtr[i])));

@@ -106,7 +106,8 @@ void pack_bt(int N, int k0, int kc, const double* B, int ldb, double* Bp) {
 
 // C[rows, j0 : j0+nr] += alpha * A[rows, kc] Bp^T. rows = MR_ starting at row i0 of C; with
 // `lower`, only entries on or below the diagonal (j <= i) are written.
-template <int MR_>
+// AK: A packed k-major (A[k * MR + r], lda unused) instead of row-major in place.
+template <int MR_, bool AK = false>
 void micro_tile(int kc, double alpha, const double* A, int lda, const double* Bp, double* C, int ldc, int nr,
                 int i0, int j0, bool lower) {
   v8d acc[MR_][2] = {};
@@ -114,7 +115,7 @@ void micro_tile(int kc, double alpha, const double* A, int lda, const double* Bp
     const v8d b0 = load8(Bp + size_t(k) * NR), b1 = load8(Bp + size_t(k) * NR + 8);
 #pragma GCC unroll 12
     for (int r = 0; r < MR_; ++r) {
-      const double a = A[long(r) * lda + k];
+      const double a = AK ? A[size_t(k) * MR + r] : A[long(r) * lda + k];
       acc[r][0] += a * b0;
       acc[r][1] += a * b1;
     }
@@ -231,6 +232,49 @@ void dgemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const
 void dsyrk_lower(int N, int K, double alpha, const double* A, int lda, double* C, int ldc) {
   count_flops(syrk_flops(N, K), true);
   gemm_nt(N, N, K, alpha, A, lda, A, lda, C, ldc, true);
+}
+
+void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double* C, int ldc) {
+  count_flops(syrk_flops(N, K), true);
+  if (N <= 0 || K <= 0) return;
+  thread_local std::vector<double> packed;  // B^T panels of the pass, then one k-major row panel of A^T
+  const int npan = (N + NR - 1) / NR;
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    const int kc = std::min(KC, K - k0);
+    const size_t nb = size_t(npan) * NR * kc, need = nb + size_t(MR) * kc;
+    if (packed.size() < need) packed.resize(need);
+    double* Bp = packed.data();
+    double* Ap = Bp + nb;
+    // Bp[k*NR + c] = A[k0+k][j0+c]: rows of A read contiguously (the B^T of A^T A).
+    for (int p = 0; p < npan; ++p) {
+      const int j0 = p * NR, nr = std::min(NR, N - j0);
+      double* dst = Bp + size_t(p) * kc * NR;
+      for (int k = 0; k < kc; ++k) {
+        const float* src = A + long(k0 + k) * lda + j0;
+        for (int c = 0; c < nr; ++c) dst[size_t(k) * NR + c] = src[c];
+        for (int c = nr; c < NR; ++c) dst[size_t(k) * NR + c] = 0.0;
+      }
+    }
+    for (int i0 = 0; i0 < N; i0 += MR) {
+      const int mr = std::min(MR, N - i0);
+      for (int k = 0; k < kc; ++k) {  // Ap[k*MR + r] = A[k0+k][i0+r]
+        const float* src = A + long(k0 + k) * lda + i0;
+        for (int r = 0; r < mr; ++r) Ap[size_t(k) * MR + r] = src[r];
+      }
+      const int jend = std::min(N, i0 + mr);
+      for (int j0 = 0; j0 < jend; j0 += NR) {
+        const double* B = Bp + size_t(j0 / NR) * kc * NR;
+        double* Cij = C + long(i0) * ldc + j0;
+        const int nr = std::min(NR, N - j0);
+        switch (mr) {
+#define LATCO_TILE(m) case m: micro_tile<m, true>(kc, alpha, Ap, 0, B, Cij, ldc, nr, i0, j0, true); break;
+          LATCO_TILE(12) LATCO_TILE(11) LATCO_TILE(10) LATCO_TILE(9) LATCO_TILE(8) LATCO_TILE(7)
+          LATCO_TILE(6) LATCO_TILE(5) LATCO_TILE(4) LATCO_TILE(3) LATCO_TILE(2) LATCO_TILE(1)
+#undef LATCO_TILE
+        }
+      }
+    }
+  }
 }
 
 namespace {

@@ -23,6 +23,9 @@ void dgemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const
               double* C, int ldc);
 // Lower triangle only (writes exactly the entries j <= i): C (N x N) += alpha * A A^T, A: (N x K).
 void dsyrk_lower(int N, int K, double alpha, const double* A, int lda, double* C, int ldc);
+// The same for C += alpha A^T A with A: (K x N) float, row stride lda (e.g. a Jacobian's Gram matrix):
+// read in place, no transposed copy; every entry gets dsyrk_lower's operations on double(A)^T. Serial.
+void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double* C, int ldc);
 // Blocked left-looking Cholesky; reads and writes only the lower triangle's tiles
 // (entries above the diagonal inside diagonal tiles are scratch).
 bool cholesky(int n, double* a, int lda);

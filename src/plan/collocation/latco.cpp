@@ -86,7 +86,6 @@ CollocationLM::CollocationLM(CollocationProblem& p, int H, int K, const LatcoSet
   pred_.assign(K, 0.0);
   cost0_.assign(K, 0.0);
   accept_.assign(K, 0);
-  scratch_.resize(H_, Y_, C_);
 }
 
 PlanView CollocationLM::view(int k, bool trial) const {
@@ -204,7 +203,7 @@ void CollocationLM::step() {
       ok = device_->result(k, g_.data(), dx_.data());
     } else {
       Timer ta;
-      assemble_normal_equations(v, D_.data(), B_.data(), g_.data(), scratch_);
+      assemble_normal_equations(v, D_.data(), B_.data(), g_.data());
       t_assembly += ta.seconds();
       ok = solve_plan(k);
     }

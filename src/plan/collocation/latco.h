@@ -141,7 +141,6 @@ class CollocationLM {
   std::vector<double> dense_;                        // (Hn, Hn) only with dense_solve
   std::vector<double> pred_, cost0_;                 // (K) predicted reduction of the trial step, cost before it
   std::vector<char> accept_;                         // (K)
-  AssemblyScratch scratch_;
   std::shared_ptr<LatcoDeviceSolver> device_;  // set by use_device()
 };
 

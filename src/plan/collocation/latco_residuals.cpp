@@ -98,8 +98,7 @@ void plan_jacobian_dense(const PlanView& v, double* J) {
 // Block row t of the normal equations: D_t, B_t and g_t, from step t's residual rows
 // (dynamics, action, cost) and step t+1's dynamics rows (which involve y_{t+1}).
 // Block rows are independent, so they are assembled in parallel.
-static void assemble_block(const PlanView& v, int t, double* D, double* B, double* g, double* FyT,
-                           double* JcT) {
+static void assemble_block(const PlanView& v, int t, double* D, double* B, double* g) {
   const int H = v.H, Y = v.Y, A = v.A, C = v.C, n = v.n();
   const size_t nn = size_t(n) * n;
   double* Dt = D + t * nn;
@@ -159,9 +158,7 @@ static void assemble_block(const PlanView& v, int t, double* D, double* B, doubl
       const double e = lam1 * (double(yn1[k]) - f1[k]);
       for (int j = 0; j < Y; ++j) gt[A + j] -= Fk[j] * e;
     }
-    for (int i = 0; i < Y; ++i)
-      for (int k = 0; k < Y; ++k) FyT[size_t(i) * Y + k] = Fy1[size_t(k) * Y + i];
-    dsyrk_lower(Y, Y, lam1, FyT, Y, Dt + A * n + A, n);
+    dsyrk_lower_tf(Y, Y, lam1, Fy1, Y, Dt + A * n + A, n);  // Fy1 read in place: (Y, Y) rows k
   }
 
   // ----- action rows: bound sqrt(nu) max(0, |a|-am), cost sqrt(w) a -----
@@ -181,9 +178,7 @@ static void assemble_block(const PlanView& v, int t, double* D, double* B, doubl
   if (C > 0) {
     const float* Jc = v.Jc + size_t(t) * C * Y;
     const float* ct = v.c + size_t(t) * C;
-    for (int i = 0; i < Y; ++i)
-      for (int k = 0; k < C; ++k) JcT[size_t(i) * C + k] = Jc[size_t(k) * Y + i];
-    dsyrk_lower(Y, C, 1.0, JcT, C, Dt + A * n + A, n);
+    dsyrk_lower_tf(Y, C, 1.0, Jc, Y, Dt + A * n + A, n);
     for (int k = 0; k < C; ++k) {
       const double ck = ct[k];
       for (int j = 0; j < Y; ++j) gt[A + j] += double(Jc[size_t(k) * Y + j]) * ck;
@@ -191,18 +186,13 @@ static void assemble_block(const PlanView& v, int t, double* D, double* B, doubl
   }
 }
 
-void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g, AssemblyScratch& s) {
-  const size_t fy = size_t(v.Y) * v.Y, jc = size_t(v.Y) * v.C;
-  if (s.FyT.size() < fy * v.H || s.JcT.size() < jc * v.H) s.resize(v.H, v.Y, v.C);  // sized once
+void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g) {
   struct Job {
     const PlanView* v;
-    double *D, *B, *g, *FyT, *JcT;
-    size_t fy, jc;
-  } job{&v, D, B, g, s.FyT.data(), s.JcT.data(), fy, jc};
+    double *D, *B, *g;
+  } job{&v, D, B, g};
   const Job* jp = &job;  // one-pointer capture: no allocation inside std::function
-  parallel_tasks(v.H, [jp](int64_t t) {
-    assemble_block(*jp->v, int(t), jp->D, jp->B, jp->g, jp->FyT + t * jp->fy, jp->JcT + t * jp->jc);
-  });
+  parallel_tasks(v.H, [jp](int64_t t) { assemble_block(*jp->v, int(t), jp->D, jp->B, jp->g); });
 }
 
 }  // namespace latco

@@ -67,16 +67,9 @@ void plan_residuals(const PlanView& v, double* rho);
 // J: (H * rows_per_step, H * n) dense, row-major (for tests).
 void plan_jacobian_dense(const PlanView& v, double* J);
 
-struct AssemblyScratch {
-  std::vector<double> FyT, JcT;  // (H, Y, Y), (H, Y, C): one per block row, assembled in parallel
-  void resize(int H, int Y, int C) {
-    FyT.assign(size_t(H) * Y * Y, 0.0);
-    JcT.assign(size_t(H) * Y * C, 0.0);
-  }
-};
 // Eq. (9)'s normal equations, block by block: D: (H, n, n) lower triangles of J^T J's
 // diagonal blocks, B: (H, n, n) sub-diagonal blocks (B_0 untouched), g: (H, n) = J^T rho.
-void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g, AssemblyScratch& s);
+void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g);
 
 // ----- Eq. (10) -----
 enum class DualRule { Paper, Released };
