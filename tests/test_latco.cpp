@@ -216,6 +216,45 @@ TEST(LatcoResiduals, AssembledBlocksMatchDenseNormalEquations) {
   }
 }
 
+// The factor that assembles the blocks as it runs, in several parts per block, gives the bits of the
+// factor of the stored blocks (and the same g), on one thread and on two.
+TEST(LatcoResiduals, AssembledWhileFactoringSameBitsAsStored) {
+  TanhModel m(37, 3, 5);  // parts of uneven sizes; blocks of 40
+  LatentCollocationProblem p(m);
+  const int H = 7;
+  PlanBuffers b(p, H);
+  random_plan(b, 77, p.action_max());
+  b.evaluate(p);
+  const PlanView v = b.view(p);
+  const int n = v.n();
+  const size_t nn = size_t(n) * n;
+  std::vector<double> D(H * nn, 0.0), B(H * nn, 0.0), g(H * n), L(H * nn, 0.0), C(H * nn, 0.0);
+  assemble_normal_equations(v, D.data(), B.data(), g.data());
+  ASSERT_TRUE(block_tridiag_factor(H, n, D.data(), B.data(), 0.01, L.data(), C.data(), v.A));
+  for (int threads : {1, 2}) {
+    for (int parts : {1, 3, 8}) {
+      set_num_threads(threads);
+      std::vector<double> g2(H * n, 0.0), L2(H * nn, 0.0), C2(H * nn, 0.0);
+      const NormalEquationBlocks blocks(v, g2.data(), parts);
+      EXPECT_EQ(blocks.parts(), parts);
+      ASSERT_TRUE(block_tridiag_factor(H, n, blocks, 0.01, L2.data(), C2.data(), v.A));
+      for (int i = 0; i < H * n; ++i) ASSERT_EQ(g2[i], g[i]) << "g " << i;
+      for (int t = 0; t < H; ++t)
+        for (int i = 0; i < n; ++i)
+          for (int j = 0; j < n; ++j) {
+            const size_t e = t * nn + size_t(i) * n + j;
+            if (j <= i) {
+              ASSERT_EQ(L2[e], L[e]) << threads << " threads, " << parts << " parts, L_" << t;
+            }
+            if (t > 0) {
+              ASSERT_EQ(C2[e], C[e]) << threads << " threads, " << parts << " parts, C_" << t;
+            }
+          }
+    }
+  }
+  set_num_threads(2);
+}
+
 // ----- the LQ problem: LatCo reaches the Riccati optimum -----
 TEST(Latco, ReachesLqrOptimum) {
   const int Z = 6, A = 2, H = 20;

@@ -8,6 +8,7 @@
 
 #include "core/rng.h"
 #include "core/thread_pool.h"
+#include "kernels/flops.h"
 #include "linalg/block_tridiag.h"
 #include "linalg/dense.h"
 #include "linalg/riccati.h"
@@ -70,6 +71,37 @@ TEST(Dense, SyrkLowerMatchesReference) {
         if (j <= i) ASSERT_NEAR(C[i * N + j], C2[i * N + j], 1e-11 * K) << i << "," << j;
         else ASSERT_EQ(C[i * N + j], C0[i * N + j]) << "upper entry written at " << i << "," << j;
       }
+  }
+}
+
+// C += alpha A^T A from float A in place, whole and by row ranges: the bits of dsyrk_lower on the
+// transposed double copy, and the FLOPs of the whole update however the rows are split.
+TEST(Dense, SyrkFromFloatTransposeSameBitsAsSyrk) {
+  for (int N : {1, 7, 230}) {
+    for (int K : {1, 13, 300}) {  // 300: two packed passes
+      Rng rng = Rng(5).derive(N * 1000 + K);
+      std::vector<float> A(size_t(K) * (N + 3));
+      for (auto& x : A) x = rng.normal();
+      std::vector<double> At(size_t(N) * K);  // (N, K) = A^T in double
+      for (int k = 0; k < K; ++k)
+        for (int i = 0; i < N; ++i) At[size_t(i) * K + k] = A[size_t(k) * (N + 3) + i];
+      auto C = random_vec(size_t(N) * N, rng.derive(1)), C1 = C, C2 = C;
+      dsyrk_lower(N, K, -0.7, At.data(), K, C.data(), N);
+      FlopCounter fc;
+      dsyrk_lower_tf(N, K, -0.7, A.data(), N + 3, C1.data(), N);
+      const double whole = fc.dbl();
+      fc.reset();
+      const int cut1 = N / 3, cut2 = (2 * N) / 3;  // three row ranges, in a shuffled order
+      dsyrk_lower_tf(N, K, -0.7, A.data(), N + 3, C2.data(), N, cut2, -1);
+      dsyrk_lower_tf(N, K, -0.7, A.data(), N + 3, C2.data(), N, 0, cut1);
+      dsyrk_lower_tf(N, K, -0.7, A.data(), N + 3, C2.data(), N, cut1, cut2);
+      EXPECT_EQ(whole, syrk_flops(N, K));
+      EXPECT_EQ(fc.dbl(), whole);
+      for (size_t i = 0; i < C.size(); ++i) {
+        ASSERT_EQ(C1[i], C[i]) << "N " << N << " K " << K << " at " << i;
+        ASSERT_EQ(C2[i], C[i]) << "rows split: N " << N << " K " << K << " at " << i;
+      }
+    }
   }
 }
 

@@ -6,31 +6,77 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/thread_pool.h"
 #include "linalg/dense.h"
 
 namespace latco {
 
+namespace {
+// Stored blocks as a source: the lower triangle of D_t and all of B_t, copied.
+class StoredBlocks : public BlockSource {
+ public:
+  StoredBlocks(int n, const double* D, const double* B) : n_(n), D_(D), B_(B) {}
+  void fill(int t, int part, double* Dt, double* Bt) const override {
+    const long nn = long(n_) * n_;
+    for (int i = 0; i < n_; ++i) std::memcpy(Dt + i * n_, D_ + t * nn + i * n_, sizeof(double) * (i + 1));
+    if (t > 0) std::memcpy(Bt, B_ + t * nn, sizeof(double) * nn);
+  }
+
+ private:
+  int n_;
+  const double *D_, *B_;
+};
+}  // namespace
+
 bool block_tridiag_factor(int H, int n, const double* D, const double* B, double damping, double* Lf, double* C,
+                          int zero_cols) {
+  return block_tridiag_factor(H, n, StoredBlocks(n, D, B), damping, Lf, C, zero_cols);
+}
+
+bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, double* Lf, double* C,
                           int zero_cols) {
   const long nn = long(n) * n;
   const int c0 = std::min(std::max(zero_cols, 0), n);
+  const int parts = std::max(1, src.parts());
+  // One job: the factor of block t's diagonal tile (task 0, when t >= 0) beside the parts of
+  // block t+1 (when t+1 < H), which then gets its damping.
+  struct Job {
+    const BlockSource* src;
+    int H, n, parts, t;
+    long nn;
+    double* Lf;
+    double* C;
+    bool ok;
+  } job{&src, H, n, parts, -1, nn, Lf, C, true};
+  Job* jp = &job;  // one-pointer capture: no allocation inside std::function
+  auto factor_and_fill = [&](int t) {
+    job.t = t;
+    const int first = t >= 0 ? 0 : 1, last = t + 1 < H ? parts : 0;
+    parallel_tasks(last + 1 - first, [jp, first](int64_t i) {
+      const int task = int(i) + first;
+      if (task == 0) {
+        if (!cholesky(jp->n, jp->Lf + jp->t * jp->nn, jp->n)) jp->ok = false;
+      } else {
+        const int tn = jp->t + 1;
+        jp->src->fill(tn, task - 1, jp->Lf + tn * jp->nn, jp->C + tn * jp->nn);
+      }
+    });
+    if (t + 1 < H)
+      for (int i = 0; i < n; ++i) Lf[(t + 1) * nn + i * n + i] += damping;
+  };
+  factor_and_fill(-1);  // block 0
   for (int t = 0; t < H; ++t) {
     double* L = Lf + t * nn;
-    const double* Dt = D + t * nn;
-    for (int i = 0; i < n; ++i) {  // lower triangle only: the factor reads nothing above it
-      std::memcpy(L + i * n, Dt + i * n, sizeof(double) * (i + 1));
-      L[i * n + i] += damping;
-    }
     if (t > 0) {
       // C_t = B_t L_{t-1}^{-T}: solve X L_{t-1}^T = B_t row by row (columns < c0 stay zero).
       double* Ct = C + t * nn;
-      std::memcpy(Ct, B + t * nn, sizeof(double) * nn);
       const double* Lp = Lf + (t - 1) * nn;
       trsm_right_lower_t(n, n - c0, Lp + c0 * n + c0, n, Ct + c0, n);
-      // D_t - C_t C_t^T (lower triangle).
+      // D_t + damping I - C_t C_t^T (lower triangle).
       dsyrk_lower(n, n - c0, -1.0, Ct + c0, n, L, n);
     }
-    if (!cholesky(n, L, n)) return false;
+    factor_and_fill(t);
+    if (!job.ok) return false;
   }
   return true;
 }

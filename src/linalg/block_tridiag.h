@@ -23,6 +23,22 @@ namespace latco {
 bool block_tridiag_factor(int H, int n, const double* D, const double* B, double damping, double* Lf, double* C,
                           int zero_cols = 0);
 
+// The blocks produced while the factor runs, instead of stored beforehand: block t+1 is filled
+// (on the other thread) while block t's diagonal tile is factored, and each block is factored
+// while it is still in cache. fill(t, part, Dt, Bt) writes part `part` (0 <= part < parts()) of
+// D_t's lower triangle into Dt and, for t >= 1, of B_t into Bt (both n x n); parts write
+// disjoint entries, may run on any thread in any order, and give the same values wherever run.
+class BlockSource {
+ public:
+  virtual ~BlockSource() = default;
+  virtual int parts() const { return 1; }
+  virtual void fill(int t, int part, double* Dt, double* Bt) const = 0;
+};
+// The factor above of the blocks `src` fills into Lf (D_t) and C (B_t): every entry gets the same
+// operations as from stored blocks, whatever the thread count. Returns false as above.
+bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, double* Lf, double* C,
+                          int zero_cols = 0);
+
 // Solves (M + damping I) x = b in place with the factor: forward L y = b, then L^T x = y.  b: (H, n)
 void block_tridiag_solve(int H, int n, const double* Lf, const double* C, double* b);
 

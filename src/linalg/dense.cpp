@@ -234,11 +234,13 @@ void dsyrk_lower(int N, int K, double alpha, const double* A, int lda, double* C
   gemm_nt(N, N, K, alpha, A, lda, A, lda, C, ldc, true);
 }
 
-void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double* C, int ldc) {
-  count_flops(syrk_flops(N, K), true);
-  if (N <= 0 || K <= 0) return;
+void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double* C, int ldc, int r0, int r1) {
+  if (r1 < 0) r1 = N;
+  r0 = std::max(r0, 0), r1 = std::min(r1, N);
+  if (r1 <= r0 || K <= 0) return;
+  count_flops(double(K) * (double(r1) * (r1 + 1) - double(r0) * (r0 + 1)), true);  // rows i: 2 (i+1) K
   thread_local std::vector<double> packed;  // B^T panels of the pass, then one k-major row panel of A^T
-  const int npan = (N + NR - 1) / NR;
+  const int npan = (r1 + NR - 1) / NR;      // the columns j < r1
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = std::min(KC, K - k0);
     const size_t nb = size_t(npan) * NR * kc, need = nb + size_t(MR) * kc;
@@ -247,7 +249,7 @@ void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double*
     double* Ap = Bp + nb;
     // Bp[k*NR + c] = A[k0+k][j0+c]: rows of A read contiguously (the B^T of A^T A).
     for (int p = 0; p < npan; ++p) {
-      const int j0 = p * NR, nr = std::min(NR, N - j0);
+      const int j0 = p * NR, nr = std::min(NR, r1 - j0);
       double* dst = Bp + size_t(p) * kc * NR;
       for (int k = 0; k < kc; ++k) {
         const float* src = A + long(k0 + k) * lda + j0;
@@ -255,17 +257,17 @@ void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double*
         for (int c = nr; c < NR; ++c) dst[size_t(k) * NR + c] = 0.0;
       }
     }
-    for (int i0 = 0; i0 < N; i0 += MR) {
-      const int mr = std::min(MR, N - i0);
+    for (int i0 = r0; i0 < r1; i0 += MR) {
+      const int mr = std::min(MR, r1 - i0);
       for (int k = 0; k < kc; ++k) {  // Ap[k*MR + r] = A[k0+k][i0+r]
         const float* src = A + long(k0 + k) * lda + i0;
         for (int r = 0; r < mr; ++r) Ap[size_t(k) * MR + r] = src[r];
       }
-      const int jend = std::min(N, i0 + mr);
+      const int jend = i0 + mr;
       for (int j0 = 0; j0 < jend; j0 += NR) {
         const double* B = Bp + size_t(j0 / NR) * kc * NR;
         double* Cij = C + long(i0) * ldc + j0;
-        const int nr = std::min(NR, N - j0);
+        const int nr = std::min(NR, r1 - j0);
         switch (mr) {
 #define LATCO_TILE(m) case m: micro_tile<m, true>(kc, alpha, Ap, 0, B, Cij, ldc, nr, i0, j0, true); break;
           LATCO_TILE(12) LATCO_TILE(11) LATCO_TILE(10) LATCO_TILE(9) LATCO_TILE(8) LATCO_TILE(7)

@@ -25,7 +25,9 @@ void dgemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const
 void dsyrk_lower(int N, int K, double alpha, const double* A, int lda, double* C, int ldc);
 // The same for C += alpha A^T A with A: (K x N) float, row stride lda (e.g. a Jacobian's Gram matrix):
 // read in place, no transposed copy; every entry gets dsyrk_lower's operations on double(A)^T. Serial.
-void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double* C, int ldc);
+// Only C's rows [r0, r1) (r1 < 0: N), so that parts of one update can run on different threads.
+void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double* C, int ldc, int r0 = 0,
+                    int r1 = -1);
 // Blocked left-looking Cholesky; reads and writes only the lower triangle's tiles
 // (entries above the diagonal inside diagonal tiles are scratch).
 bool cholesky(int n, double* a, int lda);

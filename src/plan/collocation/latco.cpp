@@ -76,13 +76,15 @@ CollocationLM::CollocationLM(CollocationProblem& p, int H, int K, const LatcoSet
   dual_dyn_.assign(KH, 0.0);
   damping_.assign(K, s.damping);
   growth_.assign(K, 2.0);
-  D_.assign(H * nn, 0.0);
-  B_.assign(H * nn, 0.0);
   Lf_.assign(H * nn, 0.0);
   Cf_.assign(H * nn, 0.0);
   g_.assign(size_t(H) * n_, 0.0);
   dx_ = g_;
-  if (s.dense_solve) dense_.assign(size_t(H) * n_ * H * n_, 0.0);
+  if (s.dense_solve) {  // the dense solve's stored blocks and matrix
+    D_.assign(H * nn, 0.0);
+    B_.assign(H * nn, 0.0);
+    dense_.assign(size_t(H) * n_ * H * n_, 0.0);
+  }
   pred_.assign(K, 0.0);
   cost0_.assign(K, 0.0);
   accept_.assign(K, 0);
@@ -149,7 +151,11 @@ double CollocationLM::released_scale(int k) const {
   return 1.0 / (sl / H_ + sn / H_ + 1.0);
 }
 
-// Eq. (9): (J^T J + mu I) dx = -J^T rho for plan k, from the assembled blocks.
+// Eq. (9): (J^T J + mu I) dx = -J^T rho for plan k: the dense solve from the assembled blocks,
+// the block solve assembling them as it factors (its time is all in t_solve).
+namespace {
+constexpr int kAssemblyParts = 4;  // parts of a block's assembly: the second thread's work beside a tile factor
+}  // namespace
 bool CollocationLM::solve_plan(int k) {
   Timer tm;
   const int N = H_ * n_;
@@ -165,7 +171,9 @@ bool CollocationLM::solve_plan(int k) {
         trsv_lower_t(N, dense_.data(), N, dx_.data());
       }
     } else {
-      ok = block_tridiag_factor(H_, n_, D_.data(), B_.data(), mu, Lf_.data(), Cf_.data(), A_);
+      // The blocks assembled while the factor runs (each part of block t+1 beside block t's tile).
+      const NormalEquationBlocks blocks(view(k, false), g_.data(), kAssemblyParts);
+      ok = block_tridiag_factor(H_, n_, blocks, mu, Lf_.data(), Cf_.data(), A_);
       if (ok) {
         for (int i = 0; i < N; ++i) dx_[i] = -g_[i];
         block_tridiag_solve(H_, n_, Lf_.data(), Cf_.data(), dx_.data());
@@ -202,9 +210,11 @@ void CollocationLM::step() {
     if (device_) {
       ok = device_->result(k, g_.data(), dx_.data());
     } else {
-      Timer ta;
-      assemble_normal_equations(v, D_.data(), B_.data(), g_.data());
-      t_assembly += ta.seconds();
+      if (s_.dense_solve) {  // the block solve assembles inside solve_plan
+        Timer ta;
+        assemble_normal_equations(v, D_.data(), B_.data(), g_.data());
+        t_assembly += ta.seconds();
+      }
       ok = solve_plan(k);
     }
     // Trial point x + dx (y_0 stays pinned). A failed solve proposes no move.

@@ -117,7 +117,8 @@ class CollocationLM {
   // Diagnostics of plan k at its current point (reward from the problem's r).
   IterStats stats(int k) const;
   double cost(int k) const;
-  // Seconds spent since construction, by part (accumulated over steps).
+  // Seconds spent since construction, by part (accumulated over steps). The block solve assembles
+  // the normal equations as it factors: its assembly is in t_solve (t_assembly: the dense solve's).
   double t_derivatives = 0, t_rollouts = 0, t_assembly = 0, t_solve = 0, t_other = 0;
   int factor_failures = 0;
 
@@ -137,8 +138,8 @@ class CollocationLM {
   std::vector<double> lambda_, nu_, dyn_, act_;      // (K, H)
   std::vector<double> dual_dyn_;                     // (K, H) the problem's own violation for Eq. (10)
   std::vector<double> damping_, growth_;             // (K) LM damping (released: d / 2N^2) and Nielsen's growth factor
-  std::vector<double> D_, B_, g_, Lf_, Cf_, dx_;     // (H,n,n) x2, (H,n), (H,n,n) x2, (H,n): one plan at a time
-  std::vector<double> dense_;                        // (Hn, Hn) only with dense_solve
+  std::vector<double> g_, Lf_, Cf_, dx_;             // (H,n), (H,n,n) x2, (H,n): one plan at a time
+  std::vector<double> D_, B_, dense_;                // (H,n,n) x2, (Hn, Hn) only with dense_solve
   std::vector<double> pred_, cost0_;                 // (K) predicted reduction of the trial step, cost before it
   std::vector<char> accept_;                         // (K)
   std::shared_ptr<LatcoDeviceSolver> device_;  // set by use_device()

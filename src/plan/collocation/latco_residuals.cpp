@@ -95,59 +95,74 @@ void plan_jacobian_dense(const PlanView& v, double* J) {
   }
 }
 
-// Block row t of the normal equations: D_t, B_t and g_t, from step t's residual rows
-// (dynamics, action, cost) and step t+1's dynamics rows (which involve y_{t+1}).
-// Block rows are independent, so they are assembled in parallel.
-static void assemble_block(const PlanView& v, int t, double* D, double* B, double* g) {
+// Rows [r0, r1) of block row t of the normal equations: D_t's lower triangle and B_t, from step t's
+// residual rows (dynamics, action, cost) and step t+1's dynamics rows (which involve y_{t+1}).
+// Row ranges are independent, so parts of one block and whole blocks are assembled in parallel.
+static void assemble_rows(const PlanView& v, int t, int r0, int r1, double* Dt, double* Bt) {
   const int H = v.H, Y = v.Y, A = v.A, C = v.C, n = v.n();
-  const size_t nn = size_t(n) * n;
-  double* Dt = D + t * nn;
-  double* gt = g + size_t(t) * n;
-  for (int i = 0; i < n; ++i) std::memset(Dt + size_t(i) * n, 0, sizeof(double) * (i + 1));  // lower triangle only
-  std::memset(gt, 0, sizeof(double) * n);
+  for (int i = r0; i < r1; ++i) std::memset(Dt + size_t(i) * n, 0, sizeof(double) * (i + 1));  // lower triangle only
   const double lam = v.lambda[t], nu = v.nu[t], w = v.w;
   const float* Fa = v.Fa + size_t(t) * Y * A;  // (Y, A)
   const float* Fy = v.Fy + size_t(t) * Y * Y;  // (Y, Y)
-  const float* yn = v.y + size_t(t + 1) * Y;
-  const float* ft = v.f + size_t(t) * Y;
   const float* at = v.a + size_t(t) * A;
+  const int a1 = std::min(r1, A);                        // action rows r0 .. a1
+  const int y0 = std::max(r0, A) - A, y1 = r1 - A;       // state rows A+y0 .. A+y1
 
   // ----- step t's dynamics rows: J = sqrt(lam) [.. -Fy | -Fa  I ..] -----
-  // aa: lam Fa^T Fa; ya: -lam Fa; yy: lam I; g_a -= lam Fa^T e; g_y += lam e
-  for (int i = 0; i < A; ++i)
+  // aa: lam Fa^T Fa; ya: -lam Fa; yy: lam I
+  for (int i = r0; i < a1; ++i)
     for (int j = 0; j <= i; ++j) {
       double acc = 0;
       for (int k = 0; k < Y; ++k) acc += double(Fa[k * A + i]) * Fa[k * A + j];
       Dt[i * n + j] += lam * acc;
     }
-  for (int i = 0; i < Y; ++i) {
+  for (int i = y0; i < y1; ++i) {
     for (int j = 0; j < A; ++j) Dt[(A + i) * n + j] += -lam * Fa[i * A + j];
     Dt[(A + i) * n + A + i] += lam;
-    const double e = double(yn[i]) - ft[i];
-    gt[A + i] += lam * e;
-    for (int j = 0; j < A; ++j) gt[j] -= lam * Fa[i * A + j] * e;
   }
   if (t > 0) {
     // Coupling block B_t = lam [[0, Fa^T Fy], [0, -Fy]]  (rows: block t, cols: block t-1)
-    double* Bt = B + t * nn;
-    for (int i = 0; i < n; ++i) std::fill(Bt + i * n, Bt + i * n + A, 0.0);
-    for (int i = 0; i < A; ++i) std::fill(Bt + i * n + A, Bt + (i + 1) * n, 0.0);
-    for (int k = 0; k < Y; ++k) {
+    for (int i = r0; i < r1; ++i) std::fill(Bt + i * n, Bt + i * n + A, 0.0);
+    for (int i = r0; i < a1; ++i) std::fill(Bt + i * n + A, Bt + (i + 1) * n, 0.0);
+    for (int k = 0; k < Y && r0 < a1; ++k) {
       const float* Fk = Fy + size_t(k) * Y;
-      for (int i = 0; i < A; ++i) {
+      for (int i = r0; i < a1; ++i) {
         const double c = lam * Fa[k * A + i];
         double* row = Bt + i * n + A;
         for (int j = 0; j < Y; ++j) row[j] += c * Fk[j];
       }
     }
-    for (int i = 0; i < Y; ++i) {
+    for (int i = y0; i < y1; ++i) {
       double* row = Bt + (A + i) * n + A;
       const float* Fi = Fy + size_t(i) * Y;
       for (int j = 0; j < Y; ++j) row[j] = -lam * Fi[j];
     }
   }
+  // ----- step t+1's dynamics rows on y_{t+1}: yy += lam' Fy'^T Fy' -----
+  if (t + 1 < H && y0 < y1)
+    dsyrk_lower_tf(Y, Y, v.lambda[t + 1], v.Fy + size_t(t + 1) * Y * Y, Y, Dt + A * n + A, n, y0, y1);
+  // ----- action rows: bound sqrt(nu) max(0, |a|-am), cost sqrt(w) a -----
+  for (int i = r0; i < a1; ++i) Dt[i * n + i] += std::fabs(at[i]) > v.amax ? w + nu : w;
+  // ----- cost rows c(y_{t+1}): yy += Jc^T Jc -----
+  if (C > 0 && y0 < y1) dsyrk_lower_tf(Y, C, 1.0, v.Jc + size_t(t) * C * Y, Y, Dt + A * n + A, n, y0, y1);
+}
 
-  // ----- step t+1's dynamics rows on y_{t+1}: yy += lam' Fy'^T Fy', g_y -= lam' Fy'^T e' -----
+// g_t = (J^T rho)_t, from the same residual rows.
+static void assemble_gradient(const PlanView& v, int t, double* gt) {
+  const int H = v.H, Y = v.Y, A = v.A, C = v.C;
+  std::memset(gt, 0, sizeof(double) * v.n());
+  const double lam = v.lambda[t], nu = v.nu[t], w = v.w;
+  const float* Fa = v.Fa + size_t(t) * Y * A;  // (Y, A)
+  const float* yn = v.y + size_t(t + 1) * Y;
+  const float* ft = v.f + size_t(t) * Y;
+  const float* at = v.a + size_t(t) * A;
+  // step t's dynamics rows: g_a -= lam Fa^T e; g_y += lam e
+  for (int i = 0; i < Y; ++i) {
+    const double e = double(yn[i]) - ft[i];
+    gt[A + i] += lam * e;
+    for (int j = 0; j < A; ++j) gt[j] -= lam * Fa[i * A + j] * e;
+  }
+  // step t+1's dynamics rows: g_y -= lam' Fy'^T e'
   if (t + 1 < H) {
     const double lam1 = v.lambda[t + 1];
     const float* Fy1 = v.Fy + size_t(t + 1) * Y * Y;
@@ -158,41 +173,45 @@ static void assemble_block(const PlanView& v, int t, double* D, double* B, doubl
       const double e = lam1 * (double(yn1[k]) - f1[k]);
       for (int j = 0; j < Y; ++j) gt[A + j] -= Fk[j] * e;
     }
-    dsyrk_lower_tf(Y, Y, lam1, Fy1, Y, Dt + A * n + A, n);  // Fy1 read in place: (Y, Y) rows k
   }
-
-  // ----- action rows: bound sqrt(nu) max(0, |a|-am), cost sqrt(w) a -----
+  // action rows
   for (int i = 0; i < A; ++i) {
     const double ai = at[i];
-    double diag = w;
     gt[i] += w * ai;
     if (std::fabs(ai) > v.amax) {
       const double sg = ai > 0 ? 1.0 : -1.0;
-      diag += nu;
       gt[i] += nu * sg * (std::fabs(ai) - v.amax);
     }
-    Dt[i * n + i] += diag;
   }
-
-  // ----- cost rows c(y_{t+1}): yy += Jc^T Jc, g_y += Jc^T c -----
-  if (C > 0) {
-    const float* Jc = v.Jc + size_t(t) * C * Y;
-    const float* ct = v.c + size_t(t) * C;
-    dsyrk_lower_tf(Y, C, 1.0, Jc, Y, Dt + A * n + A, n);
-    for (int k = 0; k < C; ++k) {
-      const double ck = ct[k];
-      for (int j = 0; j < Y; ++j) gt[A + j] += double(Jc[size_t(k) * Y + j]) * ck;
-    }
+  // cost rows: g_y += Jc^T c
+  for (int k = 0; k < C; ++k) {
+    const double ck = v.c[size_t(t) * C + k];
+    for (int j = 0; j < Y; ++j) gt[A + j] += double(v.Jc[(size_t(t) * C + k) * Y + j]) * ck;
   }
 }
 
+NormalEquationBlocks::NormalEquationBlocks(const PlanView& v, double* g, int parts) : v_(v), g_(g) {
+  // Part p: the state rows up to Y sqrt(p / P) (equal shares of the Y^3 / 2 of Fy^T Fy); part 0
+  // also takes the action rows and g_t.
+  const int P = parts_ = std::max(1, std::min({parts, v.Y, kMaxParts}));
+  for (int p = 0; p <= P; ++p) rows_[p] = p == 0 ? 0 : v.A + int(std::lround(v.Y * std::sqrt(double(p) / P)));
+}
+
+void NormalEquationBlocks::fill(int t, int part, double* Dt, double* Bt) const {
+  assemble_rows(v_, t, rows_[part], rows_[part + 1], Dt, Bt);
+  if (part == 0) assemble_gradient(v_, t, g_ + size_t(t) * v_.n());
+}
+
 void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g) {
+  const NormalEquationBlocks blocks(v, g, 1);
+  const size_t nn = size_t(v.n()) * v.n();
   struct Job {
-    const PlanView* v;
-    double *D, *B, *g;
-  } job{&v, D, B, g};
+    const NormalEquationBlocks* b;
+    double *D, *B;
+    size_t nn;
+  } job{&blocks, D, B, nn};
   const Job* jp = &job;  // one-pointer capture: no allocation inside std::function
-  parallel_tasks(v.H, [jp](int64_t t) { assemble_block(*jp->v, int(t), jp->D, jp->B, jp->g); });
+  parallel_tasks(v.H, [jp](int64_t t) { jp->b->fill(int(t), 0, jp->D + t * jp->nn, jp->B + t * jp->nn); });
 }
 
 }  // namespace latco
