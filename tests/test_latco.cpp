@@ -14,6 +14,7 @@
 
 #include "core/rng.h"
 #include "core/thread_pool.h"
+#include "kernels/flops.h"
 #include "linalg/block_tridiag.h"
 #include "linalg/riccati.h"
 #include "model/analytic_models.h"
@@ -253,6 +254,31 @@ TEST(LatcoResiduals, AssembledWhileFactoringSameBitsAsStored) {
     }
   }
   set_num_threads(2);
+}
+
+// The FLOPs the assembly counts, by hand (Y = 5, A = 2, C = 1, H = 3; 2 x the multiply-adds):
+//   every t:  Jc^T Jc lower 5*6*1 = 30, Fa^T Fa lower 2*5*(1+2) = 30, Fa^T e 2*5*2 = 20, Jc^T c 2*5 = 10
+//   t < 2:    Fy'^T Fy' lower 5*6*5 = 150, Fy'^T e' 2*5*5 = 50
+//   t > 0:    Fa^T Fy 2*2*5*5 = 100
+// t = 0: 90 + 200 = 290, t = 1: 90 + 200 + 100 = 390, t = 2: 90 + 100 = 190; in all 870, in any parts.
+TEST(LatcoResiduals, AssemblyFlopsByHand) {
+  TanhModel m(5, 2, 9);
+  LatentCollocationProblem p(m);
+  PlanBuffers b(p, 3);
+  random_plan(b, 3, p.action_max());
+  b.evaluate(p);
+  const PlanView v = b.view(p);
+  const size_t nn = size_t(v.n()) * v.n();
+  std::vector<double> D(3 * nn), B(3 * nn), g(3 * v.n());
+  FlopCounter fc;
+  assemble_normal_equations(v, D.data(), B.data(), g.data());
+  EXPECT_EQ(fc.dbl(), 870.0);
+  fc.reset();
+  const NormalEquationBlocks blocks(v, g.data(), 3);
+  for (int t = 0; t < 3; ++t)
+    for (int part = 0; part < 3; ++part) blocks.fill(t, part, D.data() + t * nn, B.data() + t * nn);
+  EXPECT_EQ(fc.dbl(), 870.0);
+  EXPECT_EQ(fc.single(), 0.0);
 }
 
 // ----- the LQ problem: LatCo reaches the Riccati optimum -----

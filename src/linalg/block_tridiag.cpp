@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
+#include "kernels/flops.h"
 #include "linalg/dense.h"
 
 namespace latco {
@@ -83,6 +84,8 @@ bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, 
 
 void block_tridiag_solve(int H, int n, const double* Lf, const double* C, double* b) {
   const long nn = long(n) * n;
+  // The triangular solves (as trsm with one row) and the products C_{t+1}^T x (dgemv_n counts C_t y).
+  count_flops(2 * H * trsm_flops(1, n) + (H - 1) * gemm_flops(n, 1, n), true);
   // Forward: y_t = L_t^{-1} (b_t - C_t y_{t-1}).
   for (int t = 0; t < H; ++t) {
     double* bt = b + long(t) * n;

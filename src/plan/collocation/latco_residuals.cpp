@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/flops.h"
 #include "linalg/dense.h"
 
 namespace latco {
@@ -107,6 +108,11 @@ static void assemble_rows(const PlanView& v, int t, int r0, int r1, double* Dt, 
   const float* at = v.a + size_t(t) * A;
   const int a1 = std::min(r1, A);                        // action rows r0 .. a1
   const int y0 = std::max(r0, A) - A, y1 = r1 - A;       // state rows A+y0 .. A+y1
+  // FLOPs of the products below done here (the Gram matrices count in dsyrk_lower_tf): Fa^T Fa's
+  // rows i (i+1 entries of Y multiply-adds), and for t >= 1 Fa^T Fy's rows (Y x Y each).
+  if (r0 < a1)
+    count_flops(double(Y) * (double(a1) * (a1 + 1) - double(r0) * (r0 + 1)) + (t > 0 ? 2.0 * (a1 - r0) * Y * Y : 0.0),
+                true);
 
   // ----- step t's dynamics rows: J = sqrt(lam) [.. -Fy | -Fa  I ..] -----
   // aa: lam Fa^T Fa; ya: -lam Fa; yy: lam I
@@ -156,6 +162,7 @@ static void assemble_gradient(const PlanView& v, int t, double* gt) {
   const float* yn = v.y + size_t(t + 1) * Y;
   const float* ft = v.f + size_t(t) * Y;
   const float* at = v.a + size_t(t) * A;
+  count_flops(gemm_flops(A, 1, Y) + (t + 1 < H ? gemm_flops(Y, 1, Y) : 0.0) + gemm_flops(Y, 1, C), true);  // the products below
   // step t's dynamics rows: g_a -= lam Fa^T e; g_y += lam e
   for (int i = 0; i < Y; ++i) {
     const double e = double(yn[i]) - ft[i];
