@@ -217,8 +217,9 @@ TEST(LatcoResiduals, AssembledBlocksMatchDenseNormalEquations) {
   }
 }
 
-// The factor that assembles the blocks as it runs, in several parts per block, gives the bits of the
-// factor of the stored blocks (and the same g), on one thread and on two.
+// The factor that assembles the blocks as it runs, in several parts per block, and solves forward as
+// it goes, gives the bits of the factor and solve of the stored blocks (and the same g), on one
+// thread and on two.
 TEST(LatcoResiduals, AssembledWhileFactoringSameBitsAsStored) {
   TanhModel m(37, 3, 5);  // parts of uneven sizes; blocks of 40
   LatentCollocationProblem p(m);
@@ -229,17 +230,24 @@ TEST(LatcoResiduals, AssembledWhileFactoringSameBitsAsStored) {
   const PlanView v = b.view(p);
   const int n = v.n();
   const size_t nn = size_t(n) * n;
-  std::vector<double> D(H * nn, 0.0), B(H * nn, 0.0), g(H * n), L(H * nn, 0.0), C(H * nn, 0.0);
+  std::vector<double> D(H * nn, 0.0), B(H * nn, 0.0), g(H * n), L(H * nn, 0.0), C(H * nn, 0.0), x(H * n);
   assemble_normal_equations(v, D.data(), B.data(), g.data());
   ASSERT_TRUE(block_tridiag_factor(H, n, D.data(), B.data(), 0.01, L.data(), C.data(), v.A));
+  for (int i = 0; i < H * n; ++i) x[i] = -g[i];
+  block_tridiag_solve(H, n, L.data(), C.data(), x.data());
   for (int threads : {1, 2}) {
     for (int parts : {1, 3, 8}) {
       set_num_threads(threads);
-      std::vector<double> g2(H * n, 0.0), L2(H * nn, 0.0), C2(H * nn, 0.0);
+      std::vector<double> g2(H * n, 0.0), L2(H * nn, 0.0), C2(H * nn, 0.0), x2(H * n, 0.0);
       const NormalEquationBlocks blocks(v, g2.data(), parts);
       EXPECT_EQ(blocks.parts(), parts);
-      ASSERT_TRUE(block_tridiag_factor(H, n, blocks, 0.01, L2.data(), C2.data(), v.A));
-      for (int i = 0; i < H * n; ++i) ASSERT_EQ(g2[i], g[i]) << "g " << i;
+      const ForwardSolve forward{g2.data(), -1.0, x2.data()};  // the solve's forward half as it factors
+      ASSERT_TRUE(block_tridiag_factor(H, n, blocks, 0.01, L2.data(), C2.data(), v.A, &forward));
+      block_tridiag_solve_backward(H, n, L2.data(), C2.data(), x2.data());
+      for (int i = 0; i < H * n; ++i) {
+        ASSERT_EQ(g2[i], g[i]) << "g " << i;
+        ASSERT_EQ(x2[i], x[i]) << threads << " threads, " << parts << " parts, x " << i;
+      }
       for (int t = 0; t < H; ++t)
         for (int i = 0; i < n; ++i)
           for (int j = 0; j < n; ++j) {

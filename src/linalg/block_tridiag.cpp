@@ -35,20 +35,21 @@ bool block_tridiag_factor(int H, int n, const double* D, const double* B, double
 }
 
 bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, double* Lf, double* C,
-                          int zero_cols) {
+                          int zero_cols, const ForwardSolve* forward) {
   const long nn = long(n) * n;
   const int c0 = std::min(std::max(zero_cols, 0), n);
   const int parts = std::max(1, src.parts());
-  // One job: the factor of block t's diagonal tile (task 0, when t >= 0) beside the parts of
-  // block t+1 (when t+1 < H), which then gets its damping.
+  // One job: the factor of block t's diagonal tile and its forward step (task 0, when t >= 0)
+  // beside the parts of block t+1 (when t+1 < H), which then gets its damping.
   struct Job {
     const BlockSource* src;
+    const ForwardSolve* fwd;
     int H, n, parts, t;
     long nn;
     double* Lf;
     double* C;
     bool ok;
-  } job{&src, H, n, parts, -1, nn, Lf, C, true};
+  } job{&src, forward, H, n, parts, -1, nn, Lf, C, true};
   Job* jp = &job;  // one-pointer capture: no allocation inside std::function
   auto factor_and_fill = [&](int t) {
     job.t = t;
@@ -56,7 +57,14 @@ bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, 
     parallel_tasks(last + 1 - first, [jp, first](int64_t i) {
       const int task = int(i) + first;
       if (task == 0) {
-        if (!cholesky(jp->n, jp->Lf + jp->t * jp->nn, jp->n)) jp->ok = false;
+        const int t = jp->t, n = jp->n;
+        if (!cholesky(n, jp->Lf + t * jp->nn, n)) {
+          jp->ok = false;
+        } else if (jp->fwd) {
+          const ForwardSolve& f = *jp->fwd;
+          for (int i = 0; i < n; ++i) f.y[long(t) * n + i] = f.sign * f.rhs[long(t) * n + i];
+          block_tridiag_forward_step(t, n, jp->Lf, jp->C, f.y);
+        }
       } else {
         const int tn = jp->t + 1;
         jp->src->fill(tn, task - 1, jp->Lf + tn * jp->nn, jp->C + tn * jp->nn);
@@ -82,17 +90,19 @@ bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, 
   return true;
 }
 
-void block_tridiag_solve(int H, int n, const double* Lf, const double* C, double* b) {
+void block_tridiag_forward_step(int t, int n, const double* Lf, const double* C, double* b) {
   const long nn = long(n) * n;
-  // The triangular solves (as trsm with one row) and the products C_{t+1}^T x (dgemv_n counts C_t y).
-  count_flops(2 * H * trsm_flops(1, n) + (H - 1) * gemm_flops(n, 1, n), true);
-  // Forward: y_t = L_t^{-1} (b_t - C_t y_{t-1}).
-  for (int t = 0; t < H; ++t) {
-    double* bt = b + long(t) * n;
-    if (t > 0) dgemv_n(n, n, -1.0, C + t * nn, n, b + long(t - 1) * n, bt);
-    trsv_lower(n, Lf + t * nn, n, bt);
-  }
-  // Backward: x_t = L_t^{-T} (y_t - C_{t+1}^T x_{t+1}).
+  count_flops(trsm_flops(1, n), true);  // the triangular solve, as trsm with one row (dgemv_n counts C_t y)
+  double* bt = b + long(t) * n;
+  if (t > 0) dgemv_n(n, n, -1.0, C + t * nn, n, b + long(t - 1) * n, bt);
+  trsv_lower(n, Lf + t * nn, n, bt);
+}
+
+void block_tridiag_solve_backward(int H, int n, const double* Lf, const double* C, double* b) {
+  const long nn = long(n) * n;
+  // The triangular solves and the products C_{t+1}^T x.
+  count_flops(H * trsm_flops(1, n) + (H - 1) * gemm_flops(n, 1, n), true);
+  // x_t = L_t^{-T} (y_t - C_{t+1}^T x_{t+1}).
   for (int t = H - 1; t >= 0; --t) {
     double* bt = b + long(t) * n;
     if (t + 1 < H) {
@@ -105,6 +115,11 @@ void block_tridiag_solve(int H, int n, const double* Lf, const double* C, double
     }
     trsv_lower_t(n, Lf + t * nn, n, bt);
   }
+}
+
+void block_tridiag_solve(int H, int n, const double* Lf, const double* C, double* b) {
+  for (int t = 0; t < H; ++t) block_tridiag_forward_step(t, n, Lf, C, b);  // y_t = L_t^{-1} (b_t - C_t y_{t-1})
+  block_tridiag_solve_backward(H, n, Lf, C, b);
 }
 
 void block_tridiag_to_dense(int H, int n, const double* D, const double* B, double damping, double* M) {

@@ -34,13 +34,25 @@ class BlockSource {
   virtual int parts() const { return 1; }
   virtual void fill(int t, int part, double* Dt, double* Bt) const = 0;
 };
+// The forward half of the solve below, done as the factor runs (each block still in cache):
+// y: (H, n) receives L^{-1} (sign * rhs), rhs: (H, n) whose block t is complete once block t is
+// filled (e.g. written by the source). block_tridiag_solve_backward(y) then gives x.
+struct ForwardSolve {
+  const double* rhs;
+  double sign;
+  double* y;
+};
 // The factor above of the blocks `src` fills into Lf (D_t) and C (B_t): every entry gets the same
 // operations as from stored blocks, whatever the thread count. Returns false as above.
 bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, double* Lf, double* C,
-                          int zero_cols = 0);
+                          int zero_cols = 0, const ForwardSolve* forward = nullptr);
 
 // Solves (M + damping I) x = b in place with the factor: forward L y = b, then L^T x = y.  b: (H, n)
 void block_tridiag_solve(int H, int n, const double* Lf, const double* C, double* b);
+// The two halves: y_t = L_t^{-1} (b_t - C_t y_{t-1}) for block t (y_{t-1} = b_{t-1} already solved),
+// and the backward substitution L^T x = y of all blocks, in place.
+void block_tridiag_forward_step(int t, int n, const double* Lf, const double* C, double* b);
+void block_tridiag_solve_backward(int H, int n, const double* Lf, const double* C, double* b);
 
 // The full symmetric (H n x H n) matrix M + damping I, row-major (for reference solves and tests).
 void block_tridiag_to_dense(int H, int n, const double* D, const double* B, double damping, double* M);

@@ -171,13 +171,12 @@ bool CollocationLM::solve_plan(int k) {
         trsv_lower_t(N, dense_.data(), N, dx_.data());
       }
     } else {
-      // The blocks assembled while the factor runs (each part of block t+1 beside block t's tile).
+      // The blocks assembled while the factor runs (each part of block t+1 beside block t's tile),
+      // and the forward half of the solve of dx = -g as each block is factored.
       const NormalEquationBlocks blocks(view(k, false), g_.data(), kAssemblyParts);
-      ok = block_tridiag_factor(H_, n_, blocks, mu, Lf_.data(), Cf_.data(), A_);
-      if (ok) {
-        for (int i = 0; i < N; ++i) dx_[i] = -g_[i];
-        block_tridiag_solve(H_, n_, Lf_.data(), Cf_.data(), dx_.data());
-      }
+      const ForwardSolve forward{g_.data(), -1.0, dx_.data()};
+      ok = block_tridiag_factor(H_, n_, blocks, mu, Lf_.data(), Cf_.data(), A_, &forward);
+      if (ok) block_tridiag_solve_backward(H_, n_, Lf_.data(), Cf_.data(), dx_.data());
     }
     if (ok) {
       t_solve += tm.seconds();
