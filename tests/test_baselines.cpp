@@ -232,7 +232,7 @@ TEST(ImageCollocation, RegisteredAndRunsFromEval) {
   EXPECT_EQ(std::count(latent_only.begin(), latent_only.end(), "image_collocation"), 0);
   Config keys;
   keys.set("ic_lr", "0.01");
-  read_planner_keys(keys, view, 3);
+  read_planner_keys(keys);
   EXPECT_NO_THROW(keys.check_all_used());
   EnvSettings es;
   es.image_size = 16;

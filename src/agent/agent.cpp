@@ -112,7 +112,7 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   // A config may hold the settings of planners it does not select (configs/base/*.yaml set them
   // all, and planner=cem on a LatCo config is how one compares planners): every planner reads its
   // keys, then any key nobody read is an error naming its file and line.
-  read_planner_keys(cfg, *latent_, s_.horizon);
+  read_planner_keys(cfg);
   cfg.check_all_used();
   config_text_ = resolved_config(cfg, s_, ms_);
   if (dry_run_) return;

@@ -329,7 +329,7 @@ int demo(const Args& args) {
     for (const auto& p : online) make_planner(p, probe, s.horizon, cfg);
     if (d.expert_episodes > 0)  // unknown experts fail here
       for (const auto& n : d.experts.empty() ? std::vector<std::string>{s.task} : split(d.experts)) make_expert(n);
-    read_planner_keys(cfg, probe, s.horizon);
+    read_planner_keys(cfg);
     cfg.check_all_used();
   }
   const Device device = select_device(s.device, s.require_device, "demo", cfg.where("device"));
@@ -441,8 +441,7 @@ CommandHelp help_demo() {
                               cfg.apply(d);
                               cfg.apply(s);
                               cfg.apply(ms);
-                              Rssm probe_model(ms, 4, s.seed);
-                              read_planner_keys(cfg, RssmLatentModel(probe_model.transition()), s.horizon);
+                              read_planner_keys(cfg);
                             });
                           }};
 }
