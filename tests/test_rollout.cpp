@@ -1,12 +1,14 @@
 // Rollouts (plan/rollout.h), the pieces every planner shares: the test model's Jacobians and
 // backprop through time against central differences, the Section 4 reward residual softplus(-r)
-// and its gradient, and batched rollouts against single ones.
+// and its gradient (also as an op of the autodiff graph), and batched rollouts against single ones.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "autodiff/var.h"
+#include "core/tensor.h"
 #include "plan/rollout.h"
 #include "tests/planner_test_models.h"
 
@@ -87,6 +89,35 @@ TEST(Rollout, SoftplusResidualGradientMatchesFiniteDifferences) {
   }
   EXPECT_NEAR(softplus_neg(-800.0), 800.0, 1e-9);  // stable for large |r|
   EXPECT_NEAR(softplus_neg(800.0), 0.0, 1e-12);
+}
+
+// The graph form (image collocation's residuals) is the scalar definition: the same values and
+// d rho / dr bit for bit, gradients that accumulate; and it agrees within float rounding with the
+// composition softplus(-r) of autodiff ops that image collocation used before it.
+TEST(Rollout, SoftplusResidualOnTheGraphIsTheScalarOne) {
+  std::vector<float> rs = {-800, -40, -17.5f, -3, -1, -0.25f, 0, 1e-4f, 0.5f, 2, 9, 25, 90, 800};
+  for (float x : random_vec(50, 7, 6.0f)) rs.push_back(x);
+  const int n = int(rs.size());
+  const Tensor rt = Tensor::from({n}, rs), seed = Tensor::from({n}, random_vec(n, 8));
+  ad::Var r = ad::leaf(rt, true);
+  ad::Var rho = softplus_neg(r);
+  ad::backward(rho, seed);
+  ad::Var r2 = ad::leaf(rt, true);
+  ad::Var rho2 = ad::softplus(-r2);
+  ad::backward(rho2, seed);
+  for (int i = 0; i < n; ++i) {
+    EXPECT_EQ(rho.value()[i], static_cast<float>(softplus_neg(rs[i]))) << rs[i];
+    EXPECT_EQ(r.grad()[i], static_cast<float>(seed[i] * softplus_neg_grad(rs[i]))) << rs[i];
+    EXPECT_NEAR(rho2.value()[i], rho.value()[i], 3e-7 * std::fabs(rho.value()[i]) + 1e-37) << rs[i];
+    EXPECT_NEAR(r2.grad()[i], r.grad()[i], 3e-7 * std::fabs(r.grad()[i]) + 1e-37) << rs[i];
+  }
+  ad::Var twice = ad::sum(softplus_neg(r));  // d r accumulates: seed + d rho / dr
+  ad::backward(twice);
+  for (int i = 0; i < n; ++i)
+    EXPECT_EQ(r.grad()[i], static_cast<float>(seed[i] * softplus_neg_grad(rs[i])) +
+                               static_cast<float>(softplus_neg_grad(rs[i]))) << rs[i];
+  ad::NoGradGuard no_grad;  // no graph: a constant
+  EXPECT_FALSE(softplus_neg(r).requires_grad());
 }
 
 TEST(Rollout, BatchedRolloutMatchesSingleRollouts) {
