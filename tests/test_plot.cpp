@@ -171,6 +171,9 @@ TEST(Font, LowerCaseHasItsOwnGlyphs) {
   EXPECT_EQ(ink("x").front(), ink("X").front() + 2);
   EXPECT_GT(ink("g").back(), ink("X").back());
   EXPECT_GT(ink("y").back(), 7);
+  // '?' is the question mark (9 pixels); a character with no glyph draws the hollow box (2 rows of 5, 5 rows of 2).
+  EXPECT_EQ(ink("?").size(), 9u);
+  EXPECT_EQ(ink("\x7f").size(), 20u);
 }
 
 TEST(Plot, NiceTicksAndLabels) {
