@@ -1,6 +1,6 @@
 // Shared by the planner suites (test_rollout, test_shooting, test_sampling, test_latco_first_order,
 // test_image_collocation): a small nonlinear latent model with exact Jacobians, seeded random vectors,
-// and the point mass with a smooth goal that short horizons reach.
+// the point mass with a smooth goal that short horizons reach, and a tiny RSSM's settings.
 #pragma once
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "model/analytic_models.h"
 #include "model/latent_model.h"
+#include "model/rssm.h"
 
 namespace latco {
 
@@ -70,6 +71,13 @@ inline PointMassModel near_goal_model() {
   PointMassSettings s;
   s.goal_x = 0.6f, s.goal_y = 0.3f, s.goal_sigma = 0.5f;  // smooth: reachable with H = 15
   return PointMassModel(s);
+}
+
+// A tiny RSSM (16x16 images) for planners that need the whole world model.
+inline RssmSettings tiny_rssm() {
+  RssmSettings s;
+  s.stoch = 4, s.deter = 8, s.hidden = 16, s.depth = 2, s.image_size = 16, s.reward_hidden = 16;
+  return s;
 }
 
 }  // namespace latco

@@ -15,14 +15,6 @@
 
 using namespace latco;
 
-namespace {
-RssmSettings tiny_rssm() {
-  RssmSettings s;
-  s.stoch = 4, s.deter = 8, s.hidden = 16, s.depth = 2, s.image_size = 16, s.reward_hidden = 16;
-  return s;
-}
-}  // namespace
-
 // Pairwise gradients equal the true ones for the last image and the last action (nothing later
 // depends on them through a detached path); checked against central differences of the loss.
 TEST(ImageCollocation, LastImageAndActionGradientsMatchFiniteDifferences) {
