@@ -1,4 +1,5 @@
-// Adam with global-norm gradient clipping on the GPU, the rule of nn/adam.h:
+// Adam with global-norm gradient clipping on the GPU: the device twin of the one definition of the
+// rule, nn::adam_coeffs and nn::adam_update (src/nn/adam.h):
 //   g <- g * min(1, clip / ||g||) over all tensors together, m <- b1 m + (1-b1) g,
 //   v <- b2 v + (1-b2) g^2, p <- p - lr * m_hat / (sqrt(v_hat) + eps).
 // The norm is reduced per tensor on the device and finished in a fixed order, on the host

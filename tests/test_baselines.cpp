@@ -23,22 +23,9 @@
 #include "plan/sampling/sampling_planners.h"
 #include "plan/shooting/ilqr.h"
 #include "plan/shooting/shooting_gn.h"
+#include "tests/planner_test_models.h"
 
 using namespace latco;
-
-namespace {
-RssmSettings tiny_rssm() {
-  RssmSettings s;
-  s.stoch = 4, s.deter = 8, s.hidden = 16, s.depth = 2, s.image_size = 16, s.reward_hidden = 16;
-  return s;
-}
-
-PointMassModel near_goal() {
-  PointMassSettings s;
-  s.goal_x = 0.6f, s.goal_y = 0.3f, s.goal_sigma = 0.5f;
-  return PointMassModel(s);
-}
-}  // namespace
 
 // Released shooting_cem.py (agent shooting_mppi): softmax(gamma R) over every sample, std without
 // the 1e-6 floor; tabletop: 10,000 samples as CEM.
@@ -60,7 +47,7 @@ TEST(MppiPreset, AllSamplesAsReleased) {
 // With a temperature near 0 the softmax is uniform: over all samples the refit mean is the sample
 // mean (near the initial 0); over the elites it moves towards the goal.
 TEST(MppiPreset, AllSamplesWeighEverySample) {
-  auto m = near_goal();
+  auto m = near_goal_model();
   Config all, elites;
   for (Config* c : {&all, &elites}) {
     c->set("mppi_samples", "4000");
@@ -106,7 +93,7 @@ TEST(IlqrPreset, ReleasedAndOurs) {
   Config bad = Config::parse("ilqr_cost: hessian\n", "i.yaml");
   EXPECT_THROW(make_planner("ilqr", m, 5, bad), Error);
   // The released preset from zero actions moves towards the goal and returns clipped actions.
-  auto g = near_goal();
+  auto g = near_goal_model();
   Config few;
   few.set("ilqr_iterations", "30");
   const float z0[4] = {0, 0, 0, 0};
@@ -165,7 +152,7 @@ TEST(ShootingGnPreset, ReleasedAndOurs) {
   Config bad = Config::parse("gn_residuals: stacked\n", "g.yaml");
   EXPECT_THROW(make_planner("shooting_gn", m, 5, bad), Error);
   // Both improve on the point mass and return actions within the bounds.
-  auto g = near_goal();
+  auto g = near_goal_model();
   const float z0[4] = {0, 0, 0, 0};
   std::vector<float> zeros(30, 0.0f), lat(16 * 4);
   const double J0 = rollout_return(g, z0, zeros.data(), 15, lat.data());
@@ -232,7 +219,7 @@ TEST(ImageCollocation, RegisteredAndRunsFromEval) {
   EXPECT_EQ(std::count(latent_only.begin(), latent_only.end(), "image_collocation"), 0);
   Config keys;
   keys.set("ic_lr", "0.01");
-  read_planner_keys(keys, view, 3);
+  read_planner_keys(keys);
   EXPECT_NO_THROW(keys.check_all_used());
   EnvSettings es;
   es.image_size = 16;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "gradcheck.h"
 #include "nn/adam.h"
 #include "nn/layers.h"
@@ -243,6 +244,42 @@ TEST(Adam, MatchesHandComputedTwoSteps) {
   EXPECT_EQ(adam.step_count(), 2);
   EXPECT_NEAR(pt[0], ref[0], 1e-6);
   EXPECT_NEAR(pt[1], ref[1], 1e-6);
+}
+
+// One rule (nn::adam_update): the world model's Adam (its threaded CPU path) and the planners'
+// FlatAdam take bit-identical steps from the same gradients, over several steps and a vector
+// longer than one thread block.
+TEST(Adam, FlatAdamTakesTheWorldModelsStep) {
+  const int64_t n = 70001;
+  Rng rng(7);
+  Tensor x0({n});
+  for (int64_t i = 0; i < n; ++i) x0[i] = float(rng.normal());
+  Tensor pt = x0.clone();
+  Var p = ad::leaf(pt, true, "p");
+  nn::AdamSettings s;
+  s.lr = 0.03f;
+  s.beta1 = 0.8f;
+  s.beta2 = 0.99f;
+  s.eps = 1e-6f;
+  s.clip = 0;  // FlatAdam does not clip
+  nn::Adam adam({{"p", p}}, s);
+  nn::FlatAdam flat;
+  flat.lr = s.lr, flat.beta1 = s.beta1, flat.beta2 = s.beta2, flat.eps = s.eps;
+  flat.resize(int(n));
+  std::vector<float> x(x0.data(), x0.data() + n), g(n);
+  for (int step = 0; step < 4; ++step) {
+    for (int64_t i = 0; i < n; ++i) g[i] = float(rng.normal()) * (i % 7 == 0 ? 1e-4f : 1.0f);
+    std::copy(g.begin(), g.end(), p.grad().data());
+    adam.step();
+    flat.step(x.data(), g.data());
+  }
+  EXPECT_EQ(flat.t, 4);
+  const auto st = adam.state();
+  int64_t differ = 0;
+  for (int64_t i = 0; i < n; ++i)
+    differ += x[i] != pt[i] || flat.m[i] != st[0].second[i] || flat.v[i] != st[1].second[i];
+  EXPECT_EQ(differ, 0);
+  EXPECT_NE(x[0], x0[0]);  // they moved
 }
 
 TEST(Adam, ClipsByGlobalNormAndSkipsMissingGrads) {

@@ -1,11 +1,12 @@
 // Pictures: the GIF writer (decoded back here by a small GIF reader written for the test),
-// the bitmap font's lower case, and plot features (markers, the [0, 1] axis of an all-zero
-// series, dashed and faded series, the legend away from the data).
+// the bitmap font's lower case, and plots (ticks and their labels, series drawn inside the axes,
+// markers, the [0, 1] axis of an all-zero series, dashed and faded series, the legend away from the data).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "core/error.h"
 #include "io/gif.h"
@@ -170,6 +171,38 @@ TEST(Font, LowerCaseHasItsOwnGlyphs) {
   EXPECT_EQ(ink("x").front(), ink("X").front() + 2);
   EXPECT_GT(ink("g").back(), ink("X").back());
   EXPECT_GT(ink("y").back(), 7);
+  // '?' is the question mark (9 pixels); a character with no glyph draws the hollow box (2 rows of 5, 5 rows of 2).
+  EXPECT_EQ(ink("?").size(), 9u);
+  EXPECT_EQ(ink("\x7f").size(), 20u);
+}
+
+TEST(Plot, NiceTicksAndLabels) {
+  EXPECT_EQ(nice_ticks(0, 200), (std::vector<double>{0, 50, 100, 150, 200}));
+  EXPECT_EQ(nice_ticks(-1, 1), (std::vector<double>{-1, -0.5, 0, 0.5, 1}));
+  auto t = nice_ticks(0.013, 0.061);
+  const std::vector<double> want = {0.02, 0.03, 0.04, 0.05, 0.06};
+  ASSERT_EQ(t.size(), want.size());
+  for (size_t i = 0; i < t.size(); ++i) EXPECT_NEAR(t[i], want[i], 1e-12);
+  EXPECT_EQ(tick_label(-4, true), "1e-4");
+  EXPECT_EQ(tick_label(0.25, false), "0.25");
+}
+
+TEST(Plot, DrawsSeriesInsideTheAxes) {
+  Series up{"UP", {0, 1, 2, 3}, {1, 10, 100, 1000}}, flat{"", {0, 3}, {-1, 0}};  // flat: nothing on a log axis
+  PlotStyle st{"T", "X", "Y", true, 300, 200};
+  Image img = plot_lines({up, flat}, st);
+  ASSERT_EQ(img.width, 300);
+  // The first palette colour must appear, both at the lower-left and the upper-right of the plot area.
+  auto blue = [&](int r, int c) { const uint8_t* p = img.at(r, c); return p[0] == 31 && p[1] == 119 && p[2] == 180; };
+  int any_ll = 0, any_ur = 0;
+  for (int r = img.height / 2; r < img.height; ++r)
+    for (int c = 0; c < img.width / 2; ++c) any_ll += blue(r, c);
+  for (int r = 0; r < img.height / 2; ++r)
+    for (int c = img.width / 2; c < img.width; ++c) any_ur += blue(r, c);
+  EXPECT_GT(any_ll, 5);
+  EXPECT_GT(any_ur, 5);
+  Series bad{"B", {0, 1}, {1}};
+  EXPECT_THROW(plot_lines({bad}, st), Error);
 }
 
 TEST(Plot, AllZeroSeriesGetsTheUnitAxisAndMarkers) {

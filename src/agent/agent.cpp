@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "agent/run_checkpoint.h"
+#include "agent/train_loop.h"
 #include "core/device_select.h"
 #include "core/error.h"
 #include "core/streams.h"
@@ -111,7 +112,7 @@ Agent::Agent(const Config& cfg, const std::string& run_dir, bool resume, bool qu
   // A config may hold the settings of planners it does not select (configs/base/*.yaml set them
   // all, and planner=cem on a LatCo config is how one compares planners): every planner reads its
   // keys, then any key nobody read is an error naming its file and line.
-  read_planner_keys(cfg, *latent_, s_.horizon);
+  read_planner_keys(cfg);
   cfg.check_all_used();
   config_text_ = resolved_config(cfg, s_, ms_);
   if (dry_run_) return;
@@ -210,32 +211,28 @@ std::string Agent::progress_info() const {
 
 TrainMetrics Agent::train(int steps) {
   TrainMetrics avg;
-  SequenceBatch batch;
-  const int L = std::min<int>(ms_.length, env_->time_limit() + 1);
-  for (int i = 0; i < steps; ++i) {
-    replay_->sample(ms_.batch, L, batch);
-    TrainMetrics m;
-    try {
-      m = trainer_->step(batch);
-    } catch (const NonFiniteError& e) {
-      // Keep what is needed to reproduce it: the batch and the (still finite) parameters.
-      const std::string bpath = dir_ + "/nonfinite_batch_step" + std::to_string(e.step) + ".npz";
-      save_batch(bpath, batch);
-      s_.keep_checkpoints += 1;  // keep the older ones too
-      save_checkpoint_now();
-      LATCO_FAIL(e.what() << "; batch saved to " << bpath << ", checkpoint to "
-                          << checkpoint_path(dir_ + "/checkpoints", episodes_));
-    }
+  TrainLoop loop;
+  loop.batch = ms_.batch;
+  loop.length = std::min<int>(ms_.length, env_->time_limit() + 1);
+  loop.until = trainer_->steps() + steps;
+  loop.failure_dir = dir_;
+  loop.save_checkpoint = [&](bool failure) {
+    if (failure) s_.keep_checkpoints += 1;  // keep the older ones too
+    return save_checkpoint_now();
+  };
+  int i = 0;
+  loop.after_step = [&](const TrainMetrics& m, const SequenceBatch&) {
     last_loss_ = m.loss;
-    if (pretrain_progress_) pretrain_progress_->update(1, i + 1, progress_info());
+    ++i;
+    if (pretrain_progress_) pretrain_progress_->update(1, i, progress_info());
     avg.loss += m.loss / steps;
     avg.kl += m.kl / steps;
     avg.image_ll += m.image_ll / steps;
     avg.reward_ll += m.reward_ll / steps;
     avg.grad_norm += m.grad_norm / steps;
     avg.grad_step = m.grad_step;
-  }
-  trainer_->sync_model();  // the device-trained weights to the host model (nothing on the CPU)
+  };
+  run_train_loop(*trainer_, *replay_, loop);
   latent_->refresh();  // the planner's transposed weight copies follow the training
   if (device_latent_) device_latent_->refresh();
   return avg;
@@ -267,7 +264,7 @@ void Agent::evaluate() {
   }
 }
 
-void Agent::save_checkpoint_now() {
+std::string Agent::save_checkpoint_now() {
   RunCheckpoint r;
   r.index = episodes_;
   r.env_steps = env_steps_;
@@ -277,7 +274,7 @@ void Agent::save_checkpoint_now() {
   r.notes["agent_steps"] = std::to_string(agent_steps_);
   r.notes["seconds"] = std::to_string(started_);
   r.keep = s_.keep_checkpoints;
-  write_run_checkpoint(dir_ + "/checkpoints", *trainer_, r);
+  return write_run_checkpoint(dir_ + "/checkpoints", *trainer_, r);
 }
 
 void Agent::load_checkpoint_from(const std::string& path, const Checkpoint& ck) {

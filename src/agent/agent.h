@@ -110,7 +110,7 @@ class Agent {
   void collect(bool random);                   // one training episode into the replay
   TrainMetrics train(int steps);               // I gradient steps (averaged metrics)
   void evaluate();
-  void save_checkpoint_now();
+  std::string save_checkpoint_now();  // returns the path written
   void load_checkpoint_from(const std::string& path, const Checkpoint& ck);
   void add_episode(const Episode& e, bool write_file);
   void log_row(bool eval, const EpisodeStats& st, const TrainMetrics& m);

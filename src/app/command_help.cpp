@@ -11,19 +11,14 @@
 namespace latco {
 namespace {
 
-// The keys of a run's config: agent, model, and every planner's (each planner built once on a
-// tiny stand-in model reads its own keys).
+// The keys of a run's config: agent, model, and every planner's (the planner table's keys column).
 std::vector<HelpLine> run_keys() {
   return config_keys([](const Config& cfg) {
     AgentSettings s;
     RssmSettings ms;
     cfg.apply(s);
     cfg.apply(ms);
-    TransitionSizes sz;
-    sz.stoch = 3, sz.deter = 4, sz.hidden = 4, sz.reward_hidden = 4;
-    Rng rng(1);
-    TransitionWeights w = TransitionWeights::init(sz, rng);
-    read_planner_keys(cfg, RssmLatentModel(w), s.horizon);
+    read_planner_keys(cfg);
   });
 }
 

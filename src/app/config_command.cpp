@@ -142,15 +142,9 @@ int cmd_config(const Args& args) {
   cfg.apply(s);
   cfg.apply(ms);
   auto env = make_run_env(s, ms, false);
-  // Every planner of the table reads its keys (a config may hold any planner's settings), on a
-  // tiny stand-in model: planners read their settings independently of the model's size.
-  TransitionSizes sz;
-  sz.stoch = 3, sz.deter = 4, sz.hidden = 4, sz.reward_hidden = 4, sz.action = env->action_dim();
-  Rng rng(1);
-  TransitionWeights w = TransitionWeights::init(sz, rng);
-  RssmLatentModel stand_in(w);
-  read_planner_keys(cfg, stand_in, s.horizon);
-  make_planner(s.planner, stand_in, s.horizon, cfg);  // an unknown planner is an error listing them
+  // Every planner of the table reads its keys (a config may hold any planner's settings).
+  find_planner(s.planner);  // an unknown planner is an error listing them
+  read_planner_keys(cfg);
   // The demo's own keys (configs/demo.yaml) are listed, not checked: `latco demo` checks them.
   for (const auto& [key, e] : cfg.entries())
     if (key.rfind("demo_", 0) == 0) cfg.get_string(key, "");

@@ -17,6 +17,7 @@
 #include "agent/evaluation.h"
 #include "agent/pictures.h"
 #include "agent/run_checkpoint.h"
+#include "agent/train_loop.h"
 #include "app/command.h"
 #include "app/curves.h"
 #include "app/key_help.h"
@@ -146,21 +147,32 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
   Replay replay(steps, ms.image_size, ms.image_size, model.action_dim(), Rng(s.seed).derive(streams::kDemoReplay).next_u64());
   for (const auto& e : eps) replay.add(e);
   ModelTrainer trainer(model, s.seed, device);
-  CsvWriter csv(dir + "/metrics.csv", {"grad_step", "loss", "kl", "image_ll", "reward_ll", "grad_norm", "seconds"});
+  CsvWriter csv(dir + "/metrics.csv", train_metrics_columns());
   progress.begin(kPretrain);
-  SequenceBatch batch;
   Timer clock;
-  char info[160] = "";
   int64_t offline_steps = 0;  // gradient steps before the online phase
+  // The model folder is a run folder: `latco eval --run <out>/model --planner P` evaluates it again.
+  auto save_checkpoint = [&](bool) {
+    RunCheckpoint ck;
+    ck.index = trainer.steps();
+    return write_run_checkpoint(dir + "/checkpoints", trainer, ck);
+  };
   auto train_until = [&](int phase, int64_t last_step, double max_seconds) {  // max_seconds 0: no cap
-    while (trainer.steps() < last_step && (max_seconds <= 0 || clock.seconds() < max_seconds)) {
-      replay.sample(ms.batch, ms.length, batch);
-      TrainMetrics m = trainer.step(batch);
-      csv.row({double(m.grad_step), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
+    TrainLoop loop;
+    loop.batch = ms.batch;
+    loop.length = ms.length;
+    loop.until = last_step;
+    loop.max_seconds = max_seconds;
+    loop.clock = &clock;
+    loop.metrics = &csv;
+    loop.failure_dir = dir;
+    loop.save_checkpoint = save_checkpoint;
+    loop.after_step = [&](const TrainMetrics& m, const SequenceBatch&) {
+      char info[160];
       std::snprintf(info, sizeof info, "loss %.1f kl %.2f reward_ll %.3f", m.loss, m.kl, m.reward_ll);
       progress.update(phase, m.grad_step - (phase == kOnline ? offline_steps : 0), info);
-    }
-    trainer.sync_model();  // the device-trained weights to the host model (nothing on the CPU)
+    };
+    run_train_loop(trainer, replay, loop);
   };
   train_until(kPretrain, d.train_steps, d.train_seconds);
   if (trainer.steps() < d.train_steps)  // a time cap hit makes the model depend on the machine's speed
@@ -193,10 +205,7 @@ void train_world_model(Env& env, Rssm& model, const Config& cfg, const std::vect
   if (d.online_rounds > 0)
     progress_print("      %d online rounds: %d of %d planner episodes succeed (with noise %.2f)\n", d.online_rounds,
                    online_successes, d.online_rounds * int(planners.size()), d.online_noise);
-  // The model folder is a run folder: `latco eval --run <out>/model --planner P` evaluates it again.
-  RunCheckpoint ck;
-  ck.index = trainer.steps();
-  write_run_checkpoint(dir + "/checkpoints", trainer, ck);
+  save_checkpoint(false);
   std::ofstream config(dir + "/config.yaml");
   config << "# the demo's settings without its demo_ keys: a config that `latco eval` reads\n";
   for (const auto& [k, e] : cfg.entries())
@@ -320,7 +329,7 @@ int demo(const Args& args) {
     for (const auto& p : online) make_planner(p, probe, s.horizon, cfg);
     if (d.expert_episodes > 0)  // unknown experts fail here
       for (const auto& n : d.experts.empty() ? std::vector<std::string>{s.task} : split(d.experts)) make_expert(n);
-    read_planner_keys(cfg, probe, s.horizon);
+    read_planner_keys(cfg);
     cfg.check_all_used();
   }
   const Device device = select_device(s.device, s.require_device, "demo", cfg.where("device"));
@@ -432,8 +441,7 @@ CommandHelp help_demo() {
                               cfg.apply(d);
                               cfg.apply(s);
                               cfg.apply(ms);
-                              Rssm probe_model(ms, 4, s.seed);
-                              read_planner_keys(cfg, RssmLatentModel(probe_model.transition()), s.horizon);
+                              read_planner_keys(cfg);
                             });
                           }};
 }

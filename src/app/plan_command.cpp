@@ -299,13 +299,7 @@ CommandHelp help_plan() {
                            {"--config", "", "config file holding planner keys"}},
                           "",
                           [] {
-                            return config_keys([](const Config& cfg) {
-                              // A tiny stochastic stand-in, so that every planner builds and reads its keys.
-                              TransitionSizes sz;
-                              sz.stoch = 3, sz.deter = 4, sz.hidden = 4, sz.reward_hidden = 4;
-                              Rng rng(1);
-                              read_planner_keys(cfg, RssmLatentModel(TransitionWeights::init(sz, rng)), 30);
-                            });
+                            return config_keys([](const Config& cfg) { read_planner_keys(cfg); });
                           }};
 }
 

@@ -110,7 +110,7 @@ int cmd_eval(const Args& args) {
   std::printf("eval: %s (%lld gradient steps), task %s, %d episodes\n", ck.c_str(), (long long)trainer.steps(),
               s.task.c_str(), episodes);
   // A run's config holds its own planner's keys, whichever planner evaluates: check every key now.
-  read_planner_keys(cfg, RssmLatentModel(model.transition()), s.horizon);
+  read_planner_keys(cfg);
   cfg.check_all_used();
   std::vector<Episode> eps;
   EvalSummary r = evaluate_planner(*env, model, s.planner, cfg, s.horizon, s.replan_every, episodes, seed, &eps, ProgressSlot(), device);

@@ -10,6 +10,7 @@
 
 #include "agent/replay.h"
 #include "agent/run_checkpoint.h"
+#include "agent/train_loop.h"
 #include "app/command.h"
 #include "app/key_help.h"
 #include "core/device_select.h"
@@ -151,14 +152,14 @@ void write_diagnostics(const Rssm& model, const SequenceBatch& full, int context
                       L, b.W, C));
 }
 
-void save_run_checkpoint(const std::string& dir, const ModelTrainer& trainer, Replay& replay,
-                         const std::string& config_text, int keep) {
+std::string save_run_checkpoint(const std::string& dir, const ModelTrainer& trainer, Replay& replay,
+                                const std::string& config_text, int keep) {
   RunCheckpoint r;
   r.index = trainer.steps();
   r.replay = &replay;
   r.notes["config"] = config_text;
   r.keep = keep;
-  write_run_checkpoint(dir, trainer, r);
+  return write_run_checkpoint(dir, trainer, r);
 }
 
 // The data folder a run's config.yaml names in its first line ("" if none).
@@ -248,37 +249,27 @@ int train_model(const Args& args) {
   }
   std::printf("train-model: %lld parameters; writing %s\n", (long long)model.num_parameters(), out.c_str());
   // Rows logged after the checkpoint (a killed run's last steps) are dropped: those steps run again.
-  CsvWriter csv(out + "/metrics.csv", {"grad_step", "loss", "kl", "image_ll", "reward_ll", "grad_norm", "seconds"},
-                resume, double(trainer.steps()));
+  CsvWriter csv(out + "/metrics.csv", train_metrics_columns(), resume, double(trainer.steps()));
   if (csv.dropped() > 0) std::printf("train-model: dropped %d metrics rows logged after the checkpoint\n", csv.dropped());
 
   StopOnSignal stop;
   Timer clock;
-  SequenceBatch batch;
   // On a terminal the line redraws every step; in a log it is printed every log_every steps.
   Progress progress(ts.steps, "train-model", 0.0);
   progress.resume(0, trainer.steps());
-  while (trainer.steps() < ts.steps) {
-    if (const int sig = StopOnSignal::requested()) {
-      save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints);
-      std::printf("train-model: stopped by signal %d at step %lld; checkpoint %s written; continue with --resume\n",
-                  sig, (long long)trainer.steps(), checkpoint_path(ckdir, trainer.steps()).c_str());
-      return 128 + sig;
-    }
-    replay.sample(ms.batch, ms.length, batch);
-    TrainMetrics m;
-    try {
-      m = trainer.step(batch);
-    } catch (const NonFiniteError& e) {
-      // Keep what is needed to reproduce it: the batch and the (still finite) parameters.
-      const std::string bpath = out + "/nonfinite_batch_step" + std::to_string(e.step) + ".npz";
-      save_batch(bpath, batch);
-      save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints + 1);
-      LATCO_FAIL(e.what() << "; batch saved to " << bpath << ", checkpoint to "
-                          << checkpoint_path(ckdir, trainer.steps()));
-    }
+  TrainLoop loop;
+  loop.batch = ms.batch;
+  loop.length = ms.length;
+  loop.until = ts.steps;
+  loop.clock = &clock;
+  loop.metrics = &csv;
+  loop.checkpoint_every = ts.checkpoint_every;
+  loop.failure_dir = out;
+  loop.save_checkpoint = [&](bool failure) {
+    return save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints + (failure ? 1 : 0));
+  };
+  loop.after_step = [&](const TrainMetrics& m, const SequenceBatch& batch) {
     const int64_t k = m.grad_step;
-    csv.row({double(k), m.loss, m.kl, m.image_ll, m.reward_ll, m.grad_norm, clock.seconds()});
     if (progress.tty() || k % ts.log_every == 0 || k == ts.steps) {
       char info[160];
       std::snprintf(info, sizeof info, "loss %.3f, kl %.3f, image_ll %.2f, reward_ll %.3f, grad_norm %.2f", m.loss,
@@ -291,8 +282,15 @@ int train_model(const Args& args) {
       trainer.sync_model();  // the device-trained weights to the host model (nothing on the CPU)
       write_diagnostics(model, batch, ts.openloop_context, imgdir + name);
     }
-    if (k % ts.checkpoint_every == 0 || k == ts.steps)
-      save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints);
+  };
+  loop.stop = [] { return StopOnSignal::requested() != 0; };
+  run_train_loop(trainer, replay, loop);
+  if (trainer.steps() < ts.steps) {  // stopped by a signal
+    const int sig = StopOnSignal::requested();
+    save_run_checkpoint(ckdir, trainer, replay, config_text, ts.keep_checkpoints);
+    std::printf("train-model: stopped by signal %d at step %lld; checkpoint %s written; continue with --resume\n",
+                sig, (long long)trainer.steps(), checkpoint_path(ckdir, trainer.steps()).c_str());
+    return 128 + sig;
   }
   progress.finish("");
   std::printf("train-model: done, %lld steps in %.1f s\n", (long long)trainer.steps(), clock.seconds());

@@ -55,6 +55,26 @@ inline void valid_range(int n_out, int n_in, int stride, int pad, int k, int* lo
 inline __mmask16 lanes(int n) {  // the first n of 16 lanes
   return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
+
+// Stride 2 moves 16 values to or from the even lanes of the 32 floats at p, as two 16-lane halves
+// with masks mlo (p[0..15]) and mhi (p[16..31]); masked-off lanes are neither read nor written.
+// The 16 even lanes p[0], p[2], .., p[30] (masked-off ones read as 0).
+inline __m512 load_even(const float* p, __mmask16 mlo, __mmask16 mhi) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(mlo, p), even, _mm512_maskz_loadu_ps(mhi, p + 16));
+}
+// p[2j] += v[j] for the even lanes in the masks; odd lanes untouched (each gets one addition).
+// (full-mask maskz permutes: GCC 12 warns on the plain form's undefined pass-through)
+inline void add_even(float* p, __m512 v, __mmask16 mlo, __mmask16 mhi) {
+  const __m512i lo_idx = _mm512_setr_epi32(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0);
+  const __m512i hi_idx = _mm512_setr_epi32(8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15, 0);
+  const __m512 vlo = _mm512_maskz_permutexvar_ps(0xFFFF, lo_idx, v);
+  _mm512_mask_storeu_ps(p, mlo, _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, p), vlo));
+  if (mhi) {
+    const __m512 vhi = _mm512_maskz_permutexvar_ps(0xFFFF, hi_idx, v);
+    _mm512_mask_storeu_ps(p + 16, mhi, _mm512_add_ps(_mm512_maskz_loadu_ps(mhi, p + 16), vhi));
+  }
+}
 #endif
 
 // d[j] = src[j * stride] for j < n
@@ -66,12 +86,9 @@ inline void gather_row(float* d, const float* src, int n, int stride) {
     return;
   }
   if (stride == 2) {  // load 32 neighbours, keep the even ones
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (int j = 0; j < n; j += 16) {
       const int need = 2 * std::min(16, n - j) - 1;
-      __m512 lo = _mm512_maskz_loadu_ps(lanes(need), src + 2 * j);
-      __m512 hi = _mm512_maskz_loadu_ps(lanes(need - 16), src + 2 * j + 16);
-      _mm512_mask_storeu_ps(d + j, lanes(n - j), _mm512_permutex2var_ps(lo, even, hi));
+      _mm512_mask_storeu_ps(d + j, lanes(n - j), load_even(src + 2 * j, lanes(need), lanes(need - 16)));
     }
     return;
   }
@@ -91,18 +108,10 @@ inline void scatter_add_row(float* dst, const float* s, int n, int stride) {
     return;
   }
   if (stride == 2) {  // spread 16 values to the even lanes of 32 neighbours; odd lanes untouched
-    // (full-mask maskz permutes: GCC 12 warns on the plain form's undefined pass-through)
-    const __m512i lo_idx = _mm512_setr_epi32(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0);
-    const __m512i hi_idx = _mm512_setr_epi32(8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15, 0);
     for (int j = 0; j < n; j += 16) {
       const int need = 2 * std::min(16, n - j) - 1;
-      const __mmask16 mlo = lanes(need) & 0x5555, mhi = lanes(need - 16) & 0x5555;
-      __m512 v = _mm512_maskz_loadu_ps(lanes(n - j), s + j);
-      float* d = dst + 2 * j;
-      const __m512 vlo = _mm512_maskz_permutexvar_ps(0xFFFF, lo_idx, v);
-      const __m512 vhi = _mm512_maskz_permutexvar_ps(0xFFFF, hi_idx, v);
-      _mm512_mask_storeu_ps(d, mlo, _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, d), vlo));
-      _mm512_mask_storeu_ps(d + 16, mhi, _mm512_add_ps(_mm512_maskz_loadu_ps(mhi, d + 16), vhi));
+      add_even(dst + 2 * j, _mm512_maskz_loadu_ps(lanes(n - j), s + j), lanes(need) & 0x5555,
+               lanes(need - 16) & 0x5555);
     }
     return;
   }
@@ -247,23 +256,28 @@ inline void gather_add_table(float* plane, const float* col, int64_t ld, const P
 }
 
 #ifdef __AVX512F__
+// The window of an output row at stride 2 (Wo <= 16) for kernel column kj: lane t of the 32 lanes
+// is input column t + kj - pad, output column j is lane 2j; mlo, mhi keep the lanes inside [0, W).
+inline void window_s2(int Wo, int W, int kj, int pad, __mmask16* mlo, __mmask16* mhi) {
+  uint32_t m = 0;
+  for (int j = 0; j < Wo; ++j) {
+    const int w = 2 * j + kj - pad;
+    if (w >= 0 && w < W) m |= 1u << (2 * j);
+  }
+  *mlo = (__mmask16)(m & 0xFFFF), *mhi = (__mmask16)(m >> 16);
+}
+
 // im2col of one channel plane for stride 2 and rows of 8 to 16 (Wo in [8, 16]): each patch row
 // of an output row is two masked loads of the 32 input columns it spans (masked-off lanes are
 // neither read nor kept) and one permute that keeps the even ones. The same copy as the patch
 // table's gathers, at a fraction of their cost. col: this channel's first patch row.
 void im2col_plane_s2(const Geom& g, const float* plane, float* col, int64_t ld) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const int K = g.K, pad = g.pad, H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;  // locals: the stores cannot alias them
   const __mmask16 out = lanes(Wo);
   for (int ki = 0; ki < K; ++ki)
     for (int kj = 0; kj < K; ++kj) {
-      // Window lane t reads input column t + kj - pad; output column j is lane 2j.
-      uint32_t m = 0;
-      for (int j = 0; j < Wo; ++j) {
-        const int w = 2 * j + kj - pad;
-        if (w >= 0 && w < W) m |= 1u << (2 * j);
-      }
-      const __mmask16 mlo = (__mmask16)(m & 0xFFFF), mhi = (__mmask16)(m >> 16);
+      __mmask16 mlo, mhi;
+      window_s2(Wo, W, kj, pad, &mlo, &mhi);
       float* dst = col + (int64_t)(ki * K + kj) * ld;
       // Output rows i read input row h = 2i + ki - pad: zero rows outside [ilo, ihi).
       int ilo, ihi;
@@ -272,10 +286,7 @@ void im2col_plane_s2(const Geom& g, const float* plane, float* col, int64_t ld) 
       // Lane t sits at row + t + kj - pad; lanes before the row start are masked off.
       const float* src = plane + (int64_t)(2 * ilo + ki - pad) * W + kj - pad;
       float* d = dst + (int64_t)ilo * Wo;
-      for (int i = ilo; i < ihi; ++i, src += 2 * W, d += Wo) {
-        const __m512 lo = _mm512_maskz_loadu_ps(mlo, src), hi = _mm512_maskz_loadu_ps(mhi, src + 16);
-        _mm512_mask_storeu_ps(d, out, _mm512_permutex2var_ps(lo, even, hi));
-      }
+      for (int i = ilo; i < ihi; ++i, src += 2 * W, d += Wo) _mm512_mask_storeu_ps(d, out, load_even(src, mlo, mhi));
       for (int i = ihi; i < Ho; ++i) _mm512_mask_storeu_ps(dst + (int64_t)i * Wo, out, _mm512_setzero_ps());
     }
 }
@@ -283,31 +294,18 @@ void im2col_plane_s2(const Geom& g, const float* plane, float* col, int64_t ld) 
 // The adjoint of im2col_plane_s2: plane[h, w] += col entries, patch rows in increasing order, so
 // each input pixel gets its additions in the plain loop's order (the same bits as the table).
 void col2im_plane_s2(const Geom& g, const float* col, int64_t ld, float* plane) {
-  const __m512i lo_idx = _mm512_setr_epi32(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0);
-  const __m512i hi_idx = _mm512_setr_epi32(8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15, 0);
   const int K = g.K, pad = g.pad, H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;  // locals: the stores cannot alias them
   const __mmask16 out = lanes(Wo);
   for (int ki = 0; ki < K; ++ki)
     for (int kj = 0; kj < K; ++kj) {
-      uint32_t m = 0;
-      for (int j = 0; j < Wo; ++j) {
-        const int w = 2 * j + kj - pad;
-        if (w >= 0 && w < W) m |= 1u << (2 * j);
-      }
-      const __mmask16 mlo = (__mmask16)(m & 0xFFFF), mhi = (__mmask16)(m >> 16);
+      __mmask16 mlo, mhi;
+      window_s2(Wo, W, kj, pad, &mlo, &mhi);
       const float* src = col + (int64_t)(ki * K + kj) * ld;
       int ilo, ihi;  // output rows i whose input row h = 2i + ki - pad lies inside [0, H)
       valid_range(Ho, H, 2, pad, ki, &ilo, &ihi);
-      for (int i = ilo; i < ihi; ++i) {
-        float* d = plane + (int64_t)(2 * i + ki - pad) * W + kj - pad;
-        const __m512 v = _mm512_maskz_loadu_ps(out, src + (int64_t)i * Wo);
-        const __m512 vlo = _mm512_maskz_permutexvar_ps(0xFFFF, lo_idx, v);
-        _mm512_mask_storeu_ps(d, mlo, _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, d), vlo));
-        if (mhi) {
-          const __m512 vhi = _mm512_maskz_permutexvar_ps(0xFFFF, hi_idx, v);
-          _mm512_mask_storeu_ps(d + 16, mhi, _mm512_add_ps(_mm512_maskz_loadu_ps(mhi, d + 16), vhi));
-        }
-      }
+      for (int i = ilo; i < ihi; ++i)
+        add_even(plane + (int64_t)(2 * i + ki - pad) * W + kj - pad,
+                 _mm512_maskz_loadu_ps(out, src + (int64_t)i * Wo), mlo, mhi);
     }
 }
 #endif
@@ -465,6 +463,30 @@ void add_slices_t(float* dw, const float* part, int S, int O, int64_t R) {
 // it saves). Only with slices (their sums are added transposed); each sum is the same as before.
 bool transposed_dw(int S, int O, int64_t R) { return S > 1 && O >= 32 && O <= 64 && R > O; }
 
+// One group's weight gradient, A (M, ncol) times the patches col (R, ncol) transposed: dst (M, R) =
+// beta dst + A col^T, or with tdw dst (R, M) = beta dst + col A^T (a slice's first group: beta 0).
+void weight_grad(bool tdw, int M, int64_t R, int ncol, const float* a, const float* col, float beta, float* dst) {
+  if (tdw)
+    sgemm(false, true, (int)R, M, ncol, 1.0f, col, ncol, a, ncol, beta, dst, M);
+  else
+    sgemm(false, true, M, (int)R, ncol, 1.0f, a, ncol, col, ncol, beta, dst, (int)R);
+}
+
+// dw (M, R) += the S slices' partial sums of weight_grad, if there are slices (part not null).
+void add_weight_slices(float* dw, const float* part, int S, int M, int64_t R, bool tdw) {
+  if (part && tdw) add_slices_t(dw, part, S, M, R);
+  else if (part) add_slices(dw, part, S, int64_t(M) * R);
+}
+
+// Images [n0, n0 + gn) of t (N, ch, P) as one (ch, gn*P) matrix: t's own rows for one image, else
+// copied into buf.
+const float* group_of(const float* t, Scratch& buf, int ch, int64_t P, int n0, int gn) {
+  if (gn == 1) return t + (int64_t)n0 * ch * P;
+  float* g = buf.get((int64_t)ch * gn * P);
+  to_group(t, g, ch, P, n0, gn);
+  return g;
+}
+
 // y (O, P) += b per channel (b may be null).
 void add_bias(float* y, int O, int64_t P, const float* b) {
   if (!b) return;
@@ -530,21 +552,11 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
     const int gbeg = (int)(sl * plan.ngroups / S), gend = (int)((sl + 1) * plan.ngroups / S);
     for (int gi = gbeg; gi < gend; ++gi) {
       const int n0 = gi * plan.g, gn = std::min(plan.g, s.N - n0), ncol = (int)(gn * P);
-      const float* dyg = dy + (int64_t)n0 * s.O * P;  // (O, gn*P)
-      if (gn > 1) {
-        float* buf = t_buf_a.get((int64_t)s.O * ncol);
-        to_group(dy, buf, s.O, P, n0, gn);
-        dyg = buf;
-      }
+      const float* dyg = group_of(dy, t_buf_a, s.O, P, n0, gn);  // (O, gn*P)
       float* col = t_col.get(R * ncol);
       if (dw) {  // dW (O, R) += dY (O, ncol) col^T
         im2col_group(g, tab, x, n0, gn, col);
-        float* dst = part ? part + sl * nw : dw;
-        const float beta = part && gi == gbeg ? 0.0f : 1.0f;
-        if (tdw)  // dW^T (R, O) = col (R, ncol) dY^T
-          sgemm(false, true, (int)R, s.O, ncol, 1.0f, col, ncol, dyg, ncol, beta, dst, s.O);
-        else
-          sgemm(false, true, s.O, (int)R, ncol, 1.0f, dyg, ncol, col, ncol, beta, dst, (int)R);
+        weight_grad(tdw, s.O, R, ncol, dyg, col, part && gi == gbeg ? 0.0f : 1.0f, part ? part + sl * nw : dw);
       }
       if (dx) {  // dcol (R, ncol) = W^T dY, scattered back onto the images
         sgemm(true, false, (int)R, ncol, s.O, 1.0f, w, (int)R, dyg, ncol, 0.0f, col, ncol);
@@ -552,8 +564,7 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
       }
     }
   });
-  if (part && tdw) add_slices_t(dw, part, S, s.O, R);
-  else if (part) add_slices(dw, part, S, nw);
+  add_weight_slices(dw, part, S, s.O, R, tdw);
 }
 
 // x: (N,C,H,W), w: (C,O,K,K), b: (O) or null -> y: (N,O,Ho,Wo)
@@ -577,12 +588,7 @@ void conv_transpose2d_forward(const ConvShape& s, const float* x, const float* w
     const int n0 = (int)gi * plan.g, gn = std::min(plan.g, s.N - n0), ncol = (int)(gn * P);
     for (int64_t q = (int64_t)n0 * s.O; q < (int64_t)(n0 + gn) * s.O; ++q)
       std::fill(y + q * Pout, y + (q + 1) * Pout, b ? b[q % s.O] : 0.0f);
-    const float* xg = x + (int64_t)n0 * s.C * P;  // (C, gn*P)
-    if (gn > 1) {
-      float* buf = t_buf_a.get((int64_t)s.C * ncol);
-      to_group(x, buf, s.C, P, n0, gn);
-      xg = buf;
-    }
+    const float* xg = group_of(x, t_buf_a, s.C, P, n0, gn);  // (C, gn*P)
     float* col = t_col.get(R * ncol);
     sgemm(true, false, (int)R, ncol, s.C, 1.0f, w, (int)R, xg, ncol, 0.0f, col, ncol);
     col2im_group(g, tab, col, n0, gn, y);
@@ -629,23 +635,12 @@ void conv_transpose2d_backward(const ConvShape& s, const float* x, const float* 
         }
       }
       if (dw) {  // dW (C, R) += X (C, ncol) col^T
-        const float* xg = x + (int64_t)n0 * s.C * P;
-        if (gn > 1) {
-          float* buf = t_buf_b.get((int64_t)s.C * ncol);
-          to_group(x, buf, s.C, P, n0, gn);
-          xg = buf;
-        }
-        float* dst = part ? part + sl * nw : dw;
-        const float beta = part && gi == gbeg ? 0.0f : 1.0f;
-        if (tdw)  // dW^T (R, C) = col (R, ncol) X^T
-          sgemm(false, true, (int)R, s.C, ncol, 1.0f, col, ncol, xg, ncol, beta, dst, s.C);
-        else
-          sgemm(false, true, s.C, (int)R, ncol, 1.0f, xg, ncol, col, ncol, beta, dst, (int)R);
+        const float* xg = group_of(x, t_buf_b, s.C, P, n0, gn);
+        weight_grad(tdw, s.C, R, ncol, xg, col, part && gi == gbeg ? 0.0f : 1.0f, part ? part + sl * nw : dw);
       }
     }
   });
-  if (part && tdw) add_slices_t(dw, part, S, s.C, R);
-  else if (part) add_slices(dw, part, S, nw);
+  add_weight_slices(dw, part, S, s.C, R, tdw);
 }
 
 }  // namespace latco

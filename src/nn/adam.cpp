@@ -129,13 +129,9 @@ float Adam::step_impl(const double* known_norm) {
   const double norm = known_norm ? *known_norm : global_grad_norm(params_);
   if (!std::isfinite(norm)) return static_cast<float>(norm);
   const double scale = (s_.clip > 0 && norm > s_.clip) ? s_.clip / norm : 1.0;
-  // ----- moments and bias-corrected update -----
+  // ----- moments and bias-corrected update (adam_update) -----
   ++t_;
-  const double c1 = 1.0 - std::pow(double(s_.beta1), double(t_));
-  const double c2 = 1.0 - std::pow(double(s_.beta2), double(t_));
-  // p -= lr * (m / c1) / (sqrt(v / c2) + eps)  ==  p -= step * m / (sqrt(v) * rc2 + eps)
-  const float b1 = s_.beta1, b2 = s_.beta2, gs = static_cast<float>(scale), eps = s_.eps;
-  const float step = static_cast<float>(s_.lr / c1), rc2 = static_cast<float>(1.0 / std::sqrt(c2));
+  const AdamCoeffs c = adam_coeffs(s_.lr, s_.beta1, s_.beta2, s_.eps, t_, scale);
   for (size_t k = 0; k < params_.size(); ++k) {
     ad::Var& p = params_[k].second;
     if (!p.has_grad()) continue;
@@ -143,14 +139,7 @@ float Adam::step_impl(const double* known_norm) {
     float* x = p.mutable_value().data();
     float* m = m_[k].data();
     float* v = v_[k].data();
-    parallel_for(m_[k].numel(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const float gi = g[i] * gs;
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        x[i] -= step * m[i] / (std::sqrt(v[i]) * rc2 + eps);
-      }
-    }, 1 << 15);
+    parallel_for(m_[k].numel(), [&](int64_t b, int64_t e) { adam_update(c, b, e, x, g, m, v); }, 1 << 15);
   }
   return static_cast<float>(norm);
 }
@@ -196,16 +185,17 @@ void Adam::load_state(const std::vector<std::pair<std::string, Tensor>>& st, con
   t_ = int64_t(lo) + (int64_t(hi) << 24);
 }
 
+AdamCoeffs adam_coeffs(float lr, float beta1, float beta2, float eps, int64_t t, double grad_scale) {
+  const double c1 = 1.0 - std::pow(double(beta1), double(t));
+  const double c2 = 1.0 - std::pow(double(beta2), double(t));
+  // x -= lr * (m / c1) / (sqrt(v / c2) + eps)  ==  x -= step * m / (sqrt(v) * rc2 + eps)
+  return {beta1, beta2, eps, static_cast<float>(lr / c1), static_cast<float>(1.0 / std::sqrt(c2)),
+          static_cast<float>(grad_scale)};
+}
+
 void FlatAdam::step(float* x, const float* g) {
   ++t;
-  const double c1 = 1.0 - std::pow(double(beta1), t), c2 = 1.0 - std::pow(double(beta2), t);
-  const int n = static_cast<int>(m.size());
-  for (int i = 0; i < n; ++i) {
-    m[i] = beta1 * m[i] + (1 - beta1) * g[i];
-    v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
-    const double mh = m[i] / c1, vh = v[i] / c2;
-    x[i] -= static_cast<float>(lr * mh / (std::sqrt(vh) + eps));
-  }
+  adam_update(adam_coeffs(lr, beta1, beta2, eps, t), 0, int64_t(m.size()), x, g, m.data(), v.data());
 }
 
 }  // namespace latco::nn

@@ -3,9 +3,13 @@
 //   m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g^2,  p <- p - lr * m_hat / (sqrt(v_hat) + eps),
 // with bias-corrected m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
 // Left out: weight decay, AMSGrad, per-group learning rates. FlatAdam: the same rule on one flat
-// float vector without clipping, for the planners that optimise plans with Adam.
+// float vector without clipping, for the planners that optimise plans with Adam. Both take the step
+// through adam_coeffs and adam_update below, the one definition of the rule (cuda/adam.cu is its
+// device twin).
 #pragma once
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +17,28 @@
 #include "nn/module.h"
 
 namespace latco::nn {
+
+// The coefficients of Adam's step t (1-based), computed once per step: the bias corrections
+// c1 = 1 - beta1^t, c2 = 1 - beta2^t in double, then step = lr / c1 and rc2 = 1 / sqrt(c2) as floats;
+// grad_scale multiplies every gradient (the clip factor; 1 without clipping).
+struct AdamCoeffs {
+  float b1, b2, eps, step, rc2, grad_scale;
+};
+AdamCoeffs adam_coeffs(float lr, float beta1, float beta2, float eps, int64_t t, double grad_scale = 1.0);
+
+// The Adam update of elements [begin, end), in float:
+//   g <- grad_scale g,  m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g^2,
+//   x <- x - step m / (sqrt(v) rc2 + eps)   ( = x - lr m_hat / (sqrt(v_hat) + eps) ).
+// x, g, m, v: (n) each.
+inline void adam_update(const AdamCoeffs& c, int64_t begin, int64_t end, float* x, const float* g, float* m, float* v) {
+  const float b1 = c.b1, b2 = c.b2, gs = c.grad_scale, eps = c.eps, step = c.step, rc2 = c.rc2;
+  for (int64_t i = begin; i < end; ++i) {
+    const float gi = g[i] * gs;
+    m[i] = b1 * m[i] + (1.0f - b1) * gi;
+    v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+    x[i] -= step * m[i] / (std::sqrt(v[i]) * rc2 + eps);
+  }
+}
 
 struct AdamSettings {
   float lr = 6e-4f;      // learning rate
@@ -56,8 +82,7 @@ class Adam {
 };
 
 // Adam on a flat float vector (plans of shooting GD, the first-order LatCo ablation, image
-// collocation), minimising: x -= lr * m_hat / (sqrt(v_hat) + eps), the bias corrections and the
-// update in double. No clipping.
+// collocation), minimising: x -= lr * m_hat / (sqrt(v_hat) + eps) by adam_update. No clipping.
 struct FlatAdam {
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
   std::vector<float> m, v;  // (n) moment estimates

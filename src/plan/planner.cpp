@@ -7,12 +7,22 @@
 
 namespace latco {
 namespace {
-const PlannerEntry* find_planner(const std::string& name) {
+const PlannerEntry* find_row(const std::string& name) {
   for (const PlannerEntry& e : planner_table())
     if (name == e.name) return &e;
   return nullptr;
 }
 }  // namespace
+
+const PlannerEntry& find_planner(const std::string& name) {
+  const PlannerEntry* e = find_row(name);
+  if (!e) {
+    std::string names;
+    for (const auto& n : all_planner_names()) names += " " + n;
+    LATCO_FAIL("unknown planner '" << name << "'; available:" << names);
+  }
+  return *e;
+}
 
 // Names in alphabetical order, whatever the order of the table.
 std::vector<std::string> planner_names() {
@@ -31,26 +41,17 @@ std::vector<std::string> all_planner_names() {
 }
 
 std::string planner_help(const std::string& name) {
-  const PlannerEntry* e = find_planner(name);
+  const PlannerEntry* e = find_row(name);
   return e ? e->help : "";
 }
 
-void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon) {
-  for (const std::string& name : all_planner_names()) {
-    const PlannerEntry* e = find_planner(name);
-    if (e->latent) make_planner(name, model, horizon, cfg);
-    else e->read_keys(cfg);
-  }
+void read_planner_keys(const Config& cfg) {
+  for (const std::string& name : all_planner_names()) find_planner(name).keys(cfg);
 }
 
 std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& latent, int horizon,
                                       const Config& cfg, const Rssm* model) {
-  const PlannerEntry* e = find_planner(name);
-  if (!e) {
-    std::string names;
-    for (const auto& n : all_planner_names()) names += " " + n;
-    LATCO_FAIL("unknown planner '" << name << "'; available:" << names);
-  }
+  const PlannerEntry* e = &find_planner(name);
   LATCO_CHECK(horizon > 0) << "planner horizon must be positive, got " << horizon;
   if (e->latent) return e->latent(latent, horizon, cfg);
   LATCO_CHECK(model) << "planner '" << name << "' needs the whole world model (encoder and decoder), "

@@ -67,19 +67,23 @@ class Planner {
 };
 
 using PlannerFactory = std::unique_ptr<Planner> (*)(const LatentModel& model, int horizon, const Config& cfg);
-// A planner on the whole world model, and the function that applies its settings to a config
-// (so that its keys count as used where it is not built).
+// A planner on the whole world model (encoder and decoder too).
 using ModelPlannerFactory = std::unique_ptr<Planner> (*)(const Rssm& model, const LatentModel& latent, int horizon,
                                                          const Config& cfg);
-// One row of the planner table: exactly one of `latent` and `model` is set.
+// Binds and checks a planner's keys in `cfg`: loads its settings struct (visit() and the checks
+// of its values) as its factory does, building nothing, so that the keys count as used.
+using PlannerKeys = void (*)(const Config& cfg);
+// One row of the planner table: its keys and exactly one of `latent` and `model`.
 struct PlannerEntry {
   const char* name;
   const char* help;  // one line, for `latco list planners`
+  PlannerKeys keys;
   PlannerFactory latent = nullptr;
   ModelPlannerFactory model = nullptr;
-  void (*read_keys)(const Config& cfg) = nullptr;  // set with `model`
 };
 const std::vector<PlannerEntry>& planner_table();  // plan/planners.cpp
+// The row of a planner; for an unknown name an Error listing every planner.
+const PlannerEntry& find_planner(const std::string& name);
 // Throws Error listing every planner for an unknown name, and for a planner that
 // needs the whole world model when `model` is null.
 std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel& latent, int horizon,
@@ -88,9 +92,9 @@ std::unique_ptr<Planner> make_planner(const std::string& name, const LatentModel
 std::vector<std::string> planner_names();
 // Every planner: planner_names() and those that need the whole world model.
 std::vector<std::string> all_planner_names();
-// Builds every LatentModel planner once on `model` and reads the keys of the others, so a config
-// may hold any planner's settings and still pass cfg.check_all_used().
 std::string planner_help(const std::string& name);  // its one-line description ("" if unknown)
-void read_planner_keys(const Config& cfg, const LatentModel& model, int horizon);
+// Every planner of the table binds and checks its keys (PlannerEntry::keys, in name order), so a
+// config may hold any planner's settings and still pass cfg.check_all_used(); no model needed.
+void read_planner_keys(const Config& cfg);
 
 }  // namespace latco

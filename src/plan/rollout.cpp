@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <utility>
 
+#include "autodiff/var.h"
 #include "core/error.h"
 
 namespace latco {
@@ -96,6 +98,27 @@ void backprop_return(Linearization* lin, float w, float* g) {
 double softplus_neg(double r) { return r > 0 ? std::log1p(std::exp(-r)) : -r + std::log1p(std::exp(r)); }
 double softplus_neg_grad(double r) {  // d/dr ln(1 + e^{-r}) = -1 / (1 + e^{r})
   return r > 0 ? -std::exp(-r) / (1.0 + std::exp(-r)) : -1.0 / (1.0 + std::exp(r));
+}
+
+ad::Var softplus_neg(const ad::Var& r) {
+  const std::vector<float> rv = r.value().to_vector();  // a few rewards: the host computes them
+  std::vector<float> rho(rv.size());
+  for (size_t i = 0; i < rv.size(); ++i) rho[i] = static_cast<float>(softplus_neg(rv[i]));
+  auto n = std::make_shared<ad::Node>();
+  n->value = Tensor::from(r.shape(), rho).to(r.value().device());
+  n->op = "softplus_neg";
+  if (ad::grad_enabled() && r.requires_grad()) {
+    n->requires_grad = true;
+    n->inputs = {r.node()};
+    n->backward = [rv](ad::Node& self) {  // d r += d rho * softplus_neg_grad(r)
+      const std::vector<float> g = self.grad.to_vector();
+      Tensor& gr = self.inputs[0]->grad_buffer();
+      std::vector<float> acc = gr.to_vector();
+      for (size_t i = 0; i < acc.size(); ++i) acc[i] += static_cast<float>(g[i] * softplus_neg_grad(rv[i]));
+      gr.copy_from(Tensor::from(gr.shape(), acc));
+    };
+  }
+  return ad::Var(n);
 }
 
 int state_residual_dim(const LatentModel& m) {

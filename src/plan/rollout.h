@@ -11,6 +11,9 @@
 #include "model/latent_model.h"
 
 namespace latco {
+namespace ad {
+class Var;
+}
 
 // N sequences from one z0; one predict and one reward call per step across all N.
 //   z0: (Z), actions: (H, N, A) (already within bounds), returns: (N) J of each sequence,
@@ -52,6 +55,9 @@ void state_residuals(const LatentModel& m, int N, const float* z, float* c, floa
 // for large |r|, and its derivative d rho / dr = -1 / (1 + e^{r}).
 double softplus_neg(double r);
 double softplus_neg_grad(double r);
+// The same residual as an op of the autodiff graph (image collocation), elementwise on r, on r's
+// device: values softplus_neg(r), backward d rho / dr = softplus_neg_grad(r), both in double.
+ad::Var softplus_neg(const ad::Var& r);
 
 // Rolls actions (H,A) from z0 through the model: latents (H+1,Z); returns J (clipping actions first).
 double rollout_return(const LatentModel& model, const float* z0, const float* actions, int H, float* latents);

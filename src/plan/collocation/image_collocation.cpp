@@ -64,9 +64,9 @@ double ImageCollocation::loss(const float* z0, const float* images, const float*
   }
   ad::Var zall = ad::concat(zs, 0);  // (H, Z): z_1..z_H
 
-  // ----- Eq. (8) on images. Reward residuals softplus(-r(z_t)) (Section 4) -----
+  // ----- Eq. (8) on images. Reward residuals softplus(-r(z_t)) (Section 4, plan/rollout.h) -----
   ad::Var r = ad::reshape(rssm_.reward(zall), {H_});
-  ad::Var L = ad::sum(ad::square(ad::softplus(-r)));
+  ad::Var L = ad::sum(ad::square(softplus_neg(r)));
 
   // ----- image dynamics: mse(I_{t+1}, decode(mu(z_t, a_t))), t = 0..H-1 -----
   ad::Var zprev = H_ > 1 ? ad::concat({z0v, ad::slice(zall, 0, 0, H_ - 1)}, 0) : z0v;  // (H, Z)

@@ -21,6 +21,8 @@ void ShootingGnSettings::load(const Config& cfg) {
   if (residuals == "summed") summed = true;
   else if (residuals == "separate") summed = false;
   else LATCO_FAIL(cfg.where("gn_residuals") << ": expected 'summed' or 'separate', got '" << residuals << "'");
+  LATCO_CHECK(jacobian == "auto" || jacobian == "forward" || jacobian == "adjoint")
+      << cfg.where("gn_jacobian") << ": expected auto, forward or adjoint, got '" << jacobian << "'";
 }
 
 ShootingGn::ShootingGn(const LatentModel& model, int horizon, const ShootingGnSettings& s)
