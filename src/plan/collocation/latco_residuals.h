@@ -13,7 +13,6 @@
 // whose first A columns (the a_{t-1} columns) are zero.
 #pragma once
 #include <string>
-#include <vector>
 
 #include "linalg/block_tridiag.h"
 #include "plan/rollout.h"  // softplus_neg, bound_violation: the residuals every planner shares
