@@ -46,10 +46,18 @@ TEST(PlannerKeys, EachRowBindsTheKeysItsFactoryReads) {
   EXPECT_GT(all.entries().size(), 50u);
   for (const PlannerEntry& e : planner_table()) {
     Config by_keys = all, by_factory = all;
-    e.keys(by_keys);
+    const PlannerSettings shown = e.keys(by_keys);
     make_planner(e.name, latent, 5, by_factory, &rssm);
     EXPECT_FALSE(used_keys(by_keys).empty()) << e.name;
     EXPECT_EQ(used_keys(by_keys), used_keys(by_factory)) << e.name;
+    // The rows `latco config` prints are the keys it read, with the values it resolved.
+    EXPECT_NE(shown.type.find(".h"), std::string::npos) << e.name;
+    std::set<std::string> rows;
+    for (const auto& [key, value] : shown.rows) {
+      rows.insert(key);
+      EXPECT_EQ(value, all.find(key) ? all.find(key)->value : "?") << e.name << " " << key;
+    }
+    EXPECT_EQ(rows, used_keys(by_keys)) << e.name;
   }
   // Together they read every key of the listing, so a config may hold any planner's settings.
   Config c = all;

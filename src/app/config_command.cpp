@@ -4,21 +4,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "agent/agent.h"
 #include "app/command.h"
 #include "core/error.h"
-#include "plan/collocation/image_collocation.h"
-#include "plan/collocation/latco.h"
-#include "plan/collocation/latco_first_order.h"
-#include "plan/collocation/latco_gaussian.h"
-#include "plan/sampling/sampling_planners.h"
-#include "plan/shooting/ilqr.h"
-#include "plan/shooting/shooting_gd.h"
-#include "plan/shooting/shooting_gn.h"
+#include "plan/planner.h"
 
 namespace latco {
 namespace {
@@ -39,72 +31,14 @@ struct Block {
   std::string preset;  // the source of a value that differs from the default though no key set it
 };
 
-// A settings struct resolved as its planner's factory reads it: load(cfg) where the struct has one
-// (presets first, then the keys), else the plain keys.
-template <class S>
-auto resolve(S& s, const Config& c, int) -> decltype(s.load(c), void()) {
-  s.load(c);
-}
-template <class S>
-void resolve(S& s, const Config& c, long) {
-  c.apply(s);
-}
-template <class S>
-Rows all_rows(S& s) {
-  return rows_of(s);
-}
-Rows all_rows(GaussianLatcoSettings& s) {  // the shared latco_* keys, then its own
-  Rows r = rows_of(s.lm);
-  Config::describe(s, r);
-  return r;
-}
-
-// A value that differs from an empty config's though no key set it comes from a preset key.
-template <class S>
-Block block_of(const std::string& title, const Config& cfg, const std::string& preset_key) {
-  const Config none;
-  S s, d;
-  resolve(s, cfg, 0);
-  resolve(d, none, 0);
+// The planner's settings, resolved the way its factory reads them: the keys column of its row in the
+// planner table (src/plan/planners.cpp), against the same of an empty config.
+Block planner_block(const std::string& planner, const Config& cfg) {
+  const PlannerEntry& e = find_planner(planner);
+  const PlannerSettings s = e.keys(cfg), d = e.keys(Config());
   std::string preset = "preset";
-  if (!preset_key.empty() && cfg.has(preset_key)) preset += " " + preset_key + ": " + cfg.find(preset_key)->value;
-  return {title, all_rows(s), all_rows(d), preset};
-}
-
-// The planner's settings, resolved the way its factory reads them (one entry per settings struct).
-std::vector<Block> planner_blocks(const std::string& planner, const Config& cfg) {
-  std::vector<Block> out;
-  if (planner == "latco" || planner == "latco_no_relax" || planner == "latco_no_constrained" ||
-      planner == "latco_const_damping" || planner == "latco_released") {
-    // A named variant's own preset (src/plan/collocation/latco.cpp) lies under these keys and is not shown here.
-    const std::string note = planner == "latco" ? "" : "; its preset in src/plan/collocation/latco.cpp lies under keys not given";
-    out.push_back(block_of<LatcoSettings>("planner " + planner + " (LatcoSettings, src/plan/collocation/latco.h)" + note, cfg, ""));
-  } else if (planner == "latco_gaussian") {
-    // Gaussian LatCo's own defaults differ from deterministic LatCo's: "default" is its own.
-    out.push_back(block_of<GaussianLatcoSettings>("planner latco_gaussian (GaussianLatcoSettings, src/plan/collocation/latco_gaussian.h)",
-                                                  cfg, "latco_gaussian_preset"));
-  } else if (planner == "cem" || planner == "mppi") {
-    const Config none;
-    std::string preset = "preset";
-    if (cfg.has(planner + "_preset")) preset += " " + planner + "_preset: " + cfg.find(planner + "_preset")->value;
-    out.push_back({"planner " + planner + " (SamplingSettings, src/plan/sampling/sampling_planners.h)",
-                   rows_of(sampling_settings_from(planner, cfg)), rows_of(sampling_settings_from(planner, none)), preset});
-  } else if (planner == "shooting_gd") {
-    out.push_back(block_of<ShootingGdSettings>("planner shooting_gd (ShootingGdSettings, src/plan/shooting/shooting_gd.h)", cfg,
-                                               "gd_preset"));
-  } else if (planner == "shooting_gn") {
-    out.push_back(block_of<ShootingGnSettings>("planner shooting_gn (ShootingGnSettings, src/plan/shooting/shooting_gn.h)", cfg,
-                                               "gn_preset"));
-  } else if (planner == "ilqr") {
-    out.push_back(block_of<IlqrSettings>("planner ilqr (IlqrSettings, src/plan/shooting/ilqr.h)", cfg, "ilqr_preset"));
-  } else if (planner == "latco_no_second_order") {
-    out.push_back(block_of<LatcoFirstOrderSettings>(
-        "planner latco_no_second_order (LatcoFirstOrderSettings, src/plan/collocation/latco_first_order.h)", cfg, "fo_preset"));
-  } else if (planner == "image_collocation") {
-    out.push_back(block_of<ImageCollocationSettings>(
-        "planner image_collocation (ImageCollocationSettings, src/plan/collocation/image_collocation.h)", cfg, ""));
-  }
-  return out;
+  if (!s.preset_key.empty() && cfg.has(s.preset_key)) preset += " " + s.preset_key + ": " + cfg.find(s.preset_key)->value;
+  return {"planner " + planner + " (" + s.type + ")" + (s.note.empty() ? "" : "; " + s.note), s.rows, d.rows, preset};
 }
 
 std::string source_of(const Config::Entry& e) {
@@ -163,7 +97,7 @@ int cmd_config(const Args& args) {
   print_block({"agent (AgentSettings, src/agent/agent.h)", rows_of(s), rows_of(AgentSettings{}), ""}, cfg, printed);
   print_block({"model, ELBO and optimiser (RssmSettings, src/model/rssm.h)", rows_of(ms), rows_of(RssmSettings{}), ""},
               cfg, printed);
-  for (const Block& b : planner_blocks(s.planner, cfg)) print_block(b, cfg, printed);
+  print_block(planner_block(s.planner, cfg), cfg, printed);
 
   // What else the config gives: other planners' keys (the bases hold every planner's settings).
   Rows other;

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -70,9 +71,16 @@ using PlannerFactory = std::unique_ptr<Planner> (*)(const LatentModel& model, in
 // A planner on the whole world model (encoder and decoder too).
 using ModelPlannerFactory = std::unique_ptr<Planner> (*)(const Rssm& model, const LatentModel& latent, int horizon,
                                                          const Config& cfg);
-// Binds and checks a planner's keys in `cfg`: loads its settings struct (visit() and the checks
-// of its values) as its factory does, building nothing, so that the keys count as used.
-using PlannerKeys = void (*)(const Config& cfg);
+// A planner's settings as its factory resolves them from a config, building nothing: the settings
+// struct loaded (visit() and the checks of its values) as the factory loads it, so that its keys
+// count as used, and its fields as (key, value) rows for `latco config`.
+struct PlannerSettings {
+  std::string type;  // the settings struct and its header, e.g. "LatcoSettings, src/plan/collocation/latco.h"
+  std::vector<std::pair<std::string, std::string>> rows;  // in the struct's order
+  std::string preset_key;  // the key whose preset changes these defaults ("" if none)
+  std::string note;        // what the rows do not show ("" if nothing)
+};
+using PlannerKeys = PlannerSettings (*)(const Config& cfg);
 // One row of the planner table: its keys and exactly one of `latent` and `model`.
 struct PlannerEntry {
   const char* name;
