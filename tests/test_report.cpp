@@ -245,6 +245,15 @@ TEST(Report, CommittedSmallGridRegenerates) {
     run_command("report", {grid, "--out", out});
     EXPECT_EQ(read(out + "/report.md"), read(grid + "/report/report.md")) << grid;
     EXPECT_EQ(read(out + "/scores.json"), read(grid + "/report/scores.json")) << grid;
+    // Demo sweeps: a record per planner at its model's 2,000 gradient steps (1,600 offline, 4 x 100
+    // online, whether the model was trained here or loaded by demo_model_from), no curves over
+    // environment steps, and the models' learning curves where the entry trained its model.
+    EXPECT_NE(read(out + "/scores.json").find("\"x\": \"gradient_steps\", \"xs\": [2000], \"ys\": ["),
+              std::string::npos) << grid;
+    EXPECT_FALSE(fs::exists(out + "/curves.png")) << grid;
+    bool trained = false;
+    for (const auto& run : fs::directory_iterator(grid)) trained |= fs::exists(run.path() / "model" / "metrics.csv");
+    EXPECT_EQ(fs::exists(out + "/model_curves.png"), trained) << grid;
     ++grids;
   }
   EXPECT_GE(grids, 4);  // table1, lottery, ablations, ablations_no_deterministic

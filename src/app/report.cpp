@@ -267,6 +267,31 @@ Image optimization_figure(const std::string& dir, const std::vector<RunResult>& 
   return rows.empty() ? Image() : image_grid(rows, 1, 4);
 }
 
+// A demo sweep's learning curves: each entry's world model (model/metrics.csv, shared by its
+// planners), one row per task: the ELBO loss and the reward log-likelihood against gradient steps,
+// one line per seed. An empty image when no run has the file.
+Image model_curves_figure(const std::string& dir, const std::vector<RunResult>& runs) {
+  std::vector<Image> rows;
+  for (const auto& task : distinct(runs, [](const RunResult& r) { return r.task; })) {
+    std::vector<Series> loss, reward;
+    std::set<std::string> seen;
+    for (const auto& r : runs) {
+      const std::string csv = dir + "/" + r.folder + "/model/metrics.csv";
+      if (r.task != task || !seen.insert(r.folder).second || !fs::exists(csv)) continue;
+      const auto m = read_metrics(csv);
+      for (const char* c : {"grad_step", "loss", "reward_ll"})
+        if (!m.count(c)) LATCO_FAIL(csv << ": no column '" << c << "'");
+      const int color = int(loss.size());
+      loss.push_back({"s" + r.seed, m.at("grad_step"), m.at("loss"), color, 0, false, 0});
+      reward.push_back({"s" + r.seed, m.at("grad_step"), m.at("reward_ll"), color, 0, false, 0});
+    }
+    if (loss.empty()) continue;
+    rows.push_back(plot_row({plot_lines(loss, PlotStyle{task + ": world model, ELBO loss", "gradient steps", "loss", false, 420, 300}),
+                             plot_lines(reward, PlotStyle{task + ": reward log-likelihood", "gradient steps", "reward_ll", false, 420, 300})}));
+  }
+  return rows.empty() ? Image() : image_grid(rows, 1, 4);
+}
+
 }  // namespace
 
 MeanCI paired_difference(const std::vector<RunResult>& runs, const std::string& task, const std::string& reference,
@@ -337,6 +362,15 @@ std::vector<RunResult> collect_results(const std::string& dir, int last_k, std::
     r.method = value("planner", demo ? "demo" : "latco");
     r.seed = value("seed", "0");
     for (const auto& k : other) r.axes[k] = value(k, "");
+    if (demo && fs::exists(run + "/model/metrics.csv")) {
+      const auto m = read_metrics(run + "/model/metrics.csv");
+      if (m.count("grad_step") && !m.at("grad_step").empty()) r.model_grad_steps = m.at("grad_step").back();
+    } else if (demo && value("demo_train_seconds", "") == "0") {  // a model from elsewhere (demo_model_from),
+      // trained for step counts alone: its offline and online steps
+      r.model_grad_steps = std::strtod(value("demo_train_steps", "nan").c_str(), nullptr) +
+                           std::strtod(value("demo_online_rounds", "nan").c_str(), nullptr) *
+                               std::strtod(value("demo_online_steps", "nan").c_str(), nullptr);
+    }
     if (demo && fs::exists(run + "/eval.csv")) {  // one row per evaluation episode, planners in order
       std::ifstream f(run + "/eval.csv");
       std::string line;
@@ -478,29 +512,43 @@ void write_report(const std::string& dir, const std::string& out, int last_k) {
     for (const auto& u : unfinished) md += " " + u;
     md += "\n";
   }
+  const bool demo = read_sweep_settings(dir).get_string("command", "train") == "demo";
   const Image opt = optimization_figure(dir, runs);
+  const Image model = demo ? model_curves_figure(dir, runs) : Image();
+  if (model.width > 0)
+    md += "\n`model_curves.png`: each seed's world model, shared by the planners of its entry (its "
+          "`model/metrics.csv`): the ELBO loss and the reward log-likelihood against gradient steps; one line per "
+          "seed, one row per task. `scores.json` gives each planner's final success rate at the model's last "
+          "gradient step.\n";
   if (opt.width > 0)
     md += "\n`optimization.png`: Figure 6 across seeds, from each run's `optimization.csv` (one LatCo and one "
           "shooting GD plan of the first evaluation episode's first observation on that run's model): the planned "
           "reward per iteration, LatCo's dynamics violation and mean multiplier; one line per seed, one row per task.\n";
   std::ofstream(out + "/report.md") << md;
-  write_png(out + "/curves.png", curves(runs, true));
-  write_png(out + "/curves_return.png", curves(runs, false));
+  if (!demo) {  // a demo's planners have one final score each, not a curve over environment steps
+    write_png(out + "/curves.png", curves(runs, true));
+    write_png(out + "/curves_return.png", curves(runs, false));
+  }
+  if (model.width > 0) write_png(out + "/model_curves.png", model);
   if (opt.width > 0) write_png(out + "/optimization.png", opt);
   std::ofstream js(out + "/scores.json");
   js << "[\n";
   bool first = true;
   for (const auto& r : runs) {
-    if (r.xs.empty()) continue;  // a demo's planners have a final score, not a curve
+    // A train run's curve over environment steps; a demo planner's one final score, at its model's
+    // gradient steps (named by "x", as the two are different axes).
+    const bool point = r.xs.empty();
+    if (point && std::isnan(r.model_grad_steps)) continue;
     js << (first ? "" : ",\n") << "  {\"task\": " << json_string(r.task) << ", \"method\": " << json_string(label(r))
-       << ", \"seed\": " << json_string(r.seed) << ", \"xs\": " << json_numbers(r.xs)
-       << ", \"ys\": " << json_numbers(r.success) << "}";
+       << ", \"seed\": " << json_string(r.seed)
+       << (point ? ", \"x\": \"gradient_steps\", \"xs\": " + json_numbers({r.model_grad_steps}) : ", \"xs\": " + json_numbers(r.xs))
+       << ", \"ys\": " << (point ? json_numbers({r.final_success}) : json_numbers(r.success)) << "}";
     first = false;
   }
   js << "\n]\n";
-  std::printf("report: %zu results from %s (%zu runs not finished) -> %s/report.md curves.png curves_return.png "
-              "scores.json%s\n",
-              runs.size(), dir.c_str(), unfinished.size(), out.c_str(), opt.width > 0 ? " optimization.png" : "");
+  std::printf("report: %zu results from %s (%zu runs not finished) -> %s/report.md scores.json%s%s%s\n", runs.size(),
+              dir.c_str(), unfinished.size(), out.c_str(), demo ? "" : " curves.png curves_return.png",
+              model.width > 0 ? " model_curves.png" : "", opt.width > 0 ? " optimization.png" : "");
 }
 
 int cmd_report(const Args& args) {

@@ -30,6 +30,7 @@ struct RunResult {
   double final_success = 0, final_return = 0;  // mean of the last k evaluations (success: at any step)
   double final_success_end = NAN;             // success at an episode's last step (demo runs with eval.csv)
   std::vector<double> episode_returns;        // demo runs with eval.csv: every evaluation episode's return
+  double model_grad_steps = NAN;              // demo runs: the gradient steps of the model the planners shared
 };
 
 // Paired differences reference minus other, over the (task, seed, other axes) both ran: the planners
@@ -47,7 +48,10 @@ std::vector<RunResult> collect_results(const std::string& sweep_dir, int last_k,
 std::string report_markdown(const std::vector<RunResult>& runs, const std::vector<std::string>& other_axes, int last_k,
                             const std::string& title);
 
-// Writes report.md, curves.png (success; return in curves_return.png) and scores.json into out_dir.
+// Writes report.md and scores.json into out_dir, and the figures: for a sweep of `train` runs
+// curves.png (success; return in curves_return.png) against environment steps; for a demo sweep,
+// whose planners have one final score each, model_curves.png (each seed's world model: ELBO loss and
+// reward log-likelihood against gradient steps) and optimization.png (Figure 6 across seeds).
 void write_report(const std::string& sweep_dir, const std::string& out_dir, int last_k);
 
 }  // namespace latco
