@@ -26,7 +26,7 @@ CommandHelp help_sweep() {
 
 CommandHelp help_report() {
   return CommandHelp{"latco report runs/NAME [--out DIR] [--last K]",
-                            {{"--out", "runs/NAME/report", "folder for report.md, curves.png, scores.json"},
+                            {{"--out", "runs/NAME/report", "folder for report.md, scores.json and the figures (curves.png for train sweeps, model_curves.png for demo sweeps)"},
                              {"--last", "1", "a run's final success: the mean of its last K evaluations"}},
                             "the sweep folder",
                             {}};

@@ -34,7 +34,7 @@ const std::vector<Command>& commands() {
        cmd_plot, help_plot},                                                                // app/curves.cpp
       {"render", "one episode as a contact sheet (.png) or an animation (.gif): --task T --out F [--policy P]",
        cmd_render, help_render},                                                            // app/env_commands.cpp
-      {"report", "aggregate a sweep: runs/NAME [--out DIR] [--last K]  (report.md, curves.png, scores.json)",
+      {"report", "aggregate a sweep: runs/NAME [--out DIR] [--last K]  (report.md, scores.json, figures)",
        cmd_report, help_report},                                                            // app/report.cpp
       {"sweep", "experiment grids: plan SWEEP.yaml --out runs/NAME | run runs/NAME --index I [--retry-failed] | "
                 "local runs/NAME --jobs J | slurm runs/NAME [--partition P] [--time MIN] [--cpus C] [--mem M] "

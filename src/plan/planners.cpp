@@ -2,6 +2,7 @@
 // `std::unique_ptr<Planner> new_NAME(const LatentModel&, int horizon, const Config&)` beside the
 // planner, declare it below and add its row with the function that resolves its settings struct (the
 // keys column); `latco list planners`, `latco config` and every command then know it and its keys.
+#include "plan/collocation/image_collocation.h"
 #include "plan/collocation/latco.h"
 #include "plan/collocation/latco_first_order.h"
 #include "plan/collocation/latco_gaussian.h"
@@ -23,7 +24,6 @@ P new_latco(const LatentModel&, int, const Config&), new_latco_no_relax(const La
     new_shooting_gn(const LatentModel&, int, const Config&), new_ilqr(const LatentModel&, int, const Config&),
     new_cem(const LatentModel&, int, const Config&), new_mppi(const LatentModel&, int, const Config&);
 P new_image_collocation(const Rssm&, const LatentModel&, int, const Config&);
-PlannerSettings image_collocation_keys(const Config&);
 
 namespace {
 // The keys column: each resolves its planner's settings as the factory does (the latco variants
@@ -77,6 +77,9 @@ PlannerSettings sampling_keys(const char* name, const Config& c) {
   PlannerSettings out{"SamplingSettings, src/plan/sampling/sampling_planners.h", {}, std::string(name) + "_preset", ""};
   Config::describe(s, out.rows);
   return out;
+}
+PlannerSettings image_collocation_keys(const Config& c) {
+  return settings_of<ImageCollocationSettings>(c, "ImageCollocationSettings, src/plan/collocation/image_collocation.h");
 }
 PlannerSettings cem_keys(const Config& c) { return sampling_keys("cem", c); }
 PlannerSettings mppi_keys(const Config& c) { return sampling_keys("mppi", c); }

@@ -169,12 +169,5 @@ std::unique_ptr<Planner> new_image_collocation(const Rssm& model, const LatentMo
   cfg.apply(s);
   return std::make_unique<ImageCollocation>(model, H, s, latent.action_max());
 }
-PlannerSettings image_collocation_keys(const Config& cfg) {  // the keys column of its row in plan/planners.cpp
-  ImageCollocationSettings s;
-  cfg.apply(s);
-  PlannerSettings out{"ImageCollocationSettings, src/plan/collocation/image_collocation.h", {}, "", ""};
-  Config::describe(s, out.rows);
-  return out;
-}
 
 }  // namespace latco
