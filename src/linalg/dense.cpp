@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -93,9 +94,42 @@ constexpr int MR = 12;   // micro-tile rows: 24 accumulators + 2 B vectors fit t
 constexpr int NR = 16;   // micro-tile columns: two 8-double vectors
 constexpr int KC = 256;  // depth of one pass: a B panel (KC x NR) stays in L1, all of Bp in L2
 
+// dst[k * ldd + c] = src[c * lds + k] for c, k < 8: three rounds of two-vector shuffles.
+inline void transpose8x8(const double* src, long lds, double* dst, long ldd) {
+  typedef long long v8i __attribute__((vector_size(64)));
+  const v8i lo1 = {0, 8, 2, 10, 4, 12, 6, 14}, hi1 = {1, 9, 3, 11, 5, 13, 7, 15};
+  const v8i lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+  const v8i lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+  v8d r[8], s[8], q[8];
+  for (int c = 0; c < 8; ++c) r[c] = load8(src + c * lds);
+  for (int c = 0; c < 8; c += 2) {  // s[c] = entries k even, s[c+1] = k odd, of rows c, c+1 interleaved
+    s[c] = __builtin_shuffle(r[c], r[c + 1], lo1);
+    s[c + 1] = __builtin_shuffle(r[c], r[c + 1], hi1);
+  }
+  for (int c = 0; c < 8; c += 4)  // q[c..c+3]: k = {0,4}, {2,6}, {1,5}, {3,7} of rows c .. c+3
+    for (int h = 0; h < 2; ++h) {
+      q[c + h] = __builtin_shuffle(s[c], s[c + 2], h ? hi2 : lo2);
+      q[c + 2 + h] = __builtin_shuffle(s[c + 1], s[c + 3], h ? hi2 : lo2);
+    }
+  const int kq[4] = {0, 2, 1, 3};  // the first k held by q[i]
+  for (int i = 0; i < 4; ++i) {
+    const v8d a = __builtin_shuffle(q[i], q[i + 4], lo4), b = __builtin_shuffle(q[i], q[i + 4], hi4);
+    std::memcpy(dst + kq[i] * ldd, &a, sizeof(a));
+    std::memcpy(dst + (kq[i] + 4) * ldd, &b, sizeof(b));
+  }
+}
+
 void pack_bt(int N, int k0, int kc, const double* B, int ldb, double* Bp) {
   for (int j0 = 0; j0 < N; j0 += NR, Bp += size_t(kc) * NR) {
     const int nr = std::min(NR, N - j0);
+    if (nr == NR) {  // a full panel: 8 x 8 tiles of B transposed in registers
+      int k = 0;
+      for (; k + 8 <= kc; k += 8)
+        for (int c = 0; c < NR; c += 8) transpose8x8(B + long(j0 + c) * ldb + k0 + k, ldb, Bp + size_t(k) * NR + c, NR);
+      for (int c = 0; c < NR; ++c)
+        for (int kk = k; kk < kc; ++kk) Bp[size_t(kk) * NR + c] = B[long(j0 + c) * ldb + k0 + kk];
+      continue;
+    }
     for (int k = 0; k < kc; ++k) {
       double* dst = Bp + size_t(k) * NR;
       for (int c = 0; c < nr; ++c) dst[c] = B[long(j0 + c) * ldb + k0 + k];
@@ -104,15 +138,28 @@ void pack_bt(int N, int k0, int kc, const double* B, int ldb, double* Bp) {
   }
 }
 
-// C[rows, j0 : j0+nr] += alpha * A[rows, kc] Bp^T. rows = MR_ starting at row i0 of C; with
-// `lower`, only entries on or below the diagonal (j <= i) are written.
+// C[rows, j0 : j0+nr] += alpha * A[rows, kc] B^T. rows = MR_ starting at row i0 of C; with
+// `lower`, only entries on or below the diagonal (j <= i) are written; with `beta0`, C's old
+// entries are not read: C = alpha A B^T (then C may be A itself, when one tile covers all of A's
+// columns: A is read whole before C is written).
 // AK: A packed k-major (A[k * MR + r], lda unused) instead of row-major in place.
-template <int MR_, bool AK = false>
-void micro_tile(int kc, double alpha, const double* A, int lda, const double* Bp, double* C, int ldc, int nr,
-                int i0, int j0, bool lower) {
+// B^T's row k: NR entries at Bt + k * ldbt; packed double panels (ldbt = NR), or float rows read in
+// place and widened in registers (BT = float: the Gram of a float Jacobian without a packed copy).
+template <int MR_, bool AK = false, class BT = double>
+void micro_tile(int kc, double alpha, const double* A, int lda, const BT* Bt, long ldbt, double* C, int ldc,
+                int nr, int i0, int j0, bool lower, bool beta0 = false) {
   v8d acc[MR_][2] = {};
   for (int k = 0; k < kc; ++k) {
-    const v8d b0 = load8(Bp + size_t(k) * NR), b1 = load8(Bp + size_t(k) * NR + 8);
+    v8d b0, b1;
+    if constexpr (std::is_same<BT, float>::value) {
+      typedef float v8f __attribute__((vector_size(32)));
+      v8f f0, f1;
+      std::memcpy(&f0, Bt + size_t(k) * ldbt, sizeof(f0));
+      std::memcpy(&f1, Bt + size_t(k) * ldbt + 8, sizeof(f1));
+      b0 = __builtin_convertvector(f0, v8d), b1 = __builtin_convertvector(f1, v8d);
+    } else {
+      b0 = load8(Bt + size_t(k) * ldbt), b1 = load8(Bt + size_t(k) * ldbt + 8);
+    }
 #pragma GCC unroll 12
     for (int r = 0; r < MR_; ++r) {
       const double a = AK ? A[size_t(k) * MR + r] : A[long(r) * lda + k];
@@ -121,15 +168,17 @@ void micro_tile(int kc, double alpha, const double* A, int lda, const double* Bp
     }
   }
   const bool full = nr == NR && (!lower || j0 + NR - 1 <= i0);
+  static const double kZeros[NR] = {};
   for (int r = 0; r < MR_; ++r) {
     double* c = C + long(r) * ldc;
+    const double* cin = beta0 ? kZeros : c;  // one code path: the same FMA c + alpha acc either way
     if (full) {
-      const v8d c0 = load8(c) + alpha * acc[r][0], c1 = load8(c + 8) + alpha * acc[r][1];
+      const v8d c0 = load8(cin) + alpha * acc[r][0], c1 = load8(cin + 8) + alpha * acc[r][1];
       std::memcpy(c, &c0, sizeof(c0));
       std::memcpy(c + 8, &c1, sizeof(c1));
     } else {
       const int cend = lower ? std::min(nr, i0 + r - j0 + 1) : nr;
-      for (int q = 0; q < cend; ++q) c[q] += alpha * (q < 8 ? acc[r][0][q] : acc[r][1][q - 8]);
+      for (int q = 0; q < cend; ++q) c[q] = cin[q] + alpha * (q < 8 ? acc[r][0][q] : acc[r][1][q - 8]);
     }
   }
 }
@@ -142,7 +191,7 @@ struct GemmJob {
   const double* Bp;
   double* C;
   int ldc;
-  bool lower;
+  bool lower, beta0;
 };
 
 // Row panel p of C (rows p*MR ..), all its column panels (up to the diagonal when lower).
@@ -155,7 +204,8 @@ void row_panel(const GemmJob& g, int p) {
     double* Cij = g.C + long(i0) * g.ldc + j0;
     const int nr = std::min(NR, g.N - j0);
     switch (mr) {
-#define LATCO_TILE(m) case m: micro_tile<m>(g.kc, g.alpha, Ai, g.lda, Bp, Cij, g.ldc, nr, i0, j0, g.lower); break;
+#define LATCO_TILE(m) \
+  case m: micro_tile<m>(g.kc, g.alpha, Ai, g.lda, Bp, NR, Cij, g.ldc, nr, i0, j0, g.lower, g.beta0); break;
       LATCO_TILE(12) LATCO_TILE(11) LATCO_TILE(10) LATCO_TILE(9) LATCO_TILE(8) LATCO_TILE(7)
       LATCO_TILE(6) LATCO_TILE(5) LATCO_TILE(4) LATCO_TILE(3) LATCO_TILE(2) LATCO_TILE(1)
 #undef LATCO_TILE
@@ -165,8 +215,9 @@ void row_panel(const GemmJob& g, int p) {
 
 // C (M x N) += alpha A B^T; `lower`: only C's lower triangle (then B == A, M == N).
 // min_work: the multiply-adds from which the row panels are split over the threads.
+// beta0: C = alpha A B^T (its old entries not read).
 void gemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const double* B, int ldb, double* C,
-             int ldc, bool lower, double min_work = 2e6) {
+             int ldc, bool lower, double min_work = 2e6, bool beta0 = false) {
   if (M <= 0 || N <= 0 || K <= 0) return;
   thread_local std::vector<double> packed;  // grows once to the largest B^T, then reused
   const int npanels = (M + MR - 1) / MR;
@@ -178,7 +229,7 @@ void gemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const 
     const size_t need = size_t((N + NR - 1) / NR) * NR * kc;
     if (packed.size() < need) packed.resize(need);
     pack_bt(N, k0, kc, B, ldb, packed.data());
-    const GemmJob g{M, N, kc, alpha, A + k0, lda, packed.data(), C, ldc, lower};
+    const GemmJob g{M, N, kc, alpha, A + k0, lda, packed.data(), C, ldc, lower, beta0 && k0 == 0};
     if (!threaded) {
       for (int p = 0; p < npanels; ++p) row_panel(g, p);
       continue;
@@ -191,17 +242,16 @@ void gemm_nt(int M, int N, int K, double alpha, const double* A, int lda, const 
   }
 }
 
-// In-panel triangular solve: X (m x jb) <- X L^{-T}, L: (jb x jb) lower tile.
+// In-panel triangular solve: X (m x jb) <- X L^{-T}, L: (jb x jb) lower tile, jb <= NR.
 // Inverts the tile (jb^3/3, well conditioned: a Cholesky factor's diagonal tile)
-// and multiplies, so the bulk runs in the register-blocked kernel:
-// X <- X_copy (L^{-1})^T. Every row gets the same operations however the rows
-// are split into calls, which keeps results independent of the thread count.
+// and multiplies in place, so the bulk runs in the register-blocked kernel:
+// X <- X (L^{-1})^T, one tile per row panel (jb <= NR) reading its rows of X before writing them.
+// Every row gets the same operations however the rows are split into calls, which keeps results
+// independent of the thread count.
 void trsm_panel(int m, int jb, const double* L, int ldl, double* X, int ldx) {
-  thread_local std::vector<double> scratch;  // grows once to the largest panel, then reused
-  const size_t need = size_t(jb) * jb + size_t(m) * jb;
-  if (scratch.size() < need) scratch.resize(need);
-  double* Linv = scratch.data();      // (jb, jb) lower
-  double* Xc = Linv + size_t(jb) * jb;  // (m, jb) copy of the panel
+  thread_local std::vector<double> scratch;  // grows once to the largest tile, then reused
+  if (scratch.size() < size_t(jb) * jb) scratch.resize(size_t(jb) * jb);
+  double* Linv = scratch.data();  // (jb, jb) lower
   std::fill(Linv, Linv + size_t(jb) * jb, 0.0);
   for (int i = 0; i < jb; ++i) {  // row i of L^{-1}: (e_i - sum_{k<i} L[i][k] Linv[k][:]) / L[i][i]
     double* row = Linv + size_t(i) * jb;
@@ -214,11 +264,7 @@ void trsm_panel(int m, int jb, const double* L, int ldl, double* X, int ldx) {
     const double d = L[i * ldl + i];
     for (int c = 0; c <= i; ++c) row[c] /= d;
   }
-  for (int r = 0; r < m; ++r) {
-    std::memcpy(Xc + size_t(r) * jb, X + long(r) * ldx, sizeof(double) * jb);
-    std::fill(X + long(r) * ldx, X + long(r) * ldx + jb, 0.0);
-  }
-  gemm_nt(m, jb, jb, 1.0, Xc, jb, Linv, jb, X, ldx, false);
+  gemm_nt(m, jb, jb, 1.0, X, ldx, Linv, jb, X, ldx, false, 2e6, /*beta0=*/true);
 }
 
 }  // namespace
@@ -239,37 +285,47 @@ void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double*
   r0 = std::max(r0, 0), r1 = std::min(r1, N);
   if (r1 <= r0 || K <= 0) return;
   count_flops(double(K) * (double(r1) * (r1 + 1) - double(r0) * (r0 + 1)), true);  // rows i: 2 (i+1) K
-  thread_local std::vector<double> packed;  // B^T panels of the pass, then one k-major row panel of A^T
-  const int npan = (r1 + NR - 1) / NR;      // the columns j < r1
+  // B^T of A^T A is A itself: its row k (columns j0 .. j0+NR) is read in place, in float, wherever
+  // those NR entries exist; only a last panel narrower than NR is packed (double, zero-padded).
+  thread_local std::vector<double> packed;  // that panel, then one k-major row panel of A^T
+  const int jtail = N / NR * NR;            // panels from here on are packed
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = std::min(KC, K - k0);
-    const size_t nb = size_t(npan) * NR * kc, need = nb + size_t(MR) * kc;
+    const size_t nb = size_t(NR) * kc, need = nb + size_t(MR) * kc;
     if (packed.size() < need) packed.resize(need);
     double* Bp = packed.data();
     double* Ap = Bp + nb;
-    // Bp[k*NR + c] = A[k0+k][j0+c]: rows of A read contiguously (the B^T of A^T A).
-    for (int p = 0; p < npan; ++p) {
-      const int j0 = p * NR, nr = std::min(NR, r1 - j0);
-      double* dst = Bp + size_t(p) * kc * NR;
+    if (jtail < r1)  // Bp[k*NR + c] = A[k0+k][jtail+c]
       for (int k = 0; k < kc; ++k) {
-        const float* src = A + long(k0 + k) * lda + j0;
-        for (int c = 0; c < nr; ++c) dst[size_t(k) * NR + c] = src[c];
-        for (int c = nr; c < NR; ++c) dst[size_t(k) * NR + c] = 0.0;
+        const float* src = A + long(k0 + k) * lda + jtail;
+        for (int c = 0; c < NR; ++c) Bp[size_t(k) * NR + c] = jtail + c < N ? src[c] : 0.0;
       }
-    }
     for (int i0 = r0; i0 < r1; i0 += MR) {
       const int mr = std::min(MR, r1 - i0);
       for (int k = 0; k < kc; ++k) {  // Ap[k*MR + r] = A[k0+k][i0+r]
         const float* src = A + long(k0 + k) * lda + i0;
+        if (mr == MR) {
+          for (int r = 0; r < MR; ++r) Ap[size_t(k) * MR + r] = src[r];
+          continue;
+        }
         for (int r = 0; r < mr; ++r) Ap[size_t(k) * MR + r] = src[r];
       }
       const int jend = i0 + mr;
       for (int j0 = 0; j0 < jend; j0 += NR) {
-        const double* B = Bp + size_t(j0 / NR) * kc * NR;
         double* Cij = C + long(i0) * ldc + j0;
         const int nr = std::min(NR, r1 - j0);
+        if (j0 < jtail) {
+          const float* B = A + long(k0) * lda + j0;
+          switch (mr) {
+#define LATCO_TILE(m) case m: micro_tile<m, true, float>(kc, alpha, Ap, 0, B, lda, Cij, ldc, nr, i0, j0, true); break;
+            LATCO_TILE(12) LATCO_TILE(11) LATCO_TILE(10) LATCO_TILE(9) LATCO_TILE(8) LATCO_TILE(7)
+            LATCO_TILE(6) LATCO_TILE(5) LATCO_TILE(4) LATCO_TILE(3) LATCO_TILE(2) LATCO_TILE(1)
+#undef LATCO_TILE
+          }
+          continue;
+        }
         switch (mr) {
-#define LATCO_TILE(m) case m: micro_tile<m, true>(kc, alpha, Ap, 0, B, Cij, ldc, nr, i0, j0, true); break;
+#define LATCO_TILE(m) case m: micro_tile<m, true>(kc, alpha, Ap, 0, Bp, NR, Cij, ldc, nr, i0, j0, true); break;
           LATCO_TILE(12) LATCO_TILE(11) LATCO_TILE(10) LATCO_TILE(9) LATCO_TILE(8) LATCO_TILE(7)
           LATCO_TILE(6) LATCO_TILE(5) LATCO_TILE(4) LATCO_TILE(3) LATCO_TILE(2) LATCO_TILE(1)
 #undef LATCO_TILE
