@@ -89,9 +89,10 @@ TEST(Flops, LinearLayerOnTheGraphByHand) {
   EXPECT_EQ(c.single(), 3 * 2.0 * 16 * 200 * 600);  // + dx (16x600 . 600x200) + dW (200x16 . 16x600)
 }
 
-// Block-tridiagonal factor, H = 3 blocks of n = 8: three Cholesky factors ((8^3 - 8) / 3 = 168 each),
-// and for blocks 1 and 2 a triangular solve (8 rows x 8 x 7 = 448) and a rank-8 update of a
-// lower triangle with its diagonal (8 x 9 x 8 = 576): 504 + 2 x 1024 = 2552 FLOPs, all double.
+// Block-tridiagonal factor, H = 3 blocks of n = 8 (middle block 1): three Cholesky factors
+// ((8^3 - 8) / 3 = 168 each), and for each coupling block (C_1 from the top, C'_1 from the bottom)
+// a triangular solve (8 rows x 8 x 7 = 448) and a rank-8 update of a lower triangle with its
+// diagonal (8 x 9 x 8 = 576): 504 + 2 x 1024 = 2552 FLOPs, all double.
 TEST(Flops, BlockTridiagonalFactorByHand) {
   const int H = 3, n = 8;
   std::vector<double> D(size_t(H) * n * n, 0.0), B(size_t(H) * n * n, 0.0), Lf(D.size()), C(D.size());

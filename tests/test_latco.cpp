@@ -206,7 +206,7 @@ TEST(LatcoResiduals, AssembledBlocksMatchDenseNormalEquations) {
       }
     EXPECT_NEAR(plan_cost(v), sumsq(rho), 1e-9 * sumsq(rho));
     std::vector<double> D(size_t(H) * n * n), B(size_t(H) * n * n, 0.0), g(N), M(size_t(N) * N);
-      assemble_normal_equations(v, D.data(), B.data(), g.data());
+    assemble_normal_equations(v, D.data(), B.data(), g.data());
     block_tridiag_to_dense(H, n, D.data(), B.data(), 0.0, M.data());
     for (int i = 0; i < N; ++i) {
       EXPECT_NEAR(g[i], Jtr[i], 1e-9 * (1 + std::fabs(Jtr[i])));
@@ -217,11 +217,10 @@ TEST(LatcoResiduals, AssembledBlocksMatchDenseNormalEquations) {
   }
 }
 
-// The factor that assembles the blocks as it runs, in several parts per block, and solves forward as
-// it goes, gives the bits of the factor and solve of the stored blocks (and the same g), on one
-// thread and on two.
+// The factor that assembles the blocks as it runs and solves forward as it goes gives the bits of
+// the factor and solve of the stored blocks (and the same g), on one thread and on two.
 TEST(LatcoResiduals, AssembledWhileFactoringSameBitsAsStored) {
-  TanhModel m(37, 3, 5);  // parts of uneven sizes; blocks of 40
+  TanhModel m(37, 3, 5);  // blocks of 40
   LatentCollocationProblem p(m);
   const int H = 7;
   PlanBuffers b(p, H);
@@ -236,30 +235,27 @@ TEST(LatcoResiduals, AssembledWhileFactoringSameBitsAsStored) {
   for (int i = 0; i < H * n; ++i) x[i] = -g[i];
   block_tridiag_solve(H, n, L.data(), C.data(), x.data());
   for (int threads : {1, 2}) {
-    for (int parts : {1, 3, 8}) {
-      set_num_threads(threads);
-      std::vector<double> g2(H * n, 0.0), L2(H * nn, 0.0), C2(H * nn, 0.0), x2(H * n, 0.0);
-      const NormalEquationBlocks blocks(v, g2.data(), parts);
-      EXPECT_EQ(blocks.parts(), parts);
-      const ForwardSolve forward{g2.data(), -1.0, x2.data()};  // the solve's forward half as it factors
-      ASSERT_TRUE(block_tridiag_factor(H, n, blocks, 0.01, L2.data(), C2.data(), v.A, &forward));
-      block_tridiag_solve_backward(H, n, L2.data(), C2.data(), x2.data());
-      for (int i = 0; i < H * n; ++i) {
-        ASSERT_EQ(g2[i], g[i]) << "g " << i;
-        ASSERT_EQ(x2[i], x[i]) << threads << " threads, " << parts << " parts, x " << i;
-      }
-      for (int t = 0; t < H; ++t)
-        for (int i = 0; i < n; ++i)
-          for (int j = 0; j < n; ++j) {
-            const size_t e = t * nn + size_t(i) * n + j;
-            if (j <= i) {
-              ASSERT_EQ(L2[e], L[e]) << threads << " threads, " << parts << " parts, L_" << t;
-            }
-            if (t > 0) {
-              ASSERT_EQ(C2[e], C[e]) << threads << " threads, " << parts << " parts, C_" << t;
-            }
-          }
+    set_num_threads(threads);
+    std::vector<double> g2(H * n, 0.0), L2(H * nn, 0.0), C2(H * nn, 0.0), x2(H * n, 0.0);
+    const NormalEquationBlocks blocks(v, g2.data());
+    const ForwardSolve forward{g2.data(), -1.0, x2.data()};  // the solve's forward half as it factors
+    ASSERT_TRUE(block_tridiag_factor(H, n, blocks, 0.01, L2.data(), C2.data(), v.A, &forward));
+    block_tridiag_solve_backward(H, n, L2.data(), C2.data(), x2.data());
+    for (int i = 0; i < H * n; ++i) {
+      ASSERT_EQ(g2[i], g[i]) << "g " << i;
+      ASSERT_EQ(x2[i], x[i]) << threads << " threads, x " << i;
     }
+    for (int t = 0; t < H; ++t)
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) {
+          const size_t e = t * nn + size_t(i) * n + j;
+          if (j <= i) {
+            ASSERT_EQ(L2[e], L[e]) << threads << " threads, L_" << t;
+          }
+          if (t > 0) {
+            ASSERT_EQ(C2[e], C[e]) << threads << " threads, C_" << t;
+          }
+        }
   }
   set_num_threads(2);
 }
@@ -268,7 +264,7 @@ TEST(LatcoResiduals, AssembledWhileFactoringSameBitsAsStored) {
 //   every t:  Jc^T Jc lower 5*6*1 = 30, Fa^T Fa lower 2*5*(1+2) = 30, Fa^T e 2*5*2 = 20, Jc^T c 2*5 = 10
 //   t < 2:    Fy'^T Fy' lower 5*6*5 = 150, Fy'^T e' 2*5*5 = 50
 //   t > 0:    Fa^T Fy 2*2*5*5 = 100
-// t = 0: 90 + 200 = 290, t = 1: 90 + 200 + 100 = 390, t = 2: 90 + 100 = 190; in all 870, in any parts.
+// t = 0: 90 + 200 = 290, t = 1: 90 + 200 + 100 = 390, t = 2: 90 + 100 = 190; in all 870.
 TEST(LatcoResiduals, AssemblyFlopsByHand) {
   TanhModel m(5, 2, 9);
   LatentCollocationProblem p(m);
@@ -282,9 +278,8 @@ TEST(LatcoResiduals, AssemblyFlopsByHand) {
   assemble_normal_equations(v, D.data(), B.data(), g.data());
   EXPECT_EQ(fc.dbl(), 870.0);
   fc.reset();
-  const NormalEquationBlocks blocks(v, g.data(), 3);
-  for (int t = 0; t < 3; ++t)
-    for (int part = 0; part < 3; ++part) blocks.fill(t, part, D.data() + t * nn, B.data() + t * nn);
+  const NormalEquationBlocks blocks(v, g.data());  // the block factor's source counts the same
+  for (int t = 0; t < 3; ++t) blocks.fill(t, D.data() + t * nn, B.data() + t * nn);
   EXPECT_EQ(fc.dbl(), 870.0);
   EXPECT_EQ(fc.single(), 0.0);
 }

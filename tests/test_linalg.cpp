@@ -105,6 +105,19 @@ TEST(Dense, SyrkFromFloatTransposeSameBitsAsSyrk) {
   }
 }
 
+// In-place transpose in 8 x 8 register tiles, with the rows and columns past the last whole tile.
+TEST(Dense, TransposeSquareInPlace) {
+  for (int n : {1, 7, 8, 17, 234}) {
+    const int ld = n + 3;
+    auto X = random_vec(size_t(n) * ld, Rng(31).derive(n)), Y = X;
+    transpose_square(n, Y.data(), ld);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) ASSERT_EQ(Y[size_t(i) * ld + j], X[size_t(j) * ld + i]) << n << ": " << i << "," << j;
+    for (int i = 0; i < n; ++i)
+      for (int j = n; j < ld; ++j) ASSERT_EQ(Y[size_t(i) * ld + j], X[size_t(i) * ld + j]) << "padding touched";
+  }
+}
+
 TEST(Dense, GemmSameBitsOnOneAndTwoThreads) {
   const int M = 234, N = 230, K = 300, ld = K;  // threaded, with edge tiles and two packed passes
   auto A = random_vec(size_t(M) * ld, Rng(21)), B = random_vec(size_t(N) * ld, Rng(22));

@@ -1,10 +1,13 @@
-// Block-tridiagonal Cholesky (forward elimination of the block rows, then back
-// substitution), on the double kernels of linalg/dense.*. Cost per block: one
-// n x n Cholesky, one triangular solve and one symmetric rank-n update.
+// Block-tridiagonal Cholesky, twisted: blocks 0 .. m-1 are eliminated from the top and blocks
+// H-1 .. m+1 from the bottom, the two chains on the two threads, and they meet at block m = H/2
+// (then the solve's forward and backward sweeps run from both ends too). Every block's kernels run
+// serially inside its chain, on the double kernels of linalg/dense.*: one n x n Cholesky, one
+// triangular solve and one symmetric rank-n update per block.
 #include "linalg/block_tridiag.h"
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/flops.h"
@@ -17,7 +20,7 @@ namespace {
 class StoredBlocks : public BlockSource {
  public:
   StoredBlocks(int n, const double* D, const double* B) : n_(n), D_(D), B_(B) {}
-  void fill(int t, int part, double* Dt, double* Bt) const override {
+  void fill(int t, double* Dt, double* Bt) const override {
     const long nn = long(n_) * n_;
     for (int i = 0; i < n_; ++i) std::memcpy(Dt + i * n_, D_ + t * nn + i * n_, sizeof(double) * (i + 1));
     if (t > 0) std::memcpy(Bt, B_ + t * nn, sizeof(double) * nn);
@@ -27,7 +30,93 @@ class StoredBlocks : public BlockSource {
   int n_;
   const double *D_, *B_;
 };
+
+// y_t = L_t^{-1} (y_t - C y_s): one forward step against the solved neighbour y_s (C null: none).
+void forward_step(int n, const double* Lt, const double* C, const double* ys, double* yt) {
+  count_flops(trsm_flops(1, n), true);  // the triangular solve, as trsm with one row (dgemv_n counts C y)
+  if (C) dgemv_n(n, n, -1.0, C, n, ys, yt);
+  trsv_lower(n, Lt, n, yt);
+}
+// x_t = L_t^{-T} (y_t - C^T x_s): one backward step against the solved neighbour x_s (C null: none).
+void backward_step(int n, const double* Lt, const double* C, const double* xs, double* xt) {
+  count_flops(trsm_flops(1, n) + (C ? gemm_flops(n, 1, n) : 0.0), true);
+  if (C)
+    for (int k = 0; k < n; ++k) {
+      const double xk = xs[k];
+      for (int i = 0; i < n; ++i) xt[i] -= C[long(k) * n + i] * xk;
+    }
+  trsv_lower_t(n, Lt, n, xt);
+}
+
+// The two chains of one factor. fill(t): D_t into Lf[t] with its damping, B_t into C[t].
+struct TwistedFactor {
+  const BlockSource* src;
+  const ForwardSolve* fwd;
+  int H, n, c0, m;
+  long nn;
+  double damping;
+  double *Lf, *C, *P;  // P: -C'_m C'_m^T, the bottom chain's update of block m
+  bool ok[2] = {true, true};
+
+  void fill(int t) const {
+    double* Dt = Lf + t * nn;
+    src->fill(t, Dt, C + t * nn);
+    for (int i = 0; i < n; ++i) Dt[i * n + i] += damping;
+  }
+  double* y(int t) const { return fwd->y + long(t) * n; }
+  double* y_start(int t) const {  // y_t = sign * rhs_t (complete once block t is filled)
+    for (int i = 0; i < n; ++i) y(t)[i] = fwd->sign * fwd->rhs[long(t) * n + i];
+    return y(t);
+  }
+  // Top: L_t L_t^T = D_t - C_t C_t^T with C_t = B_t L_{t-1}^{-T} (columns < c0 stay zero), for
+  // t = 0 .. m; block m gets the top's update only, its factor waits for the bottom's.
+  void top() {
+    for (int t = 0; t <= m; ++t) {
+      fill(t);
+      double* L = Lf + t * nn;
+      if (t > 0) {
+        double* Ct = C + t * nn;
+        trsm_right_lower_t(n, n - c0, Lf + (t - 1) * nn + c0 * n + c0, n, Ct + c0, n);
+        dsyrk_lower(n, n - c0, -1.0, Ct + c0, n, L, n);
+      }
+      if (t == m) return;
+      if (!cholesky(n, L, n)) {
+        ok[0] = false;
+        return;
+      }
+      if (fwd) forward_step(n, L, t > 0 ? C + t * nn : nullptr, t > 0 ? y(t - 1) : nullptr, y_start(t));
+    }
+  }
+  // Bottom: the same elimination in reverse block order, whose coupling blocks are the B^T:
+  // C'_{t-1} = B_t^T L'_t^{-T} (rows < c0 stay zero) in place of B_t at C[t], and
+  // L'_t L'_t^T = D_t - C'_t C'_t^T, for t = H-1 .. m+1; then P = -C'_m C'_m^T.
+  void coupling_below(int t) const {  // C[t]: B_t -> C'_{t-1}
+    double* Ct = C + t * nn;
+    transpose_square(n, Ct, n);
+    trsm_right_lower_t(n - c0, n, Lf + t * nn, n, Ct + c0 * n, n);
+  }
+  void bottom() {
+    for (int t = H - 1; t > m; --t) {
+      fill(t);
+      double* L = Lf + t * nn;
+      if (t + 1 < H) {
+        coupling_below(t + 1);
+        dsyrk_lower(n - c0, n, -1.0, C + (t + 1) * nn + c0 * n, n, L + c0 * n + c0, n);
+      }
+      if (!cholesky(n, L, n)) {
+        ok[1] = false;
+        return;
+      }
+      if (fwd) forward_step(n, L, t + 1 < H ? C + (t + 1) * nn : nullptr, t + 1 < H ? y(t + 1) : nullptr, y_start(t));
+    }
+    coupling_below(m + 1);
+    std::fill(P, P + nn, 0.0);
+    dsyrk_lower(n - c0, n, -1.0, C + (m + 1) * nn + c0 * n, n, P + c0 * n + c0, n);
+  }
+};
 }  // namespace
+
+int block_tridiag_middle(int H) { return H / 2; }
 
 bool block_tridiag_factor(int H, int n, const double* D, const double* B, double damping, double* Lf, double* C,
                           int zero_cols) {
@@ -37,88 +126,65 @@ bool block_tridiag_factor(int H, int n, const double* D, const double* B, double
 bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, double* Lf, double* C,
                           int zero_cols, const ForwardSolve* forward) {
   const long nn = long(n) * n;
-  const int c0 = std::min(std::max(zero_cols, 0), n);
-  const int parts = std::max(1, src.parts());
-  // One job: the factor of block t's diagonal tile and its forward step (task 0, when t >= 0)
-  // beside the parts of block t+1 (when t+1 < H), which then gets its damping.
-  struct Job {
-    const BlockSource* src;
-    const ForwardSolve* fwd;
-    int H, n, parts, t;
-    long nn;
-    double* Lf;
-    double* C;
-    bool ok;
-  } job{&src, forward, H, n, parts, -1, nn, Lf, C, true};
-  Job* jp = &job;  // one-pointer capture: no allocation inside std::function
-  auto factor_and_fill = [&](int t) {
-    job.t = t;
-    const int first = t >= 0 ? 0 : 1, last = t + 1 < H ? parts : 0;
-    parallel_tasks(last + 1 - first, [jp, first](int64_t i) {
-      const int task = int(i) + first;
-      if (task == 0) {
-        const int t = jp->t, n = jp->n;
-        if (!cholesky(n, jp->Lf + t * jp->nn, n)) {
-          jp->ok = false;
-        } else if (jp->fwd) {
-          const ForwardSolve& f = *jp->fwd;
-          for (int i = 0; i < n; ++i) f.y[long(t) * n + i] = f.sign * f.rhs[long(t) * n + i];
-          block_tridiag_forward_step(t, n, jp->Lf, jp->C, f.y);
-        }
-      } else {
-        const int tn = jp->t + 1;
-        jp->src->fill(tn, task - 1, jp->Lf + tn * jp->nn, jp->C + tn * jp->nn);
-      }
-    });
-    if (t + 1 < H)
-      for (int i = 0; i < n; ++i) Lf[(t + 1) * nn + i * n + i] += damping;
-  };
-  factor_and_fill(-1);  // block 0
-  for (int t = 0; t < H; ++t) {
-    double* L = Lf + t * nn;
-    if (t > 0) {
-      // C_t = B_t L_{t-1}^{-T}: solve X L_{t-1}^T = B_t row by row (columns < c0 stay zero).
-      double* Ct = C + t * nn;
-      const double* Lp = Lf + (t - 1) * nn;
-      trsm_right_lower_t(n, n - c0, Lp + c0 * n + c0, n, Ct + c0, n);
-      // D_t + damping I - C_t C_t^T (lower triangle).
-      dsyrk_lower(n, n - c0, -1.0, Ct + c0, n, L, n);
-    }
-    factor_and_fill(t);
-    if (!job.ok) return false;
+  const int c0 = std::min(std::max(zero_cols, 0), n), m = block_tridiag_middle(H);
+  const bool below = m + 1 < H;  // blocks below the middle one
+  thread_local std::vector<double> middle_update;
+  if (below && middle_update.size() < size_t(nn)) middle_update.resize(nn);
+  TwistedFactor f{&src, forward, H, n, c0, m, nn, damping, Lf, C, middle_update.data()};
+  TwistedFactor* fp = &f;  // one-pointer capture: no allocation inside std::function
+  parallel_tasks(below ? 2 : 1, [fp](int64_t chain) { chain == 0 ? fp->top() : fp->bottom(); });
+  if (!f.ok[0] || !f.ok[1]) return false;
+  // The middle block: D_m - C_m C_m^T (top) - C'_m C'_m^T (bottom), its factor and forward step.
+  double* Lm = Lf + m * nn;
+  if (below)
+    for (int i = c0; i < n; ++i)
+      for (int k = c0; k <= i; ++k) Lm[i * n + k] += f.P[i * n + k];
+  if (!cholesky(n, Lm, n)) return false;
+  if (forward) {
+    double* ym = f.y_start(m);
+    if (m > 0) dgemv_n(n, n, -1.0, C + m * nn, n, f.y(m - 1), ym);
+    forward_step(n, Lm, below ? C + (m + 1) * nn : nullptr, below ? f.y(m + 1) : nullptr, ym);
   }
   return true;
 }
 
-void block_tridiag_forward_step(int t, int n, const double* Lf, const double* C, double* b) {
+void block_tridiag_solve_forward(int H, int n, const double* Lf, const double* C, double* b) {
   const long nn = long(n) * n;
-  count_flops(trsm_flops(1, n), true);  // the triangular solve, as trsm with one row (dgemv_n counts C_t y)
-  double* bt = b + long(t) * n;
-  if (t > 0) dgemv_n(n, n, -1.0, C + t * nn, n, b + long(t - 1) * n, bt);
-  trsv_lower(n, Lf + t * nn, n, bt);
+  const int m = block_tridiag_middle(H);
+  auto bt = [&](int t) { return b + long(t) * n; };
+  for (int t = 0; t < m; ++t) forward_step(n, Lf + t * nn, t > 0 ? C + t * nn : nullptr, t > 0 ? bt(t - 1) : nullptr, bt(t));
+  for (int t = H - 1; t > m; --t)
+    forward_step(n, Lf + t * nn, t + 1 < H ? C + (t + 1) * nn : nullptr, t + 1 < H ? bt(t + 1) : nullptr, bt(t));
+  if (m > 0) dgemv_n(n, n, -1.0, C + m * nn, n, bt(m - 1), bt(m));
+  forward_step(n, Lf + m * nn, m + 1 < H ? C + (m + 1) * nn : nullptr, m + 1 < H ? bt(m + 1) : nullptr, bt(m));
 }
 
 void block_tridiag_solve_backward(int H, int n, const double* Lf, const double* C, double* b) {
   const long nn = long(n) * n;
-  // The triangular solves and the products C_{t+1}^T x.
-  count_flops(H * trsm_flops(1, n) + (H - 1) * gemm_flops(n, 1, n), true);
-  // x_t = L_t^{-T} (y_t - C_{t+1}^T x_{t+1}).
-  for (int t = H - 1; t >= 0; --t) {
-    double* bt = b + long(t) * n;
-    if (t + 1 < H) {
-      const double* Cn = C + (t + 1) * nn;
-      const double* xn = b + long(t + 1) * n;
-      for (int k = 0; k < n; ++k) {
-        const double xk = xn[k];
-        for (int i = 0; i < n; ++i) bt[i] -= Cn[k * n + i] * xk;
-      }
-    }
-    trsv_lower_t(n, Lf + t * nn, n, bt);
-  }
+  const int m = block_tridiag_middle(H);
+  backward_step(n, Lf + m * nn, nullptr, nullptr, b + long(m) * n);
+  // x_t = L_t^{-T} (y_t - C_{t+1}^T x_{t+1}) above the middle, L'_t^{-T} (y'_t - C'_{t-1}^T x_{t-1})
+  // below it: independent once x_m is known, one chain per thread.
+  struct Job {
+    int H, n, m;
+    long nn;
+    const double *Lf, *C;
+    double* b;
+  } job{H, n, m, nn, Lf, C, b};
+  const Job* jp = &job;
+  parallel_tasks(2, [jp](int64_t chain) {
+    const Job& j = *jp;
+    if (chain == 0)
+      for (int t = j.m - 1; t >= 0; --t)
+        backward_step(j.n, j.Lf + t * j.nn, j.C + (t + 1) * j.nn, j.b + long(t + 1) * j.n, j.b + long(t) * j.n);
+    else
+      for (int t = j.m + 1; t < j.H; ++t)
+        backward_step(j.n, j.Lf + t * j.nn, j.C + t * j.nn, j.b + long(t - 1) * j.n, j.b + long(t) * j.n);
+  });
 }
 
 void block_tridiag_solve(int H, int n, const double* Lf, const double* C, double* b) {
-  for (int t = 0; t < H; ++t) block_tridiag_forward_step(t, n, Lf, C, b);  // y_t = L_t^{-1} (b_t - C_t y_{t-1})
+  block_tridiag_solve_forward(H, n, Lf, C, b);
   block_tridiag_solve_backward(H, n, Lf, C, b);
 }
 

@@ -435,6 +435,24 @@ void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int l
   trsm_split(m, n, L, ldl, X, ldx, 4e6);
 }
 
+void transpose_square(int n, double* X, int ldx) {
+  const int n8 = n / 8 * 8;
+  double t1[64], t2[64];
+  for (int i0 = 0; i0 < n8; i0 += 8)
+    for (int j0 = i0; j0 < n8; j0 += 8) {  // tiles (i0, j0) and (j0, i0) swap, each transposed
+      double* a = X + long(i0) * ldx + j0;
+      double* b = X + long(j0) * ldx + i0;
+      transpose8x8(a, ldx, t1, 8);
+      transpose8x8(b, ldx, t2, 8);
+      for (int r = 0; r < 8; ++r) {
+        std::memcpy(b + long(r) * ldx, t1 + r * 8, sizeof(double) * 8);
+        if (j0 != i0) std::memcpy(a + long(r) * ldx, t2 + r * 8, sizeof(double) * 8);
+      }
+    }
+  for (int i = n8; i < n; ++i)  // the last rows against every column before them
+    for (int j = 0; j < i; ++j) std::swap(X[long(i) * ldx + j], X[long(j) * ldx + i]);
+}
+
 void dgemv_n(int M, int N, double alpha, const double* A, int lda, const double* x, double* y) {
   count_flops(gemm_flops(M, 1, N), true);
   for (int i = 0; i < M; ++i) y[i] += alpha * dot(A + long(i) * lda, x, N);

@@ -33,6 +33,8 @@ void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double*
 bool cholesky(int n, double* a, int lda);
 // X L^T = B in place: X (m x n, row stride ldx) overwrites B; L: (n x n) lower.
 void trsm_right_lower_t(int m, int n, const double* L, int ldl, double* X, int ldx);
+// X (n x n) <- X^T in place, in 8 x 8 tiles transposed in registers.
+void transpose_square(int n, double* X, int ldx);
 // y (M) += alpha * A (M x N) x (N), rows by vectorised dot products.
 void dgemv_n(int M, int N, double alpha, const double* A, int lda, const double* x, double* y);
 // In-place vector solves with a lower factor: L y = b, and L^T x = y.  b: (n)

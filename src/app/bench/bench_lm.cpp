@@ -27,7 +27,10 @@ namespace {
 
 struct IterTiming {
   double iter = 0, cpu = 0, jacobian = 0, assembly = 0, solve = 0;
-  double flops_s = 0, flops_d = 0;  // counted FLOPs of one iteration: float, double
+  // The iteration whose time over its own floor is the median one: its counted FLOPs (float,
+  // double), wall and CPU seconds. Iterations differ in work (a rejected step re-evaluates no
+  // Jacobians), so each is held against its own floor.
+  double flops_s = 0, flops_d = 0, wall_at = 0, cpu_at = 0;
 };
 
 // Process CPU time (all threads): a steadier figure than wall time on a shared machine.
@@ -37,9 +40,11 @@ double cpu_seconds() {
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-// Wall time: the median of `reps` LM iterations after one warm-up; CPU time, FLOPs and the
-// breakdown: averages over them.
-IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int reps, bool dense) {
+// Wall time: the median of `reps` LM iterations after one warm-up; CPU time and the breakdown:
+// averages over them; the floor: the iteration of median ratio (rates: the GEMM rates measured
+// just before; absent for the dense solve, which prints no floor).
+IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int reps, bool dense,
+                           const GemmRates* rates = nullptr) {
   LatcoSettings s;
   s.dense_solve = dense;
   s.load(Config());
@@ -48,20 +53,29 @@ IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int rep
   CollocationLM& lm = p.solver();
   lm.step();
   const double d0 = lm.t_derivatives, a0 = lm.t_assembly, s0 = lm.t_solve;
-  const double c0 = cpu_seconds();
   IterTiming r;
-  std::vector<double> wall;
+  struct Rep {
+    double wall, cpu, fs, fd, ratio;
+  };
+  std::vector<Rep> runs;
   FlopCounter counter;
   for (int i = 0; i < reps; ++i) {
+    counter.reset();
+    const double c0 = cpu_seconds();
     Timer t;
     lm.step();
-    wall.push_back(t.seconds());
+    const double wall = t.seconds(), cpu = cpu_seconds() - c0;
+    const double fl = rates ? floor_seconds(counter.single(), counter.dbl(), *rates) : 0.0;
+    runs.push_back({wall, cpu, counter.single(), counter.dbl(), fl > 0 ? wall / fl : 0.0});
+    r.cpu += cpu / reps;
   }
+  std::vector<double> wall;
+  for (const Rep& x : runs) wall.push_back(x.wall);
   std::sort(wall.begin(), wall.end());
   r.iter = wall[wall.size() / 2];
-  r.cpu = (cpu_seconds() - c0) / reps;
-  r.flops_s = counter.single() / reps;
-  r.flops_d = counter.dbl() / reps;
+  std::sort(runs.begin(), runs.end(), [](const Rep& a, const Rep& b) { return a.ratio < b.ratio; });
+  const Rep& med = runs[runs.size() / 2];
+  r.flops_s = med.fs, r.flops_d = med.fd, r.wall_at = med.wall, r.cpu_at = med.cpu;
   r.jacobian = (lm.t_derivatives - d0) / reps;
   r.assembly = (lm.t_assembly - a0) / reps;
   r.solve = (lm.t_solve - s0) / reps;
@@ -72,7 +86,7 @@ IterTiming time_iterations(const LatentModel& m, int H, const float* z0, int rep
 
 int bench_lm(const Args& args) {
   const bool on_device = bench_device(args.overrides, "lm") == Device::CUDA;
-  const int reps = static_cast<int>(args.get_int("reps", 7));
+  const int reps = static_cast<int>(args.get_int("reps", 15));
   const bool dense = !args.has("no-dense");
   const int plan_iters = static_cast<int>(args.get_int("plan-iterations", 200));  // 0: no full plan
   const int only_h = static_cast<int>(args.get_int("horizon", 0));  // one horizon only (for profiling)
@@ -97,7 +111,7 @@ int bench_lm(const Args& args) {
   for (int H : {10, 30, 50, 100}) {
     if (only_h > 0 && H != only_h) continue;
     const GemmRates rates = measure_gemm_rates(true);  // just before each horizon, in the same process
-    IterTiming t = time_iterations(model, H, z0.data(), H >= 100 ? std::max(3, reps / 2) : reps, false);
+    IterTiming t = time_iterations(model, H, z0.data(), H >= 100 ? std::max(3, reps / 2) : reps, false, &rates);
     const std::string h = "_H" + std::to_string(H);
     bench_print("lm_iter_s" + h, t.iter, "s");
     if (H == 30) {
@@ -106,7 +120,7 @@ int bench_lm(const Args& args) {
     }
     std::printf("# lm H %d: %.3f GFLOP float, %.3f GFLOP double per iteration\n", H, t.flops_s * 1e-9,
                 t.flops_d * 1e-9);
-    print_floor("lm_iter", h, t.flops_s, t.flops_d, t.iter, rates, t.cpu);
+    print_floor("lm_iter", h, t.flops_s, t.flops_d, t.wall_at, rates, t.cpu_at);
     if (H == 30) {
       bench_print("lm_iter_cpu_s_H30", t.cpu, "s");
       bench_print("lm_jacobian_s_H30", t.jacobian, "s");

@@ -153,9 +153,6 @@ double CollocationLM::released_scale(int k) const {
 
 // Eq. (9): (J^T J + mu I) dx = -J^T rho for plan k: the dense solve from the assembled blocks,
 // the block solve assembling them as it factors (its time is all in t_solve).
-namespace {
-constexpr int kAssemblyParts = 4;  // parts of a block's assembly: the second thread's work beside a tile factor
-}  // namespace
 bool CollocationLM::solve_plan(int k) {
   Timer tm;
   const int N = H_ * n_;
@@ -173,7 +170,7 @@ bool CollocationLM::solve_plan(int k) {
     } else {
       // The blocks assembled while the factor runs (each part of block t+1 beside block t's tile),
       // and the forward half of the solve of dx = -g as each block is factored.
-      const NormalEquationBlocks blocks(view(k, false), g_.data(), kAssemblyParts);
+      const NormalEquationBlocks blocks(view(k, false), g_.data());
       const ForwardSolve forward{g_.data(), -1.0, dx_.data()};
       ok = block_tridiag_factor(H_, n_, blocks, mu, Lf_.data(), Cf_.data(), A_, &forward);
       if (ok) block_tridiag_solve_backward(H_, n_, Lf_.data(), Cf_.data(), dx_.data());

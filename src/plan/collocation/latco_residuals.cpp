@@ -98,7 +98,7 @@ void plan_jacobian_dense(const PlanView& v, double* J) {
 
 // Rows [r0, r1) of block row t of the normal equations: D_t's lower triangle and B_t, from step t's
 // residual rows (dynamics, action, cost) and step t+1's dynamics rows (which involve y_{t+1}).
-// Row ranges are independent, so parts of one block and whole blocks are assembled in parallel.
+// Row ranges are independent (the block's fill takes them all; dsyrk_lower_tf's row ranges below).
 static void assemble_rows(const PlanView& v, int t, int r0, int r1, double* Dt, double* Bt) {
   const int H = v.H, Y = v.Y, A = v.A, C = v.C, n = v.n();
   for (int i = r0; i < r1; ++i) std::memset(Dt + size_t(i) * n, 0, sizeof(double) * (i + 1));  // lower triangle only
@@ -197,20 +197,13 @@ static void assemble_gradient(const PlanView& v, int t, double* gt) {
   }
 }
 
-NormalEquationBlocks::NormalEquationBlocks(const PlanView& v, double* g, int parts) : v_(v), g_(g) {
-  // Part p: the state rows up to Y sqrt(p / P) (equal shares of the Y^3 / 2 of Fy^T Fy); part 0
-  // also takes the action rows and g_t.
-  const int P = parts_ = std::max(1, std::min({parts, v.Y, kMaxParts}));
-  for (int p = 0; p <= P; ++p) rows_[p] = p == 0 ? 0 : v.A + int(std::lround(v.Y * std::sqrt(double(p) / P)));
-}
-
-void NormalEquationBlocks::fill(int t, int part, double* Dt, double* Bt) const {
-  assemble_rows(v_, t, rows_[part], rows_[part + 1], Dt, Bt);
-  if (part == 0) assemble_gradient(v_, t, g_ + size_t(t) * v_.n());
+void NormalEquationBlocks::fill(int t, double* Dt, double* Bt) const {
+  assemble_rows(v_, t, 0, v_.n(), Dt, Bt);
+  assemble_gradient(v_, t, g_ + size_t(t) * v_.n());
 }
 
 void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g) {
-  const NormalEquationBlocks blocks(v, g, 1);
+  const NormalEquationBlocks blocks(v, g);
   const size_t nn = size_t(v.n()) * v.n();
   struct Job {
     const NormalEquationBlocks* b;
@@ -218,7 +211,7 @@ void assemble_normal_equations(const PlanView& v, double* D, double* B, double* 
     size_t nn;
   } job{&blocks, D, B, nn};
   const Job* jp = &job;  // one-pointer capture: no allocation inside std::function
-  parallel_tasks(v.H, [jp](int64_t t) { jp->b->fill(int(t), 0, jp->D + t * jp->nn, jp->B + t * jp->nn); });
+  parallel_tasks(v.H, [jp](int64_t t) { jp->b->fill(int(t), jp->D + t * jp->nn, jp->B + t * jp->nn); });
 }
 
 }  // namespace latco

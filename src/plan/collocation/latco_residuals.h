@@ -68,20 +68,16 @@ void plan_residuals(const PlanView& v, double* rho);
 void plan_jacobian_dense(const PlanView& v, double* J);
 
 // Eq. (9)'s normal equations as the block factor's source (linalg/block_tridiag.h): block t is
-// D_t (lower triangle of J^T J's diagonal block t) and B_t (sub-diagonal block), filled in `parts`
-// row ranges; part 0 also writes g_t = (J^T rho)_t into g: (H, n). v must outlive the source.
+// D_t (lower triangle of J^T J's diagonal block t) and B_t (sub-diagonal block); fill also writes
+// g_t = (J^T rho)_t into g: (H, n). v must outlive the source.
 class NormalEquationBlocks : public BlockSource {
  public:
-  NormalEquationBlocks(const PlanView& v, double* g, int parts);
-  static constexpr int kMaxParts = 8;
-  int parts() const override { return parts_; }
-  void fill(int t, int part, double* Dt, double* Bt) const override;
+  NormalEquationBlocks(const PlanView& v, double* g) : v_(v), g_(g) {}
+  void fill(int t, double* Dt, double* Bt) const override;
 
  private:
   PlanView v_;
   double* g_;
-  int parts_;
-  int rows_[kMaxParts + 1];  // part p: rows [rows_[p], rows_[p+1]) of the block
 };
 // The same blocks stored: D: (H, n, n) lower triangles, B: (H, n, n) (B_0 untouched), g: (H, n).
 void assemble_normal_equations(const PlanView& v, double* D, double* B, double* g);
