@@ -1,5 +1,5 @@
 // Block-tridiagonal Cholesky, twisted: blocks 0 .. m-1 are eliminated from the top and blocks
-// H-1 .. m+1 from the bottom, the two chains on the two threads, and they meet at block m = H/2
+// H-1 .. m+1 from the bottom, the two chains on the two threads, and they meet at block m
 // (then the solve's forward and backward sweeps run from both ends too). Every block's kernels run
 // serially inside its chain, on the double kernels of linalg/dense.*: one n x n Cholesky, one
 // triangular solve and one symmetric rank-n update per block.
@@ -116,7 +116,10 @@ struct TwistedFactor {
 };
 }  // namespace
 
-int block_tridiag_middle(int H) { return H / 2; }
+// (H-1)/2: the top chain has m blocks and fills block m, the bottom one H-1-m blocks; for even H
+// the bottom's extra block costs one coupling (solve and update) and one factor more than the
+// top's work, where H/2 would leave the top two fills, a coupling and a factor ahead.
+int block_tridiag_middle(int H) { return (H - 1) / 2; }
 
 bool block_tridiag_factor(int H, int n, const double* D, const double* B, double damping, double* Lf, double* C,
                           int zero_cols) {

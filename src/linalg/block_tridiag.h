@@ -15,7 +15,7 @@ namespace latco {
 // stored as D: (H, n, n), B: (H, n, n) (B_0 unused).
 //
 // Factor M + damping I = P P^T, twisted ("burn at both ends"): with the middle block
-// m = block_tridiag_middle(H) = H/2, the blocks above it are eliminated from the top,
+// m = block_tridiag_middle(H) = (H-1)/2, the blocks above it are eliminated from the top,
 //   L_0 L_0^T = D_0 + damping I,   C_t = B_t L_{t-1}^{-T},   L_t L_t^T = D_t + damping I - C_t C_t^T,
 // those below it from the bottom (the same recursion on the reversed block order, whose coupling
 // blocks are the B^T),
