@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -142,27 +141,17 @@ void pack_bt(int N, int k0, int kc, const double* B, int ldb, double* Bp) {
 // `lower`, only entries on or below the diagonal (j <= i) are written; with `beta0`, C's old
 // entries are not read: C = alpha A B^T (then C may be A itself, when one tile covers all of A's
 // columns: A is read whole before C is written).
-// AK: A packed k-major (A[k * MR + r], lda unused) instead of row-major in place.
-// B^T's row k: NR entries at Bt + k * ldbt; packed double panels (ldbt = NR), or float rows read in
-// place and widened in registers (BT = float: the Gram of a float Jacobian without a packed copy).
-template <int MR_, bool AK = false, class BT = double>
-void micro_tile(int kc, double alpha, const double* A, int lda, const BT* Bt, long ldbt, double* C, int ldc,
+// AK: A k-major (A[k * lda + r]: a packed panel of B^T, say) instead of row-major in place.
+// B^T's row k: NR entries at Bt + k * ldbt (packed panels: ldbt = NR).
+template <int MR_, bool AK = false>
+void micro_tile(int kc, double alpha, const double* A, int lda, const double* Bt, long ldbt, double* C, int ldc,
                 int nr, int i0, int j0, bool lower, bool beta0 = false) {
   v8d acc[MR_][2] = {};
   for (int k = 0; k < kc; ++k) {
-    v8d b0, b1;
-    if constexpr (std::is_same<BT, float>::value) {
-      typedef float v8f __attribute__((vector_size(32)));
-      v8f f0, f1;
-      std::memcpy(&f0, Bt + size_t(k) * ldbt, sizeof(f0));
-      std::memcpy(&f1, Bt + size_t(k) * ldbt + 8, sizeof(f1));
-      b0 = __builtin_convertvector(f0, v8d), b1 = __builtin_convertvector(f1, v8d);
-    } else {
-      b0 = load8(Bt + size_t(k) * ldbt), b1 = load8(Bt + size_t(k) * ldbt + 8);
-    }
+    const v8d b0 = load8(Bt + size_t(k) * ldbt), b1 = load8(Bt + size_t(k) * ldbt + 8);
 #pragma GCC unroll 12
     for (int r = 0; r < MR_; ++r) {
-      const double a = AK ? A[size_t(k) * MR + r] : A[long(r) * lda + k];
+      const double a = AK ? A[size_t(k) * lda + r] : A[long(r) * lda + k];
       acc[r][0] += a * b0;
       acc[r][1] += a * b1;
     }
@@ -285,52 +274,44 @@ void dsyrk_lower_tf(int N, int K, double alpha, const float* A, int lda, double*
   r0 = std::max(r0, 0), r1 = std::min(r1, N);
   if (r1 <= r0 || K <= 0) return;
   count_flops(double(K) * (double(r1) * (r1 + 1) - double(r0) * (r0 + 1)), true);  // rows i: 2 (i+1) K
-  // B^T of A^T A is A itself: its row k (columns j0 .. j0+NR) is read in place, in float, wherever
-  // those NR entries exist; only a last panel narrower than NR is packed (double, zero-padded).
-  thread_local std::vector<double> packed;  // that panel, then one k-major row panel of A^T
-  const int jtail = N / NR * NR;            // panels from here on are packed
+  // The B^T of A^T A is A: its rows, widened to double, packed once per pass into NR-wide k-major
+  // panels, which also serve as the A^T operand: rows i0 .. i0+8 of C read 8 columns of the panel
+  // holding them (8 x 16 tiles: no second packed copy).
+  thread_local std::vector<double> packed;
+  const int npan = (r1 + NR - 1) / NR;  // the columns j < r1
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = std::min(KC, K - k0);
-    const size_t nb = size_t(NR) * kc, need = nb + size_t(MR) * kc;
+    const size_t need = size_t(npan) * NR * kc;
     if (packed.size() < need) packed.resize(need);
     double* Bp = packed.data();
-    double* Ap = Bp + nb;
-    if (jtail < r1)  // Bp[k*NR + c] = A[k0+k][jtail+c]
+    for (int p = 0; p < npan; ++p) {  // Bp[p][k*NR + c] = A[k0+k][p*NR+c]
+      const int j0 = p * NR, nr = std::min(NR, r1 - j0);
+      double* dst = Bp + size_t(p) * kc * NR;
       for (int k = 0; k < kc; ++k) {
-        const float* src = A + long(k0 + k) * lda + jtail;
-        for (int c = 0; c < NR; ++c) Bp[size_t(k) * NR + c] = jtail + c < N ? src[c] : 0.0;
-      }
-    for (int i0 = r0; i0 < r1; i0 += MR) {
-      const int mr = std::min(MR, r1 - i0);
-      for (int k = 0; k < kc; ++k) {  // Ap[k*MR + r] = A[k0+k][i0+r]
-        const float* src = A + long(k0 + k) * lda + i0;
-        if (mr == MR) {
-          for (int r = 0; r < MR; ++r) Ap[size_t(k) * MR + r] = src[r];
+        const float* src = A + long(k0 + k) * lda + j0;
+        if (nr == NR) {
+          for (int c = 0; c < NR; ++c) dst[size_t(k) * NR + c] = src[c];
           continue;
         }
-        for (int r = 0; r < mr; ++r) Ap[size_t(k) * MR + r] = src[r];
+        for (int c = 0; c < nr; ++c) dst[size_t(k) * NR + c] = src[c];
+        for (int c = nr; c < NR; ++c) dst[size_t(k) * NR + c] = 0.0;
       }
-      const int jend = i0 + mr;
-      for (int j0 = 0; j0 < jend; j0 += NR) {
+    }
+    for (int i0 = r0; i0 < r1;) {
+      const int i1 = std::min(r1, (i0 / 8 + 1) * 8), mr = i1 - i0;  // within one 8-aligned group
+      const double* Ai = Bp + size_t(i0 / NR) * kc * NR + i0 % NR;
+      for (int j0 = 0; j0 < i1; j0 += NR) {
+        const double* B = Bp + size_t(j0 / NR) * kc * NR;
         double* Cij = C + long(i0) * ldc + j0;
         const int nr = std::min(NR, r1 - j0);
-        if (j0 < jtail) {
-          const float* B = A + long(k0) * lda + j0;
-          switch (mr) {
-#define LATCO_TILE(m) case m: micro_tile<m, true, float>(kc, alpha, Ap, 0, B, lda, Cij, ldc, nr, i0, j0, true); break;
-            LATCO_TILE(12) LATCO_TILE(11) LATCO_TILE(10) LATCO_TILE(9) LATCO_TILE(8) LATCO_TILE(7)
-            LATCO_TILE(6) LATCO_TILE(5) LATCO_TILE(4) LATCO_TILE(3) LATCO_TILE(2) LATCO_TILE(1)
-#undef LATCO_TILE
-          }
-          continue;
-        }
         switch (mr) {
-#define LATCO_TILE(m) case m: micro_tile<m, true>(kc, alpha, Ap, 0, Bp, NR, Cij, ldc, nr, i0, j0, true); break;
-          LATCO_TILE(12) LATCO_TILE(11) LATCO_TILE(10) LATCO_TILE(9) LATCO_TILE(8) LATCO_TILE(7)
-          LATCO_TILE(6) LATCO_TILE(5) LATCO_TILE(4) LATCO_TILE(3) LATCO_TILE(2) LATCO_TILE(1)
+#define LATCO_TILE(m) case m: micro_tile<m, true>(kc, alpha, Ai, NR, B, NR, Cij, ldc, nr, i0, j0, true); break;
+          LATCO_TILE(8) LATCO_TILE(7) LATCO_TILE(6) LATCO_TILE(5) LATCO_TILE(4) LATCO_TILE(3) LATCO_TILE(2)
+          LATCO_TILE(1)
 #undef LATCO_TILE
         }
       }
+      i0 = i1;
     }
   }
 }
