@@ -6,6 +6,7 @@
 #include "linalg/block_tridiag.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -57,6 +58,10 @@ struct TwistedFactor {
   double damping;
   double *Lf, *C, *P;  // P: -C'_m C'_m^T, the bottom chain's update of block m
   bool ok[2] = {true, true};
+  // The top chain, which has a coupling and a factor less to do, fills block m+1 for the bottom
+  // first (when that is not the bottom's first block); the bottom reaches it last.
+  bool lend = false;
+  std::atomic<bool> lent_filled{false};
 
   void fill(int t) const {
     double* Dt = Lf + t * nn;
@@ -71,6 +76,10 @@ struct TwistedFactor {
   // Top: L_t L_t^T = D_t - C_t C_t^T with C_t = B_t L_{t-1}^{-T} (columns < c0 stay zero), for
   // t = 0 .. m; block m gets the top's update only, its factor waits for the bottom's.
   void top() {
+    if (lend) {
+      fill(m + 1);
+      lent_filled.store(true, std::memory_order_release);
+    }
     for (int t = 0; t <= m; ++t) {
       fill(t);
       double* L = Lf + t * nn;
@@ -97,7 +106,12 @@ struct TwistedFactor {
   }
   void bottom() {
     for (int t = H - 1; t > m; --t) {
-      fill(t);
+      if (!(lend && t == m + 1)) fill(t);
+      while (lend && t == m + 1 && !lent_filled.load(std::memory_order_acquire)) {  // on one thread: filled
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
       double* L = Lf + t * nn;
       if (t + 1 < H) {
         coupling_below(t + 1);
@@ -134,6 +148,7 @@ bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, 
   thread_local std::vector<double> middle_update;
   if (below && middle_update.size() < size_t(nn)) middle_update.resize(nn);
   TwistedFactor f{&src, forward, H, n, c0, m, nn, damping, Lf, C, middle_update.data()};
+  f.lend = m + 2 < H;
   TwistedFactor* fp = &f;  // one-pointer capture: no allocation inside std::function
   parallel_tasks(below ? 2 : 1, [fp](int64_t chain) { chain == 0 ? fp->top() : fp->bottom(); });
   if (!f.ok[0] || !f.ok[1]) return false;
