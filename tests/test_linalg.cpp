@@ -226,6 +226,27 @@ TEST(BlockTridiag, MatchesDenseCholeskySolve) {
     }
 }
 
+// The twisted elimination (top and bottom chains meeting at block (H-1)/2) sums in another order than
+// a top-down one: the solution stays within rounding of the dense Cholesky solve. Measured at
+// n = 100, H = 7 and 8: relative distance about 1e-15, as for the top-down elimination it replaced
+// (1.1e-15 to 1.6e-15 at n = 234); the LM's plans, whose float points and accept/reject decisions
+// amplify such differences, moved in the 7th digit after 25 iterations at H = 30.
+TEST(BlockTridiag, TwistedOrderWithinRoundingOfDense) {
+  for (int H : {7, 8}) {
+    const int n = 100, N = H * n;
+    BlockSystem S(H, n, 500 + H, 4);
+    std::vector<double> M(size_t(N) * N);
+    block_tridiag_to_dense(H, n, S.D.data(), S.B.data(), 0.25, M.data());
+    auto b = random_vec(N, Rng(6).derive(H)), x_dense = b, x = b;
+    ASSERT_TRUE(cholesky_ref(N, M.data(), N));
+    cholesky_solve_ref(N, M.data(), N, x_dense.data());
+    std::vector<double> Lf(S.D.size()), C(S.D.size());
+    ASSERT_TRUE(block_tridiag_factor(H, n, S.D.data(), S.B.data(), 0.25, Lf.data(), C.data(), 4));
+    block_tridiag_solve(H, n, Lf.data(), C.data(), x.data());
+    EXPECT_LT(rel_err(x, x_dense), 1e-14) << "H=" << H;
+  }
+}
+
 // The solve's FLOPs by hand (H = 3, n = 7; 2 x the multiply-adds, triangular solves as trsm's
 // n (n - 1) per row): forward C_t y_{t-1} 2 * 2*49 = 196 and L_t^{-1} 3 * 42 = 126, backward
 // C_{t+1}^T x 196 and L_t^{-T} 126: 644.
