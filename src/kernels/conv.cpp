@@ -349,7 +349,9 @@ void col2im_group(const Geom& g, const PatchTable* tab, const float* col, int n0
         continue;
       }
 #ifdef __AVX512F__
-      if (g.stride == 2 && g.Wo > 8) {  // shorter rows: the table's gathers are faster
+      if (g.stride == 2 && g.Wo > 4) {  // rows of 2: the table's gathers are faster (enc3's dx 3.8 ms
+                                         // against 4.5); of 5 and 6 the row adds (dec1's y 4.3 ms
+                                         // against 4.8, enc2's dx 8.2 against 8.5)
         col2im_plane_s2(g, col + c * KK * ld + n * P, ld, x + (n0 + n) * img + c * g.H * g.W);
         continue;
       }
