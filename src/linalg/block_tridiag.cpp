@@ -49,6 +49,15 @@ void backward_step(int n, const double* Lt, const double* C, const double* xs, d
   trsv_lower_t(n, Lt, n, xt);
 }
 
+// y_m = L_m^{-1} (y_m - C_m y_{m-1} - C'_m y_{m+1}): the middle block's forward step, against both
+// neighbours (each only where it exists).
+void forward_middle(int H, int n, int m, const double* Lf, const double* C, double* y) {
+  const long nn = long(n) * n;
+  double* ym = y + long(m) * n;
+  if (m > 0) dgemv_n(n, n, -1.0, C + m * nn, n, ym - n, ym);
+  forward_step(n, Lf + m * nn, m + 1 < H ? C + (m + 1) * nn : nullptr, m + 1 < H ? ym + n : nullptr, ym);
+}
+
 // The two chains of one factor. fill(t): D_t into Lf[t] with its damping, B_t into C[t].
 struct TwistedFactor {
   const BlockSource* src;
@@ -159,9 +168,8 @@ bool block_tridiag_factor(int H, int n, const BlockSource& src, double damping, 
       for (int k = c0; k <= i; ++k) Lm[i * n + k] += f.P[i * n + k];
   if (!cholesky(n, Lm, n)) return false;
   if (forward) {
-    double* ym = f.y_start(m);
-    if (m > 0) dgemv_n(n, n, -1.0, C + m * nn, n, f.y(m - 1), ym);
-    forward_step(n, Lm, below ? C + (m + 1) * nn : nullptr, below ? f.y(m + 1) : nullptr, ym);
+    f.y_start(m);
+    forward_middle(H, n, m, Lf, C, forward->y);
   }
   return true;
 }
@@ -173,8 +181,7 @@ void block_tridiag_solve_forward(int H, int n, const double* Lf, const double* C
   for (int t = 0; t < m; ++t) forward_step(n, Lf + t * nn, t > 0 ? C + t * nn : nullptr, t > 0 ? bt(t - 1) : nullptr, bt(t));
   for (int t = H - 1; t > m; --t)
     forward_step(n, Lf + t * nn, t + 1 < H ? C + (t + 1) * nn : nullptr, t + 1 < H ? bt(t + 1) : nullptr, bt(t));
-  if (m > 0) dgemv_n(n, n, -1.0, C + m * nn, n, bt(m - 1), bt(m));
-  forward_step(n, Lf + m * nn, m + 1 < H ? C + (m + 1) * nn : nullptr, m + 1 < H ? bt(m + 1) : nullptr, bt(m));
+  forward_middle(H, n, m, Lf, C, b);
 }
 
 void block_tridiag_solve_backward(int H, int n, const double* Lf, const double* C, double* b) {
